@@ -1,0 +1,132 @@
+# amanuensis build.
+#
+# The folder layout is the architecture, and the build follows it:
+#   kernels/cpu/*.c   CPU tile kernels (files named *_avx2.c / *_avx512.c get their ISA flags)
+#   tiler/*.c         quantize, pad, pack, split matmuls into tile jobs
+#   sched/*.c         submission ring, dispatcher, backends, tenants, stats, job graphs
+#   sched/xrt/*.cpp   XRT shim, built only where XRT's hw_context header exists
+#   whisper/*.c       the Whisper runtime
+# All of these go into build/libamanuensis.{a,so}.
+#   whisper/cli/*.c   -> build/amanuensis
+#   tools/NAME/*.c    -> build/NAME   (npubench, npustat, npustress, ...)
+#   tests/test_*.c    -> build/tests/test_*  (Criterion), run by `make test`
+#
+# Sanitizers: `make asan` and `make tsan` rebuild everything in build-asan/ and
+# build-tsan/ and run the same suites there. `make valgrind` runs them under memcheck.
+
+BUILD      ?= build
+CC         ?= gcc
+CXX        ?= g++
+PREFIX     ?= /usr/local
+OPT        ?= -O3
+SANITIZE   ?=
+CPPFLAGS   += -I. -D_GNU_SOURCE
+CFLAGS     ?= $(OPT) -g -std=c11 -Wall -Wextra -Wno-unused-parameter -fPIC -pthread $(SANITIZE)
+CXXFLAGS   ?= $(OPT) -g -std=c++17 -Wall -Wextra -fPIC -pthread $(SANITIZE)
+LDFLAGS    += -pthread $(SANITIZE)
+
+LIBS       := -lsndfile -lsoxr -lfftw3f -luring -lnuma -lopenblas -lm
+PEER_LIBS  := -ldnnl -lopenblas
+TEST_LIBS  := -lcriterion
+
+AVX2_FLAGS   := -mavx2 -mfma -mf16c
+AVX512_FLAGS := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni
+
+# XRT >= 2.18 ships xrt_hw_context.h; Debian's 2.13 does not, and then the shim is left out.
+XRT_HWCTX_HDR := $(firstword $(wildcard /opt/xilinx/xrt/include/xrt/xrt_hw_context.h \
+                                        /usr/include/xrt/xrt_hw_context.h))
+LIB_C_SRCS   := $(wildcard kernels/cpu/*.c tiler/*.c sched/*.c whisper/*.c)
+LIB_CXX_SRCS :=
+ifneq ($(XRT_HWCTX_HDR),)
+LIB_CXX_SRCS := $(wildcard sched/xrt/*.cpp)
+CPPFLAGS     += -DAMN_HAVE_XRT_HWCTX=1
+LIBS         += -lxrt_coreutil
+endif
+
+LIB_OBJS := $(LIB_C_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB_CXX_SRCS:%.cpp=$(BUILD)/obj/%.o)
+
+TOOL_DIRS  := $(patsubst tools/%/,%,$(sort $(dir $(wildcard tools/*/*.c))))
+TOOL_BINS  := $(TOOL_DIRS:%=$(BUILD)/%)
+CLI_SRCS   := $(wildcard whisper/cli/*.c)
+CLI_BIN    := $(BUILD)/amanuensis
+TEST_SRCS  := $(wildcard tests/test_*.c)
+TEST_BINS  := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
+TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/obj/%.o)
+PUBLIC_HDRS := $(wildcard tiler/*.h sched/*.h kernels/cpu/*.h whisper/*.h)
+
+.PHONY: all lib tools test asan tsan valgrind install clean fuzz soak setup
+all: lib tools $(CLI_BIN) $(TEST_BINS)
+lib: $(BUILD)/libamanuensis.a $(BUILD)/libamanuensis.so
+tools: $(TOOL_BINS)
+
+$(BUILD)/obj/%_avx2.o: %_avx2.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(AVX2_FLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/obj/%_avx512.o: %_avx512.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(AVX512_FLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libamanuensis.a: $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/libamanuensis.so: $(LIB_OBJS)
+	$(CXX) -shared -o $@ $^ $(LDFLAGS) $(LIBS)
+
+# Tools and tests link the static library: one binary, no LD_LIBRARY_PATH games.
+.SECONDEXPANSION:
+$(BUILD)/%: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard tools/$$*/*.c)) $(BUILD)/libamanuensis.a
+	$(CXX) -o $@ $(filter %.o,$^) $(BUILD)/libamanuensis.a $(LDFLAGS) $(LIBS) $(PEER_LIBS)
+$(CLI_BIN): $(CLI_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/libamanuensis.a
+	$(CXX) -o $@ $(filter %.o,$^) $(BUILD)/libamanuensis.a $(LDFLAGS) $(LIBS)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJS) $(BUILD)/libamanuensis.a
+	@mkdir -p $(dir $@)
+	$(CXX) -o $@ $(filter %.o,$^) $(BUILD)/libamanuensis.a $(LDFLAGS) $(LIBS) $(PEER_LIBS) $(TEST_LIBS)
+
+# `make test` runs every suite; the closing line counts suites.
+# TESTS=name restricts to one suite, e.g. `make test TESTS=test_ring`.
+TESTS ?= $(TEST_BINS:$(BUILD)/tests/%=%)
+test: all
+	@pass=0; fail=0; failed=""; \
+	for t in $(TESTS); do \
+	  echo "=== $$t"; \
+	  if $(TEST_WRAPPER) $(BUILD)/tests/$$t $(TEST_ARGS); then pass=$$((pass+1)); \
+	  else fail=$$((fail+1)); failed="$$failed $$t"; fi; \
+	done; \
+	echo "suites: $$pass passed, $$fail failed"; \
+	[ -z "$$failed" ] || { echo "failed suites:$$failed"; exit 1; }
+
+asan:
+	$(MAKE) BUILD=build-asan OPT=-O1 \
+	  SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  AMN_TEST_SCALE=small test
+tsan:
+	$(MAKE) BUILD=build-tsan OPT=-O1 SANITIZE="-fsanitize=thread" \
+	  TEST_ARGS="--jobs 1" AMN_TEST_SCALE=small test
+valgrind:
+	$(MAKE) BUILD=build-vg OPT=-O1 \
+	  TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
+	  TEST_ARGS="--jobs 1 --no-early-exit" AMN_TEST_SCALE=small test
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/amanuensis $(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(BUILD)/libamanuensis.a $(BUILD)/libamanuensis.so $(DESTDIR)$(PREFIX)/lib/
+	for h in $(PUBLIC_HDRS); do install -D -m 644 $$h $(DESTDIR)$(PREFIX)/include/amanuensis/$$h; done
+	for b in $(TOOL_BINS) $(CLI_BIN); do [ -f $$b ] && install -m 755 $$b $(DESTDIR)$(PREFIX)/bin/ || true; done
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBS@|$(LIBS)|g' scripts/amanuensis.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/amanuensis.pc
+
+setup:
+	bash scripts/setup.sh
+
+clean:
+	rm -rf build build-asan build-tsan build-vg
+
+export AMN_TEST_SCALE
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
