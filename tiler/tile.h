@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tiler/tile.h - any M×K×N matmul as INT8 tile jobs.
+ *
+ * C = A·B where A is M×K (activations, row-major) and B is K×N (weights).
+ * B is packed once into the tile layout (struct tile_weights) and reused by
+ * every later call; A is quantized per row at call time. Accumulation over K
+ * is int32 and exact; fp32 results are dequantized once at the end.
+ *
+ * Two modes:
+ *   int8: A and B are int8, C is the exact int32 product.
+ *   fp32: A and B are float; B is quantized symmetric per output column, A
+ *         symmetric per row, and C = (Aq·Bq) * sa[m] * sb[n] (+ bias[n]).
+ *
+ * The direct calls here run the jobs on the calling thread plus a worker pool.
+ * The scheduler (sched/npu.h) runs the same jobs through its ring instead.
+ * Errors are negative errno values; nothing here aborts the process.
+ */
+#ifndef AMN_TILE_H
+#define AMN_TILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Source layout flags for tile_weights_pack_*(). */
+#define TILE_W_ROW_MAJOR_KN  0u  /* w[k * ldw + n]: a plain K×N matrix */
+#define TILE_W_ROW_MAJOR_NK  1u  /* w[n * ldw + k]: a Linear layer's [out, in] weight */
+
+struct tile_weights;
+
+/**
+ * tile_weights_pack_f32 - quantize and pack a float weight matrix.
+ * @out:   receives the packed weights (free with tile_weights_free()).
+ * @w:     source matrix, K×N logically; layout chosen by @flags.
+ * @K, @N: logical shape; either may be 0.
+ * @ldw:   leading dimension of @w in elements.
+ * @flags: TILE_W_ROW_MAJOR_KN or TILE_W_ROW_MAJOR_NK.
+ *
+ * Each output column n gets a symmetric scale sb[n] = max|B[:,n]| / 127.
+ * Return: 0, -EINVAL on a bad shape or NULL, -ENOMEM.
+ */
+int tile_weights_pack_f32(struct tile_weights **out, const float *w,
+			  int K, int N, size_t ldw, unsigned flags);
+
+/**
+ * tile_weights_pack_s8 - pack an int8 weight matrix as is (all scales 1).
+ * Same arguments and returns as tile_weights_pack_f32().
+ */
+int tile_weights_pack_s8(struct tile_weights **out, const int8_t *w,
+			 int K, int N, size_t ldw, unsigned flags);
+
+/** tile_weights_free - release packed weights; NULL is a no-op. */
+void tile_weights_free(struct tile_weights *w);
+
+/** tile_weights_k, tile_weights_n - the logical K and N of packed weights. */
+int tile_weights_k(const struct tile_weights *w);
+int tile_weights_n(const struct tile_weights *w);
+
+/* Options for a direct matmul. Zeroed fields mean "default". */
+struct tile_opts {
+	int threads;    /* worker threads; 0: AMN_THREADS env, else online CPUs */
+	int tile_edge;  /* 16, 32 or 64; 0: the default edge */
+};
+
+/**
+ * tile_matmul_s8 - C[M×N] = A[M×K] · B exactly, in int32.
+ * @a, @lda: int8 activations, row-major, leading dimension @lda.
+ * @w:       packed weights (K must match).
+ * @c, @ldc: int32 output, row-major.
+ * @opts:    NULL for defaults.
+ * Return: 0, or -EINVAL on mismatched shapes.
+ */
+int tile_matmul_s8(const int8_t *a, int M, int K, size_t lda,
+		   const struct tile_weights *w,
+		   int32_t *c, size_t ldc, const struct tile_opts *opts);
+
+/**
+ * tile_matmul_f32 - C[M×N] = quant(A) · quant(B), dequantized, plus @bias.
+ * @bias: N floats added to every row, or NULL.
+ * Other arguments as tile_matmul_s8(), with float A and C.
+ */
+int tile_matmul_f32(const float *a, int M, int K, size_t lda,
+		    const struct tile_weights *w, const float *bias,
+		    float *c, size_t ldc, const struct tile_opts *opts);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AMN_TILE_H */

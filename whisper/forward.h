@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * whisper/forward.h - the encoder and decoder forward passes.
+ *
+ * Matmuls run as INT8 tile jobs through the engine (sched/npu.h) or, on the
+ * fp32 path, in float. The decoder keeps a KV cache per sequence: self-attention
+ * keys/values grow with each step; cross-attention keys/values are computed
+ * once from the encoder output.
+ */
+#ifndef AMN_WSP_FORWARD_H
+#define AMN_WSP_FORWARD_H
+
+#include <stdint.h>
+#include "whisper/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct npu_tenant;
+
+/* How a forward pass runs. */
+struct wsp_exec {
+	enum wsp_precision precision;
+	struct npu_tenant *tenant;  /* INT8 matmuls go through it; NULL: direct tiler calls */
+	int threads;                /* CPU threads for non-matmul ops; 0: default */
+};
+
+/**
+ * wsp_encode - run the encoder on one 30 s window.
+ * @mel: n_mels × (2 * n_audio_ctx) log-mel frames, row-major (mel bin major).
+ * @out: n_audio_ctx × n_audio_state floats.
+ * Return: 0 or -errno.
+ */
+int wsp_encode(const struct wsp_model *m, const struct wsp_exec *x,
+	       const float *mel, float *out);
+
+struct wsp_decoder;
+
+/**
+ * wsp_decoder_new - a decoder for @n_seq sequences (beams) attending to one
+ * encoder output @enc (n_audio_ctx × n_audio_state, copied or projected now).
+ */
+int wsp_decoder_new(const struct wsp_model *m, const struct wsp_exec *x,
+		    const float *enc, int n_seq, struct wsp_decoder **out);
+
+/**
+ * wsp_decoder_step - append @n_tok tokens to every sequence and compute logits.
+ * @tokens:      n_seq × n_tok token ids, sequence major.
+ * @logits_from: first of the new positions (0..n_tok-1) to return logits for.
+ * @logits:      n_seq × (n_tok - logits_from) × n_vocab floats.
+ * Return: 0, -E2BIG past n_text_ctx, or -errno.
+ */
+int wsp_decoder_step(struct wsp_decoder *d, const int32_t *tokens, int n_tok,
+		     int logits_from, float *logits);
+
+/** wsp_decoder_reorder - beam search: sequence i takes the cache of @src[i]. */
+int wsp_decoder_reorder(struct wsp_decoder *d, const int *src);
+
+/** wsp_decoder_reset - forget all tokens (keeps the cross-attention cache). */
+void wsp_decoder_reset(struct wsp_decoder *d);
+
+/** wsp_decoder_free - release; NULL is a no-op. */
+void wsp_decoder_free(struct wsp_decoder *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * whisper/model.h - one in-memory Whisper model, loaded from CTranslate2
+ * directories, whisper.cpp ggml files or Hugging Face safetensors.
+ * Every dimension comes from the file.
+ */
+#ifndef AMN_WSP_MODEL_H
+#define AMN_WSP_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct wsp_hparams {
+	int n_vocab;
+	int n_mels;
+	int n_audio_ctx;    /* 1500 */
+	int n_audio_state;  /* d_model of the encoder */
+	int n_audio_head;
+	int n_audio_layer;
+	int n_text_ctx;     /* 448 */
+	int n_text_state;
+	int n_text_head;
+	int n_text_layer;
+};
+
+enum wsp_precision {
+	WSP_INT8 = 0,  /* matmuls as INT8 tile jobs (default) */
+	WSP_FP32 = 1,  /* float reference path */
+};
+
+struct wsp_model;
+
+/**
+ * wsp_model_load - load a model from @path (a CTranslate2 directory, a ggml
+ * .bin file or a safetensors directory; the format is detected).
+ * @err, @errlen: on failure, a message naming the file and what is wrong.
+ * Return: 0, -ENOENT, -EINVAL (corrupt or unsupported), -ENOMEM.
+ */
+int wsp_model_load(struct wsp_model **out, const char *path, char *err, size_t errlen);
+
+/** wsp_model_free - release a model; NULL is a no-op. */
+void wsp_model_free(struct wsp_model *m);
+
+/** wsp_model_hparams - the model's dimensions. */
+const struct wsp_hparams *wsp_model_hparams(const struct wsp_model *m);
+
+/** wsp_model_dir - the directory holding the model's side files (tokenizer, config). */
+const char *wsp_model_dir(const struct wsp_model *m);
+
+/** wsp_model_is_multilingual - true when n_vocab >= 51865. */
+int wsp_model_is_multilingual(const struct wsp_model *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
