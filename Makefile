@@ -56,7 +56,7 @@ TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/obj/%.o)
 PUBLIC_HDRS := $(wildcard tiler/*.h sched/*.h kernels/cpu/*.h whisper/*.h)
 
 .PHONY: all lib tools test asan tsan valgrind install clean fuzz soak setup
-all: lib tools $(CLI_BIN) $(TEST_BINS)
+all: lib tools $(if $(CLI_SRCS),$(CLI_BIN)) $(TEST_BINS)
 lib: $(BUILD)/libamanuensis.a $(BUILD)/libamanuensis.so
 tools: $(TOOL_BINS)
 
