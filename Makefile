@@ -80,9 +80,11 @@ $(BUILD)/libamanuensis.so: $(LIB_OBJS)
 	$(CXX) -shared -o $@ $^ $(LDFLAGS) $(LIBS)
 
 # Tools and tests link the static library: one binary, no LD_LIBRARY_PATH games.
-.SECONDEXPANSION:
-$(BUILD)/%: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard tools/$$*/*.c)) $(BUILD)/libamanuensis.a
-	$(CXX) -o $@ $(filter %.o,$^) $(BUILD)/libamanuensis.a $(LDFLAGS) $(LIBS) $(PEER_LIBS)
+define tool_rule
+$(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c)) $(BUILD)/libamanuensis.a
+	$$(CXX) -o $$@ $$(filter %.o,$$^) $(BUILD)/libamanuensis.a $$(LDFLAGS) $$(LIBS) $$(PEER_LIBS)
+endef
+$(foreach t,$(TOOL_DIRS),$(eval $(call tool_rule,$(t))))
 $(CLI_BIN): $(CLI_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/libamanuensis.a
 	$(CXX) -o $@ $(filter %.o,$^) $(BUILD)/libamanuensis.a $(LDFLAGS) $(LIBS)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJS) $(BUILD)/libamanuensis.a
