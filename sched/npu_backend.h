@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sched/npu_backend.h - the interface every backend (cpu, emu, xrt) offers
+ * the dispatcher (internal).
+ *
+ * A backend takes filled batches with submit(), runs up to max_in_flight of
+ * them at once, and signals each completion on its completion eventfd; the
+ * dispatcher then collects finished batches, in completion order, with
+ * reap(). A batch that failed on the device carries a negative status; the
+ * dispatcher re-runs it on the CPU.
+ */
+#ifndef AMN_NPU_BACKEND_H
+#define AMN_NPU_BACKEND_H
+
+#include "sched/npu_internal.h"
+#include "tiler/tile.h"
+
+struct npu_backend;
+
+struct npu_backend_ops {
+	/* submit - start running @b; never blocks on the device. Return: 0 or -errno. */
+	int (*submit)(struct npu_backend *be, struct npu_batch *b);
+	/* reap - one finished batch, or NULL. */
+	struct npu_batch *(*reap)(struct npu_backend *be);
+	/* close - wait for running batches, stop, free. */
+	void (*close)(struct npu_backend *be);
+};
+
+/* Fields common to all backends; each backend embeds this first. */
+struct npu_backend {
+	const struct npu_backend_ops *ops;
+	char name[48];
+	unsigned max_in_flight;
+	int completion_fd;          /* eventfd: readable when reap() has work */
+	bool simulated;
+	struct tile_opts tile;      /* how the CPU runner calls the tiler */
+};
+
+/**
+ * npu_backend_cpu_open - the CPU backend: a worker thread runs batches with
+ * the tiler's SIMD kernels. Return: 0 or -errno.
+ */
+int npu_backend_cpu_open(struct npu_backend **out, const struct tile_opts *tile);
+
+/**
+ * npu_backend_emu_open - the simulated Phoenix NPU. Exact results from the
+ * CPU runner, times and faults from the cost model (npu_emu_model.h).
+ * @opts: NULL for defaults. Return: 0 or -errno.
+ */
+int npu_backend_emu_open(struct npu_backend **out, const struct tile_opts *tile,
+			 const struct npu_emu_opts *opts);
+
+/**
+ * npu_backend_xrt_open - the real NPU through the XRT shim.
+ * Probes sysfs and the device node first, without touching XRT.
+ * Return: 0, -ENODEV when there is no usable NPU (or no XRT >= 2.18 build).
+ */
+int npu_backend_xrt_open(struct npu_backend **out, const struct tile_opts *tile);
+
+#endif /* AMN_NPU_BACKEND_H */

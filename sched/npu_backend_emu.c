@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sched/npu_backend_emu.c - the emu backend: a simulated Phoenix NPU.
+ *
+ * Results are exact: a healthy run is computed by the same CPU batch runner
+ * as the cpu backend. Timing comes from the cost model (npu_emu_model.h) and
+ * is reported as simulated; nothing sleeps. Injected faults leave the run's
+ * outputs poisoned and fail it with -EIO (error) or -ETIMEDOUT (timeout, or a
+ * hang that the watchdog ends), so the dispatcher's CPU fallback must redo it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "sched/npu_batch.h"
+#include "sched/npu_emu_model.h"
+#include "sched/npu_worker.h"
+
+struct emu {
+	struct npu_worker w;            /* must be first */
+	struct npu_emu_model model;     /* touched only by the worker thread */
+	uint64_t last_done_ns;
+};
+
+static int emu_run(struct npu_worker *w, struct npu_batch *b)
+{
+	struct emu *emu = (struct emu *)w;
+	uint64_t busy0 = emu->model.busy_ns, done, prev;
+	enum npu_emu_fault f;
+
+	done = npu_emu_model_run(&emu->model, b->ops, b->tiles, &f);
+	prev = emu->last_done_ns > emu->model.first_ns ? emu->last_done_ns : emu->model.first_ns;
+	b->sim_ns = done > prev ? done - prev : 0;
+	b->sim_busy_ns = emu->model.busy_ns - busy0;
+	emu->last_done_ns = done;
+	switch (f) {
+	case NPU_EMU_ERROR:
+		npu_batch_poison(b);
+		return -EIO;
+	case NPU_EMU_TIMEOUT:
+	case NPU_EMU_HANG:
+		npu_batch_poison(b);
+		return -ETIMEDOUT;
+	default:
+		return npu_batch_run_cpu(b, &w->be.tile);
+	}
+}
+
+static void emu_close(struct npu_backend *be)
+{
+	struct emu *emu = (struct emu *)be;
+
+	npu_worker_stop(&emu->w);
+	free(emu);
+}
+
+static const struct npu_backend_ops emu_ops = {
+	.submit = npu_worker_submit,
+	.reap = npu_worker_reap,
+	.close = emu_close,
+};
+
+int npu_backend_emu_open(struct npu_backend **out, const struct tile_opts *tile,
+			 const struct npu_emu_opts *opts)
+{
+	struct emu *emu = calloc(1, sizeof(*emu));
+	int ret;
+
+	if (!emu)
+		return -ENOMEM;
+	npu_emu_model_init(&emu->model, opts);
+	emu->w.be.ops = &emu_ops;
+	emu->w.be.simulated = true;
+	emu->w.be.max_in_flight = emu->model.o.max_in_flight;
+	snprintf(emu->w.be.name, sizeof(emu->w.be.name), "emu phoenix (simulated)");
+	if (tile)
+		emu->w.be.tile = *tile;
+	emu->w.run = emu_run;
+	ret = npu_worker_start(&emu->w);
+	if (ret) {
+		free(emu);
+		return ret;
+	}
+	*out = &emu->w.be;
+	return 0;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sched/npu_worker.h - a thread that runs submitted batches one after
+ * another and reports completions on an eventfd (internal). The cpu and emu
+ * backends are each a worker with their own run function.
+ */
+#ifndef AMN_NPU_WORKER_H
+#define AMN_NPU_WORKER_H
+
+#include <pthread.h>
+#include "sched/npu_backend.h"
+
+struct npu_worker {
+	struct npu_backend be;          /* must be first */
+	int (*run)(struct npu_worker *w, struct npu_batch *b);
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct npu_batch *todo_head, *todo_tail;  /* submitted, not started */
+	struct npu_batch *done_head, *done_tail;  /* finished, not reaped */
+	bool stop;
+	bool started;
+};
+
+/**
+ * npu_worker_start - initialise @w (its be.name, be.max_in_flight and run
+ * must be set) and start its thread. Return: 0 or -errno.
+ */
+int npu_worker_start(struct npu_worker *w);
+
+/** npu_worker_stop - finish queued batches, join the thread, free resources. */
+void npu_worker_stop(struct npu_worker *w);
+
+/* The npu_backend_ops entries shared by worker-based backends. */
+int npu_worker_submit(struct npu_backend *be, struct npu_batch *b);
+struct npu_batch *npu_worker_reap(struct npu_backend *be);
+
+#endif /* AMN_NPU_WORKER_H */
