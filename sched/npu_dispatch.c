@@ -70,9 +70,8 @@ void npu_job_complete(struct npu_engine *e, struct npu_job *j, int status)
 	if (atomic_fetch_sub_explicit(&mm->pending, 1, memory_order_acq_rel) != 2)
 		return;
 	/*
-	 * pending counts jobs + 1; the last job takes it from 2 to 1, signals,
-	 * then stores 0 (done). After that store the handle may be freed at any
-	 * moment, so nothing below touches @mm.
+	 * pending counts jobs + 1; the last job takes it from 2 to 1, then
+	 * stores 0 (done) and signals.
 	 */
 	lat_us = (npu_now_ns() - mm->submit_ns) / 1000;
 	pthread_mutex_lock(&e->lock);
@@ -81,7 +80,14 @@ void npu_job_complete(struct npu_engine *e, struct npu_job *j, int status)
 		ts->lat_hist[npu_stats_hist_bucket(lat_us > 0 ? lat_us : 0, NPU_STATS_HIST_BUCKETS)]++;
 	}
 	pthread_mutex_unlock(&e->lock);
+	/*
+	 * Done becomes visible and the eventfd fires under efd_lock, so that
+	 * eventfd users see done once readable, and npu_matmul_free() (which
+	 * takes the lock before freeing) cannot free the handle under us.
+	 */
 	pthread_mutex_lock(&mm->efd_lock);
+	/* Release: results and status are visible to whoever sees 0. */
+	atomic_store_explicit(&mm->pending, 0, memory_order_release);
 	if (atomic_load_explicit(&mm->efd, memory_order_relaxed) >= 0) {
 		uint64_t one = 1;
 
@@ -90,8 +96,7 @@ void npu_job_complete(struct npu_engine *e, struct npu_job *j, int status)
 		}
 	}
 	pthread_mutex_unlock(&mm->efd_lock);
-	/* Release: results and status are visible to whoever sees 0. */
-	atomic_store_explicit(&mm->pending, 0, memory_order_release);
+	/* A waiter may have freed @mm by now; waking its address is harmless. */
 	npu_futex_wake_all(&mm->pending);
 	if (atomic_fetch_sub_explicit(&t->outstanding, 1, memory_order_acq_rel) == 1)
 		npu_futex_wake_all(&t->outstanding);

@@ -4,8 +4,8 @@
  * queue them, and wait for them (futex, poll, eventfd, cancel).
  *
  * pending starts at jobs + 1. Each completed or released job takes one; the
- * dispatcher completing the last job takes it from 2 to 1, signals the
- * eventfd, then stores 0. Zero means done: the results, and the status, are
+ * dispatcher completing the last job takes it from 2 to 1, then, under
+ * efd_lock, stores 0 and signals the eventfd. Zero means done: the results, and the status, are
  * visible to any thread that loads it with acquire.
  */
 #include <errno.h>
@@ -208,12 +208,8 @@ int npu_matmul_eventfd(struct npu_matmul *m)
 			fd = -errno;
 		} else {
 			atomic_store_explicit(&mm->efd, fd, memory_order_relaxed);
-			/*
-			 * Every job done (<= 1): the dispatcher may already have
-			 * looked for an fd and found none, so signal here; if it
-			 * has not looked yet it signals too, which is harmless.
-			 */
-			if (atomic_load_explicit(&mm->pending, memory_order_acquire) <= 1) {
+			/* Done already: the dispatcher signalled before the fd existed. */
+			if (atomic_load_explicit(&mm->pending, memory_order_acquire) == 0) {
 				uint64_t one = 1;
 
 				if (write(fd, &one, sizeof(one)) < 0) {
@@ -243,8 +239,10 @@ void npu_matmul_free(struct npu_matmul *m)
 	if (!mm)
 		return;
 	npu_matmul_wait(m, -1);
-	/* The dispatcher drops efd_lock before it stores pending = 0. */
+	/* Wait for the dispatcher to leave the lock it signals under. */
+	pthread_mutex_lock(&mm->efd_lock);
 	fd = atomic_load_explicit(&mm->efd, memory_order_relaxed);
+	pthread_mutex_unlock(&mm->efd_lock);
 	if (fd >= 0)
 		close(fd);
 	pthread_mutex_destroy(&mm->efd_lock);
