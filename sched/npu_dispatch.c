@@ -145,6 +145,7 @@ static void finish_batch(struct npu_engine *e, struct npu_batch *b)
 	int status = b->status;
 
 	e->in_flight--;
+	e->stats_dirty = true;
 	if (!e->in_flight) {
 		pthread_mutex_lock(&e->lock);
 		e->shadow.devices[0].busy_ns += now - e->busy_since;
@@ -253,6 +254,7 @@ static void publish(struct npu_engine *e, bool force)
 	if (!e->stats_ok || (!force && now - e->last_publish_ns < PUBLISH_NS))
 		return;
 	e->last_publish_ns = now;
+	e->stats_dirty = false;
 	pthread_mutex_lock(&e->lock);
 	e->shadow.devices[0].queue_depth = e->drr.queued + npu_ring_count(e->ring);
 	e->shadow.devices[0].in_flight = e->in_flight;
@@ -334,6 +336,9 @@ void *npu_dispatcher_main(void *arg)
 			break;
 		if (progress)
 			continue;
+		/* Publish the last changes soon even if nothing else happens. */
+		if (e->stats_dirty && e->last_publish_ns + PUBLISH_NS < wake)
+			wake = e->last_publish_ns + PUBLISH_NS;
 		wait_events(e, wake);
 	}
 	publish(e, true);

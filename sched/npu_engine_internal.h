@@ -43,6 +43,7 @@ struct npu_engine {
 	unsigned in_flight;
 	int64_t busy_since;
 	int64_t last_publish_ns;
+	bool stats_dirty;               /* counters changed since the last publish */
 
 	/* stats: private copy under lock, published by the dispatcher */
 	pthread_mutex_t lock;
