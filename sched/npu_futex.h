@@ -35,6 +35,12 @@ static inline int npu_futex_wait(_Atomic uint32_t *addr, uint32_t val, int64_t t
 	return 0;
 }
 
+/* npu_futex_wake - wake up to @n threads sleeping on @addr. */
+static inline void npu_futex_wake(_Atomic uint32_t *addr, int n)
+{
+	syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
 /* npu_futex_wake_all - wake every thread sleeping on @addr. */
 static inline void npu_futex_wake_all(_Atomic uint32_t *addr)
 {

@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <numa.h>
+#include <sched.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include "sched/npu_ring.h"
 
 #define CACHELINE 64
+#define YIELDS_BEFORE_SLEEP 4
 
 struct npu_ring_slot {
 	_Atomic uint64_t seq;
@@ -167,6 +169,16 @@ int npu_ring_enqueue(struct npu_ring *r, void *item, int64_t timeout_ns)
 		return -EAGAIN;
 	if (timeout_ns > 0)
 		deadline = npu_now_ns() + timeout_ns;
+	/*
+	 * Give the consumer the CPU a few times before sleeping: a full ring
+	 * usually drains within a time slice, and a futex sleep and wake cost
+	 * two context switches.
+	 */
+	for (int i = 0; i < YIELDS_BEFORE_SLEEP; i++) {
+		sched_yield();
+		if (try_enqueue(r, item))
+			return 0;
+	}
 	/* Seq_cst: the consumer's check of space_waiters after freeing sees us. */
 	atomic_fetch_add_explicit(&r->space_waiters, 1, memory_order_seq_cst);
 	for (;;) {
@@ -208,10 +220,20 @@ unsigned npu_ring_dequeue_burst(struct npu_ring *r, void **items, unsigned max)
 	if (!n)
 		return 0;
 	atomic_store_explicit(&r->head, pos, memory_order_relaxed);
-	/* Seq_cst pairs with the waiters' increment and their gen load. */
-	atomic_fetch_add_explicit(&r->space_gen, 1, memory_order_seq_cst);
-	if (atomic_load_explicit(&r->space_waiters, memory_order_seq_cst))
+	/*
+	 * Producers blocked on a full ring are woken only once it is at most
+	 * half full, and then all together: with many more producers than
+	 * cores, waking one per freed slot costs a context switch per job.
+	 * No wakeup is lost: a producer sleeps only after seeing the ring full
+	 * (after announcing itself in space_waiters, seq_cst), so a later
+	 * dequeue must bring the ring down to half and see it there.
+	 */
+	if (atomic_load_explicit(&r->space_waiters, memory_order_seq_cst) &&
+	    atomic_load_explicit(&r->tail, memory_order_relaxed) - pos <= r->size / 2) {
+		/* Seq_cst pairs with the waiters' gen load before their retry. */
+		atomic_fetch_add_explicit(&r->space_gen, 1, memory_order_seq_cst);
 		npu_futex_wake_all(&r->space_gen);
+	}
 	return n;
 }
 

@@ -91,14 +91,15 @@ void npu_stats_close(struct npu_stats_map *m)
 }
 
 /*
- * The copy is done in 64-bit relaxed atomic loads: the writer stores with
- * relaxed atomics too, so the race on the body is a well-defined one and the
- * sequence check decides whether the copy is kept.
+ * The copy is done in 64-bit atomic loads, as the writer stores: the race on
+ * the body is a well-defined one and the sequence check decides whether the
+ * copy is kept. Acquire on each load keeps the final sequence load after all
+ * of them without a fence (plain moves on x86).
  */
 static void copy_words(uint64_t *dst, const uint64_t *src, size_t words)
 {
 	for (size_t i = 0; i < words; i++)
-		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+		dst[i] = __atomic_load_n(&src[i], __ATOMIC_ACQUIRE);
 }
 
 int npu_stats_snapshot(const struct npu_stats_map *m, struct npu_stats_page *out)
@@ -124,8 +125,6 @@ int npu_stats_snapshot(const struct npu_stats_map *m, struct npu_stats_page *out
 		}
 		memset(out, 0, sizeof(*out));
 		copy_words((uint64_t *)out, (const uint64_t *)pg, len / 8);
-		/* Keep the body loads above the second read of seq. */
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&pg->seq, __ATOMIC_RELAXED) == s1)
 			return 0;
 	}

@@ -71,11 +71,15 @@ void npu_stats_writer_publish(struct npu_stats_writer *w, const struct npu_stats
 	if (!pg)
 		return;
 	seq = __atomic_load_n(&pg->seq, __ATOMIC_RELAXED);
-	/* Odd: readers now retry. The release fence orders it before the body. */
+	/* Odd: readers now retry. */
 	__atomic_store_n(&pg->seq, seq + 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	/*
+	 * Release on each body store keeps the odd seq store before it (no
+	 * fence needed, and plain moves on x86); a reader that sees any new
+	 * word therefore also sees the odd sequence on its re-check.
+	 */
 	for (size_t i = first; i < words; i++)
-		__atomic_store_n(&d[i], s[i], __ATOMIC_RELAXED);
+		__atomic_store_n(&d[i], s[i], __ATOMIC_RELEASE);
 	/* pid and start are ours whatever @src says; update_ns is now. */
 	__atomic_store_n(&pg->pid, (int32_t)getpid(), __ATOMIC_RELAXED);
 	__atomic_store_n(&pg->start_ns, w->start_ns, __ATOMIC_RELAXED);
