@@ -3,6 +3,7 @@
  * sched/npu_batch.c - batch staging buffers and the CPU batch runner.
  */
 #include <errno.h>
+#include <numa.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,15 +16,25 @@ int npu_batch_init(struct npu_batch *b, unsigned cap, int node)
 	if (!b->jobs)
 		return -ENOMEM;
 	b->cap = cap;
-	(void)node;  /* staging grows on demand with malloc; first touch is on the dispatcher's node */
+	b->node = node >= 0 && numa_available() >= 0 ? node : -1;
 	return 0;
+}
+
+static void stage_free(const struct npu_batch *b, void *p, size_t len)
+{
+	if (!p)
+		return;
+	if (b->node >= 0)
+		numa_free(p, len);
+	else
+		free(p);
 }
 
 void npu_batch_fini(struct npu_batch *b)
 {
 	free(b->jobs);
-	free(b->a_stage);
-	free(b->c_stage);
+	stage_free(b, b->a_stage, b->a_cap);
+	stage_free(b, b->c_stage, b->c_cap);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -64,15 +75,18 @@ static bool same_weights(const struct npu_mm *x, const struct npu_mm *y)
 	return x->w == y->w && x->kind == y->kind && x->bias == y->bias;
 }
 
-static int grow(void **p, size_t *cap, size_t need)
+/* Grow a staging buffer (contents not kept) on the batch's NUMA node. */
+static int grow(const struct npu_batch *b, void **p, size_t *cap, size_t need)
 {
 	void *n;
 
 	if (*cap >= need)
 		return 0;
-	n = realloc(*p, need);
+	need += need / 2;  /* amortize growth */
+	n = b->node >= 0 ? numa_alloc_onnode(need, b->node) : malloc(need);
 	if (!n)
 		return -ENOMEM;
+	stage_free(b, *p, *cap);
 	*p = n;
 	*cap = need;
 	return 0;
@@ -105,9 +119,9 @@ static int run_stacked(struct npu_batch *b, unsigned first, bool *used,
 		used[first] = true;
 		return run_rows(m0, b->jobs[first]->row0, b->jobs[first]->rows, o);
 	}
-	ret = grow(&b->a_stage, &b->a_cap, (size_t)rows * m0->K * in);
+	ret = grow(b, &b->a_stage, &b->a_cap, (size_t)rows * m0->K * in);
 	if (!ret)
-		ret = grow(&b->c_stage, &b->c_cap, (size_t)rows * m0->N * out);
+		ret = grow(b, &b->c_stage, &b->c_cap, (size_t)rows * m0->N * out);
 	if (ret)
 		return ret;
 	for (unsigned i = 0; i < n; i++) {

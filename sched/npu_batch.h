@@ -17,7 +17,8 @@
 
 /**
  * npu_batch_init - allocate a batch that holds up to @cap jobs.
- * @node: NUMA node for the staging memory, or -1.
+ * @node: NUMA node for the staging memory, or -1 (ignored where
+ *        numa_available() < 0). Staging grows on demand, by the runner.
  * Return: 0 or -ENOMEM.
  */
 int npu_batch_init(struct npu_batch *b, unsigned cap, int node);

@@ -66,7 +66,6 @@ void npu_job_complete(struct npu_engine *e, struct npu_job *j, int status)
 	else
 		atomic_fetch_add_explicit(&e->c_jobs, 1, memory_order_relaxed);
 
-	/* jobs[0].next is unused once dispatched; the countdown lives in pending. */
 	if (atomic_fetch_sub_explicit(&mm->pending, 1, memory_order_acq_rel) != 2)
 		return;
 	/*

@@ -88,6 +88,7 @@ struct npu_batch {
 	/* stacking space for small jobs that share weights */
 	void *a_stage, *c_stage;
 	size_t a_cap, c_cap;
+	int node;                   /* NUMA node of the staging memory, or -1 */
 };
 
 #endif /* AMN_NPU_INTERNAL_H */
