@@ -35,9 +35,10 @@ struct npu_engine_opts {
 	unsigned batch_jobs;     /* most jobs per device run; default 64 */
 	unsigned t_max_us;       /* flush a partial batch once its oldest job waited this long; default 100 */
 	unsigned job_rows;       /* A rows per tile job; default 64 */
-	int numa_node;           /* node for ring and staging memory, used if numa_node_set */
-	int numa_node_set;       /* 0: the device's node (sysfs), else no preference */
-	const struct npu_emu_opts *emu;  /* emu backend settings; NULL: defaults (and $NPU_EMU_* env) */
+	int numa_node;           /* node for ring and staging memory (-1: none), if numa_node_set */
+	int numa_node_set;       /* 0: use the NPU's node from sysfs, if there is one */
+	const struct npu_emu_opts *emu;  /* emu settings; NULL: defaults, with fault rates and seed
+					   from $NPU_EMU_ERROR_PPM, _TIMEOUT_PPM, _HANG_PPM, _SEED */
 };
 
 /**

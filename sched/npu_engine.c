@@ -28,19 +28,44 @@ static bool env_false(const char *name)
 		     !strcasecmp(v, "no"));
 }
 
+static unsigned env_uint(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v ? (unsigned)strtoul(v, NULL, 0) : 0;
+}
+
+/* emu settings from $NPU_EMU_ERROR_PPM, _TIMEOUT_PPM, _HANG_PPM, _SEED. */
+static void emu_opts_from_env(struct npu_emu_opts *eo)
+{
+	const char *seed = getenv("NPU_EMU_SEED");
+
+	memset(eo, 0, sizeof(*eo));
+	eo->error_ppm = env_uint("NPU_EMU_ERROR_PPM");
+	eo->timeout_ppm = env_uint("NPU_EMU_TIMEOUT_PPM");
+	eo->hang_ppm = env_uint("NPU_EMU_HANG_PPM");
+	eo->seed = seed ? strtoull(seed, NULL, 0) : 0;
+}
+
 /* Pick and open the backend named by opts, $NPU_BACKEND or "auto". */
 static int open_backend(struct npu_engine *e, const struct npu_engine_opts *o)
 {
 	const char *name = o && o->backend ? o->backend : getenv("NPU_BACKEND");
 	const struct npu_emu_opts *emu = o ? o->emu : NULL;
+	struct npu_emu_opts env_emu;
 	int ret;
 
 	if (!name || !*name)
 		name = "auto";
 	if (!strcmp(name, "cpu"))
 		return npu_backend_cpu_open(&e->be, &e->tile);
-	if (!strcmp(name, "emu"))
+	if (!strcmp(name, "emu")) {
+		if (!emu) {
+			emu_opts_from_env(&env_emu);
+			emu = &env_emu;
+		}
 		return npu_backend_emu_open(&e->be, &e->tile, emu);
+	}
 	if (!strcmp(name, "xrt"))
 		return npu_backend_xrt_open(&e->be, &e->tile);
 	if (strcmp(name, "auto")) {
@@ -91,8 +116,11 @@ int npu_engine_open(struct npu_engine **out, const struct npu_engine_opts *o)
 	if (ret)
 		goto err_free;
 	ret = npu_ring_create(&e->ring, slots, node);
-	if (ret)
+	if (ret) {
+		if (ret == -EINVAL)
+			fprintf(stderr, "amanuensis: ring_slots %u is not a power of two >= 2\n", slots);
 		goto err_backend;
+	}
 	e->n_batches = e->be->max_in_flight + 1;
 	e->batches = calloc(e->n_batches, sizeof(*e->batches));
 	if (!e->batches) {
