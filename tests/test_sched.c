@@ -117,6 +117,8 @@ Test(sched, bad_arguments)
 	tile_weights_free(w);
 	struct npu_engine_opts o = { .backend = "nonsense" };
 	cr_expect_eq(npu_engine_open(&e, &o), -EINVAL);
+	o = (struct npu_engine_opts){ .backend = "cpu", .ring_slots = 48 };
+	cr_expect_eq(npu_engine_open(&e, &o), -EINVAL);
 }
 
 Test(sched, async_poll_eventfd_wait)
