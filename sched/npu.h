@@ -34,7 +34,7 @@ struct npu_engine_opts {
 	unsigned ring_slots;     /* submission ring size, a power of two; default 4096 */
 	unsigned batch_jobs;     /* most jobs per device run; default 64 */
 	unsigned t_max_us;       /* flush a partial batch once its oldest job waited this long; default 100 */
-	unsigned job_rows;       /* A rows per tile job; default 64 */
+	unsigned job_rows;       /* A rows per tile job; default: the backend's (cpu 256, emu 64) */
 	int numa_node;           /* node for ring and staging memory (-1: none), if numa_node_set */
 	int numa_node_set;       /* 0: use the NPU's node from sysfs, if there is one */
 	const struct npu_emu_opts *emu;  /* emu settings; NULL: defaults, with fault rates and seed

@@ -31,6 +31,7 @@ struct npu_backend {
 	const struct npu_backend_ops *ops;
 	char name[48];
 	unsigned max_in_flight;
+	unsigned job_rows;          /* preferred A rows per job */
 	int completion_fd;          /* eventfd: readable when reap() has work */
 	bool simulated;
 	struct tile_opts tile;      /* how the CPU runner calls the tiler */

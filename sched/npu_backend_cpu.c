@@ -40,6 +40,12 @@ int npu_backend_cpu_open(struct npu_backend **out, const struct tile_opts *tile)
 	snprintf(w->be.name, sizeof(w->be.name), "cpu");
 	/* Two in flight: the dispatcher packs the next batch while one runs. */
 	w->be.max_in_flight = 2;
+	/*
+	 * Large row blocks: each job is one tiler call, which spreads it over
+	 * the worker pool; small blocks would pay the pool's start-up per job.
+	 * GEMV rows from different matmuls still stack (npu_batch.c).
+	 */
+	w->be.job_rows = 256;
 	if (tile)
 		w->be.tile = *tile;
 	w->run = cpu_run;

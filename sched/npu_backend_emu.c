@@ -72,6 +72,7 @@ int npu_backend_emu_open(struct npu_backend **out, const struct tile_opts *tile,
 	emu->w.be.ops = &emu_ops;
 	emu->w.be.simulated = true;
 	emu->w.be.max_in_flight = emu->model.o.max_in_flight;
+	emu->w.be.job_rows = 64;  /* one row of 64x64 tiles, as on the device */
 	snprintf(emu->w.be.name, sizeof(emu->w.be.name), "emu phoenix (simulated)");
 	if (tile)
 		emu->w.be.tile = *tile;

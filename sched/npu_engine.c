@@ -104,7 +104,6 @@ int npu_engine_open(struct npu_engine **out, const struct npu_engine_opts *o)
 	e->tile.tile_edge = o ? o->tile_edge : 0;
 	e->batch_jobs = o && o->batch_jobs ? o->batch_jobs : DEFAULT_BATCH_JOBS;
 	e->t_max_ns = (int64_t)(o && o->t_max_us ? o->t_max_us : DEFAULT_T_MAX_US) * 1000;
-	e->job_rows = o && o->job_rows ? o->job_rows : DEFAULT_JOB_ROWS;
 	e->fallback = !env_false("WHISPER_NPU_FALLBACK");
 	slots = o && o->ring_slots ? o->ring_slots : DEFAULT_RING_SLOTS;
 	if (o && o->numa_node_set)
@@ -115,6 +114,8 @@ int npu_engine_open(struct npu_engine **out, const struct npu_engine_opts *o)
 	ret = open_backend(e, o);
 	if (ret)
 		goto err_free;
+	e->job_rows = o && o->job_rows ? o->job_rows :
+		      e->be->job_rows ? e->be->job_rows : DEFAULT_JOB_ROWS;
 	ret = npu_ring_create(&e->ring, slots, node);
 	if (ret) {
 		if (ret == -EINVAL)

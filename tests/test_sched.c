@@ -29,21 +29,30 @@ static void fill(float *x, size_t n, unsigned seed)
 	}
 }
 
-static struct npu_engine *open_engine(const char *backend, unsigned ring_slots)
+/* 64-row jobs, so that the job counts below are known; 0 rows: the backend's default. */
+static struct npu_engine *open_engine_rows(const char *backend, unsigned ring_slots,
+					   unsigned rows)
 {
-	struct npu_engine_opts o = { .backend = backend, .threads = 1, .ring_slots = ring_slots };
+	struct npu_engine_opts o = { .backend = backend, .threads = 1, .ring_slots = ring_slots,
+				     .job_rows = rows };
 	struct npu_engine *e;
 
 	cr_assert_eq(npu_engine_open(&e, &o), 0);
 	return e;
 }
 
+static struct npu_engine *open_engine(const char *backend, unsigned ring_slots)
+{
+	return open_engine_rows(backend, ring_slots, 64);
+}
+
 /* Engine result == direct tiler result, bit for bit, for awkward shapes. */
-Test(sched, f32_matches_direct)
+static void f32_matches_direct(unsigned rows)
 {
 	static const int shapes[][3] = { { 1, 64, 64 }, { 15, 33, 17 }, { 17, 128, 96 },
-					 { 200, 80, 48 }, { 0, 16, 16 }, { 3, 0, 8 } };
-	struct npu_engine *e = open_engine("cpu", 0);
+					 { 200, 80, 48 }, { 300, 40, 24 }, { 0, 16, 16 },
+					 { 3, 0, 8 } };
+	struct npu_engine *e = open_engine_rows("cpu", 0, rows);
 	struct npu_tenant *t;
 
 	cr_assert_eq(npu_tenant_open(e, &t, "test", 1), 0);
@@ -66,6 +75,13 @@ Test(sched, f32_matches_direct)
 	}
 	npu_tenant_close(t);
 	npu_engine_close(e);
+}
+
+Test(sched, f32_matches_direct)
+{
+	f32_matches_direct(64);
+	f32_matches_direct(0);   /* the cpu backend's own job size */
+	f32_matches_direct(7);   /* odd blocks: merged back into one call */
 }
 
 /* int8 through the engine is exact: compare with a plain triple loop. */
