@@ -257,6 +257,10 @@ static void publish(struct npu_engine *e, bool force)
 	pthread_mutex_lock(&e->lock);
 	e->shadow.devices[0].queue_depth = e->drr.queued + npu_ring_count(e->ring);
 	e->shadow.devices[0].in_flight = e->in_flight;
+	/* held is dispatcher-private: copy it here, on the dispatcher thread. */
+	for (const struct npu_tenant *t = e->tenants; t; t = t->next_open)
+		if (t->slot >= 0)
+			e->shadow.tenants[t->slot].throttled = t->held;
 	npu_stats_writer_publish(&e->statsw, &e->shadow);
 	pthread_mutex_unlock(&e->lock);
 }

@@ -25,6 +25,7 @@ void npu_drr_tenant_init(struct npu_tenant *t)
 	t->next_active = NULL;
 	t->tokens = 0;
 	t->tokens_ns = 0;
+	t->held = 0;
 }
 
 static void activate(struct npu_drr *d, struct npu_tenant *t)
@@ -118,6 +119,7 @@ unsigned npu_drr_pick(struct npu_drr *d, struct npu_job **out, unsigned max,
 			if (!quota_allows(t, j->ops, now_ns, &wake)) {
 				held = true;
 				d->throttled++;
+				t->held++;
 				break;
 			}
 			if (t->tokens_ns)

@@ -69,6 +69,7 @@ struct npu_tenant {
 	int64_t deficit;
 	bool active;                    /* on the DRR active list */
 	struct npu_tenant *next_active;
+	uint64_t held;                  /* turns the rate quota held the tenant back */
 	double tokens;                  /* rate quota bucket, in ops */
 	int64_t tokens_ns;
 };

@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sched/npu.h"
 #include "sched/npu_drr.h"
 #include "sched/npu_futex.h"
+#include "sched/npu_stats.h"
 
 #define NT 4
 #define WINDOW 400        /* jobs per fairness window */
@@ -144,6 +146,7 @@ Test(tenant, rate_quota)
 	cr_expect_leq(wake - now, 1000001, "next job in %lld ns", (long long)(wake - now));
 	n = npu_drr_pick(&d, out, 100, now + 5000000, &wake);  /* 5 ms later: 5 more */
 	cr_expect_eq(n, 5);
+	cr_expect_eq(t.held, 2, "quota holds counted: %llu", (unsigned long long)t.held);
 }
 
 /* End to end: 4 tenants with weights 1..4 flood the emu engine; while all are
@@ -217,4 +220,48 @@ Test(tenant, engine_weighted_share)
 	/* Ends of the run (start-up, stop) are not backlogged: a looser bound. */
 	cr_expect_geq(jain(share, NT), 0.95, "Jain %.3f: %.0f %.0f %.0f %.0f", jain(share, NT),
 		      share[0], share[1], share[2], share[3]);
+}
+
+/* A rate quota through the engine: work still completes, the holds are counted. */
+Test(tenant, engine_rate_quota)
+{
+	struct npu_engine_opts o = { .backend = "emu", .threads = 1 };
+	struct npu_stats_page *snap = malloc(sizeof(*snap));
+	float a[64 * 32], b[32 * 32], c[64 * 32];
+	struct npu_matmul *m[20];
+	struct tile_weights *w;
+	struct npu_stats_map map;
+	struct npu_engine *e;
+	struct npu_tenant *t;
+
+	for (int i = 0; i < 64 * 32; i++)
+		a[i] = (float)(i % 9) - 4;
+	for (int i = 0; i < 32 * 32; i++)
+		b[i] = (float)(i % 5) - 2;
+	cr_assert_eq(tile_weights_pack_f32(&w, b, 32, 32, 32, TILE_W_ROW_MAJOR_KN), 0);
+	cr_assert_eq(npu_engine_open(&e, &o), 0);
+	cr_assert_eq(npu_tenant_open(e, &t, "capped", 1), 0);
+	/* 131,072 ops per matmul; 100 Mops/s with a 10 ms burst lets ~7 through at once. */
+	cr_assert_eq(npu_tenant_set_rate(t, 100000000), 0);
+	for (int i = 0; i < 20; i++)
+		cr_assert_eq(npu_matmul_submit_f32(t, a, 64, 32, 32, w, NULL, c, 32, NULL, &m[i]), 0);
+	for (int i = 0; i < 20; i++) {
+		cr_expect_eq(npu_matmul_wait(m[i], -1), 0);
+		npu_matmul_free(m[i]);
+	}
+	cr_assert_eq(npu_stats_open_pid(getpid(), &map), 0);
+	for (int i = 0; i < 400; i++) {
+		cr_assert_eq(npu_stats_snapshot(&map, snap), 0);
+		if (snap->tenants[0].matmuls == 20)
+			break;
+		usleep(5000);
+	}
+	cr_expect_eq(snap->tenants[0].matmuls, 20);
+	cr_expect_eq(snap->tenants[0].rate_ops, 100000000);
+	cr_expect_gt(snap->tenants[0].throttled, 0, "the quota never held the tenant back");
+	npu_stats_close(&map);
+	npu_tenant_close(t);
+	npu_engine_close(e);
+	tile_weights_free(w);
+	free(snap);
 }
