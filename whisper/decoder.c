@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: MIT
+/*
+ * whisper/decoder.c - the Whisper text decoder with a KV cache.
+ *
+ * All sequences (beams) advance together: a step appends n_tok tokens to each
+ * of n_seq sequences, and every linear layer runs once over the n_seq·n_tok
+ * rows. Self-attention keys/values are cached per layer and sequence;
+ * cross-attention keys/values are projected from the encoder output once, in
+ * wsp_decoder_new(), and shared by all sequences.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "whisper/forward.h"
+#include "whisper/ops.h"
+
+struct wsp_decoder {
+	const struct wsp_model *m;
+	struct wsp_exec x;
+	int n_seq, n_past;
+	float **kself, **vself;   /* per layer: n_seq × n_text_ctx × d */
+	float **cross_kv;         /* per layer: n_audio_ctx × 2d */
+	/* step scratch, grown on demand */
+	int cap_rows;
+	float *xs, *h, *qkv, *att, *ffn;
+};
+
+void wsp_decoder_free(struct wsp_decoder *d)
+{
+	if (!d)
+		return;
+	for (int l = 0; l < d->m->hp.n_text_layer; l++) {
+		if (d->kself)
+			free(d->kself[l]);
+		if (d->vself)
+			free(d->vself[l]);
+		if (d->cross_kv)
+			free(d->cross_kv[l]);
+	}
+	free(d->kself);
+	free(d->vself);
+	free(d->cross_kv);
+	free(d->xs);
+	free(d->h);
+	free(d->qkv);
+	free(d->att);
+	free(d->ffn);
+	free(d);
+}
+
+static int max_ffn(const struct wsp_model *m)
+{
+	int n = 0;
+
+	for (int l = 0; l < m->hp.n_text_layer; l++)
+		n = m->dec[l].fc1.out > n ? m->dec[l].fc1.out : n;
+	return n;
+}
+
+static int grow(struct wsp_decoder *d, int rows)
+{
+	size_t dm = (size_t)d->m->hp.n_text_state;
+	size_t nf = (size_t)max_ffn(d->m);
+	float *p[5];
+	size_t w[5] = { dm, dm, 3 * dm, dm, nf };
+
+	if (rows <= d->cap_rows)
+		return 0;
+	for (int i = 0; i < 5; i++) {
+		p[i] = malloc((size_t)rows * w[i] * sizeof(float));
+		if (!p[i]) {
+			while (i--)
+				free(p[i]);
+			return -ENOMEM;
+		}
+	}
+	free(d->xs);
+	free(d->h);
+	free(d->qkv);
+	free(d->att);
+	free(d->ffn);
+	d->xs = p[0];
+	d->h = p[1];
+	d->qkv = p[2];
+	d->att = p[3];
+	d->ffn = p[4];
+	d->cap_rows = rows;
+	return 0;
+}
+
+int wsp_decoder_new(const struct wsp_model *m, const struct wsp_exec *x,
+		    const float *enc, int n_seq, struct wsp_decoder **out)
+{
+	const struct wsp_hparams *hp;
+	struct wsp_decoder *d;
+	size_t dm, cache;
+	int ret = -ENOMEM;
+
+	if (!m || !x || !enc || !out || n_seq <= 0 || n_seq > 1024)
+		return -EINVAL;
+	*out = NULL;
+	hp = &m->hp;
+	dm = (size_t)hp->n_text_state;
+	cache = (size_t)n_seq * hp->n_text_ctx * dm;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->m = m;
+	d->x = *x;
+	d->n_seq = n_seq;
+	d->kself = calloc((size_t)hp->n_text_layer, sizeof(float *));
+	d->vself = calloc((size_t)hp->n_text_layer, sizeof(float *));
+	d->cross_kv = calloc((size_t)hp->n_text_layer, sizeof(float *));
+	if (!d->kself || !d->vself || !d->cross_kv)
+		goto fail;
+	for (int l = 0; l < hp->n_text_layer; l++) {
+		d->kself[l] = malloc(cache * sizeof(float));
+		d->vself[l] = malloc(cache * sizeof(float));
+		d->cross_kv[l] = malloc((size_t)hp->n_audio_ctx * 2 * dm * sizeof(float));
+		if (!d->kself[l] || !d->vself[l] || !d->cross_kv[l])
+			goto fail;
+		ret = wsp_linear(x, &m->dec[l].cross_kv, enc, hp->n_audio_ctx,
+				 (size_t)hp->n_audio_state, d->cross_kv[l], 2 * dm);
+		if (ret)
+			goto fail;
+		ret = -ENOMEM;
+	}
+	*out = d;
+	return 0;
+fail:
+	wsp_decoder_free(d);
+	return ret;
+}
+
+void wsp_decoder_reset(struct wsp_decoder *d)
+{
+	if (d)
+		d->n_past = 0;
+}
+
+int wsp_decoder_reorder(struct wsp_decoder *d, const int *src)
+{
+	size_t dm, per, used;
+	float *tmp;
+
+	if (!d || !src)
+		return -EINVAL;
+	for (int i = 0; i < d->n_seq; i++)
+		if (src[i] < 0 || src[i] >= d->n_seq)
+			return -EINVAL;
+	dm = (size_t)d->m->hp.n_text_state;
+	per = (size_t)d->m->hp.n_text_ctx * dm;
+	used = (size_t)d->n_past * dm;
+	if (used == 0)
+		return 0;
+	tmp = malloc((size_t)d->n_seq * used * sizeof(float));
+	if (!tmp)
+		return -ENOMEM;
+	for (int l = 0; l < d->m->hp.n_text_layer; l++) {
+		float *c[2] = { d->kself[l], d->vself[l] };
+
+		for (int k = 0; k < 2; k++) {
+			for (int i = 0; i < d->n_seq; i++)
+				memcpy(tmp + i * used, c[k] + src[i] * per, used * sizeof(float));
+			for (int i = 0; i < d->n_seq; i++)
+				memcpy(c[k] + i * per, tmp + i * used, used * sizeof(float));
+		}
+	}
+	free(tmp);
+	return 0;
+}
+
+static int dec_layer(struct wsp_decoder *d, int l, int n_tok, int thr)
+{
+	const struct wsp_model *m = d->m;
+	const struct wsp_dec_layer *L = &m->dec[l];
+	const struct wsp_exec *x = &d->x;
+	int dm = m->hp.n_text_state, nh = m->hp.n_text_head, hd = dm / nh;
+	int rows = d->n_seq * n_tok;
+	size_t per = (size_t)m->hp.n_text_ctx * dm;
+	int ret;
+
+	/* causal self-attention over the cache */
+	wsp_layer_norm(d->h, d->xs, L->self_ln.g, L->self_ln.b, rows, dm);
+	ret = wsp_linear(x, &L->self_qkv, d->h, rows, (size_t)dm, d->qkv, 3 * (size_t)dm);
+	if (ret)
+		return ret;
+	for (int s = 0; s < d->n_seq; s++) {
+		float *kc = d->kself[l] + s * per, *vc = d->vself[l] + s * per;
+		const float *q = d->qkv + (size_t)s * n_tok * 3 * dm;
+		struct wsp_attn a = {
+			.q = q, .ldq = 3 * (size_t)dm,
+			.k = kc, .ldk = (size_t)dm, .v = vc, .ldv = (size_t)dm,
+			.out = d->att + (size_t)s * n_tok * dm, .ldo = (size_t)dm,
+			.n_q = n_tok, .n_kv = d->n_past + n_tok, .n_head = nh, .hd = hd,
+			.causal = 1,
+		};
+
+		for (int t = 0; t < n_tok; t++) {
+			memcpy(kc + (size_t)(d->n_past + t) * dm, q + (size_t)t * 3 * dm + dm,
+			       (size_t)dm * sizeof(float));
+			memcpy(vc + (size_t)(d->n_past + t) * dm, q + (size_t)t * 3 * dm + 2 * dm,
+			       (size_t)dm * sizeof(float));
+		}
+		ret = wsp_attention(&a, thr);
+		if (ret)
+			return ret;
+	}
+	ret = wsp_linear(x, &L->self_out, d->att, rows, (size_t)dm, d->h, (size_t)dm);
+	if (ret)
+		return ret;
+	wsp_add(d->xs, d->h, (size_t)rows * dm);
+
+	/* cross-attention to the encoder output */
+	wsp_layer_norm(d->h, d->xs, L->cross_ln.g, L->cross_ln.b, rows, dm);
+	ret = wsp_linear(x, &L->cross_q, d->h, rows, (size_t)dm, d->qkv, (size_t)dm);
+	if (ret)
+		return ret;
+	{
+		struct wsp_attn a = {
+			.q = d->qkv, .ldq = (size_t)dm,
+			.k = d->cross_kv[l], .ldk = 2 * (size_t)dm,
+			.v = d->cross_kv[l] + dm, .ldv = 2 * (size_t)dm,
+			.out = d->att, .ldo = (size_t)dm,
+			.n_q = rows, .n_kv = m->hp.n_audio_ctx, .n_head = nh, .hd = hd,
+			.causal = 0,
+		};
+
+		ret = wsp_attention(&a, thr);
+		if (ret)
+			return ret;
+	}
+	ret = wsp_linear(x, &L->cross_out, d->att, rows, (size_t)dm, d->h, (size_t)dm);
+	if (ret)
+		return ret;
+	wsp_add(d->xs, d->h, (size_t)rows * dm);
+
+	/* feed-forward */
+	wsp_layer_norm(d->h, d->xs, L->ffn_ln.g, L->ffn_ln.b, rows, dm);
+	ret = wsp_linear(x, &L->fc1, d->h, rows, (size_t)dm, d->ffn, (size_t)L->fc1.out);
+	if (ret)
+		return ret;
+	wsp_gelu(d->ffn, (size_t)rows * L->fc1.out);
+	ret = wsp_linear(x, &L->fc2, d->ffn, rows, (size_t)L->fc1.out, d->h, (size_t)dm);
+	if (ret)
+		return ret;
+	wsp_add(d->xs, d->h, (size_t)rows * dm);
+	return 0;
+}
+
+int wsp_decoder_step(struct wsp_decoder *d, const int32_t *tokens, int n_tok,
+		     int logits_from, float *logits)
+{
+	const struct wsp_hparams *hp;
+	int dm, rows, n_out, thr, ret;
+
+	if (!d || !tokens || n_tok <= 0 || logits_from < 0 || logits_from > n_tok ||
+	    (!logits && logits_from < n_tok))
+		return -EINVAL;
+	hp = &d->m->hp;
+	if (d->n_past + n_tok > hp->n_text_ctx)
+		return -E2BIG;
+	dm = hp->n_text_state;
+	rows = d->n_seq * n_tok;
+	for (int i = 0; i < rows; i++)
+		if (tokens[i] < 0 || tokens[i] >= hp->n_vocab)
+			return -EINVAL;
+	ret = grow(d, rows);
+	if (ret)
+		return ret;
+	thr = wsp_exec_threads(&d->x);
+
+	for (int i = 0; i < rows; i++) {
+		const float *e = d->m->tok_emb.w + (size_t)tokens[i] * dm;
+		const float *p = d->m->dec_pos + (size_t)(d->n_past + i % n_tok) * dm;
+		float *r = d->xs + (size_t)i * dm;
+
+		for (int k = 0; k < dm; k++)
+			r[k] = e[k] + p[k];
+	}
+	for (int l = 0; l < hp->n_text_layer; l++) {
+		ret = dec_layer(d, l, n_tok, thr);
+		if (ret)
+			return ret;   /* the cache is unchanged: n_past not advanced */
+	}
+	d->n_past += n_tok;
+
+	/* final norm and logits for the requested positions, gathered densely */
+	n_out = n_tok - logits_from;
+	if (n_out == 0)
+		return 0;
+	for (int s = 0; s < d->n_seq; s++)
+		wsp_layer_norm(d->h + (size_t)s * n_out * dm,
+			       d->xs + ((size_t)s * n_tok + logits_from) * dm,
+			       d->m->dec_ln.g, d->m->dec_ln.b, n_out, dm);
+	return wsp_linear(&d->x, &d->m->tok_emb, d->h, d->n_seq * n_out, (size_t)dm,
+			  logits, (size_t)hp->n_vocab);
+}

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * whisper/model_internal.h - the in-memory layout of a loaded Whisper model,
+ * shared by the loaders, the encoder and the decoder. Not installed.
+ *
+ * Every weight is kept as fp32 (converted from the file's f16/int8 at load).
+ * Each linear layer also holds its INT8 tile packing, made once at load.
+ */
+#ifndef AMN_WSP_MODEL_INTERNAL_H
+#define AMN_WSP_MODEL_INTERNAL_H
+
+#include <stddef.h>
+#include "whisper/model.h"
+
+struct tile_weights;
+
+/* A linear layer y = x·Wᵀ + b with W stored [out][in] (PyTorch layout). */
+struct wsp_lin {
+	int in, out;
+	float *w;                 /* out × in, owned */
+	float *b;                 /* out, owned, or NULL */
+	struct tile_weights *q;   /* INT8 packing of w, or NULL before packing */
+};
+
+/* Layer norm parameters. */
+struct wsp_ln {
+	float *g, *b;             /* n_state each, owned */
+};
+
+struct wsp_enc_layer {
+	struct wsp_ln attn_ln;
+	struct wsp_lin qkv;       /* fused q, k, v: out = 3 * d */
+	struct wsp_lin attn_out;
+	struct wsp_ln ffn_ln;
+	struct wsp_lin fc1, fc2;
+};
+
+struct wsp_dec_layer {
+	struct wsp_ln self_ln;
+	struct wsp_lin self_qkv;
+	struct wsp_lin self_out;
+	struct wsp_ln cross_ln;
+	struct wsp_lin cross_q;
+	struct wsp_lin cross_kv;  /* fused k, v: out = 2 * d */
+	struct wsp_lin cross_out;
+	struct wsp_ln ffn_ln;
+	struct wsp_lin fc1, fc2;
+};
+
+struct wsp_model {
+	struct wsp_hparams hp;
+	char *dir;                /* directory holding side files */
+
+	/* encoder */
+	struct wsp_lin conv1;     /* in = n_mels * 3, out = d (im2col order c*3+j) */
+	struct wsp_lin conv2;     /* in = d * 3 */
+	float *enc_pos;           /* n_audio_ctx × d */
+	struct wsp_enc_layer *enc;
+	struct wsp_ln enc_ln;
+
+	/* decoder */
+	struct wsp_lin tok_emb;   /* n_vocab × d, no bias: embedding and logits */
+	float *dec_pos;           /* n_text_ctx × d */
+	struct wsp_dec_layer *dec;
+	struct wsp_ln dec_ln;
+};
+
+/**
+ * wsp_model_alloc_layers - allocate the layer arrays once hp is filled in.
+ * Return: 0 or -ENOMEM.
+ */
+int wsp_model_alloc_layers(struct wsp_model *m);
+
+/**
+ * wsp_model_pack - make the INT8 tile packing of every linear layer.
+ * Return: 0 or -errno from the tiler.
+ */
+int wsp_model_pack(struct wsp_model *m);
+
+/**
+ * wsp_model_check - verify every weight is present and hparams are sane.
+ * @err, @errlen: message naming the first missing piece.
+ * Return: 0 or -EINVAL.
+ */
+int wsp_model_check(const struct wsp_model *m, const char *file, char *err, size_t errlen);
+
+/**
+ * wsp_load_ct2 - fill @m from a CTranslate2 directory's model.bin.
+ * Return: 0, -ENOENT, -EINVAL, -ENOMEM; @err names the problem.
+ */
+int wsp_load_ct2(struct wsp_model *m, const char *dir, char *err, size_t errlen);
+
+/**
+ * wsp_load_ct2_mem - parse a CTranslate2 model.bin image already in memory.
+ * @name: the file name used in messages.
+ */
+int wsp_load_ct2_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
+		     const char *name, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+/*
+ * whisper/model_pack.c - pack every linear layer's weight for INT8 tile jobs,
+ * once, at model load.
+ */
+#include "tiler/tile.h"
+#include "whisper/model_internal.h"
+
+static int pack(struct wsp_lin *l)
+{
+	return tile_weights_pack_f32(&l->q, l->w, l->in, l->out, (size_t)l->in,
+				     TILE_W_ROW_MAJOR_NK);
+}
+
+int wsp_model_pack(struct wsp_model *m)
+{
+	int ret;
+
+	ret = pack(&m->conv1);
+	if (!ret)
+		ret = pack(&m->conv2);
+	if (!ret)
+		ret = pack(&m->tok_emb);
+	for (int i = 0; !ret && i < m->hp.n_audio_layer; i++) {
+		struct wsp_enc_layer *L = &m->enc[i];
+
+		ret = pack(&L->qkv);
+		if (!ret)
+			ret = pack(&L->attn_out);
+		if (!ret)
+			ret = pack(&L->fc1);
+		if (!ret)
+			ret = pack(&L->fc2);
+	}
+	for (int i = 0; !ret && i < m->hp.n_text_layer; i++) {
+		struct wsp_dec_layer *L = &m->dec[i];
+		struct wsp_lin *all[] = { &L->self_qkv, &L->self_out, &L->cross_q,
+					  &L->cross_kv, &L->cross_out, &L->fc1, &L->fc2 };
+
+		for (size_t j = 0; !ret && j < sizeof(all) / sizeof(all[0]); j++)
+			ret = pack(all[j]);
+	}
+	return ret;
+}

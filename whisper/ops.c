@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: MIT
+/*
+ * whisper/ops.c - layer norm, GELU, softmax and adds: plain loops written so
+ * that -O3 vectorizes them (no libm calls inside the hot loops).
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "whisper/ops.h"
+
+float wsp_expf(float x)
+{
+	/* exp(x) = 2^n * exp(r), r = x - n ln2 in [-ln2/2, ln2/2] */
+	float n, r, p;
+	int32_t bits;
+	float scale;
+
+	x = x < -87.0f ? -87.0f : x;
+	x = x > 88.0f ? 88.0f : x;
+	n = __builtin_roundf(x * 1.44269504088896341f);
+	r = x - n * 0.693145751953125f;
+	r = r - n * 1.428606765330187e-06f;
+	p = 1.0f / 5040.0f;
+	p = p * r + 1.0f / 720.0f;
+	p = p * r + 1.0f / 120.0f;
+	p = p * r + 1.0f / 24.0f;
+	p = p * r + 1.0f / 6.0f;
+	p = p * r + 0.5f;
+	p = p * r + 1.0f;
+	p = p * r + 1.0f;
+	bits = ((int32_t)n + 127) << 23;
+	memcpy(&scale, &bits, sizeof(scale));
+	return p * scale;
+}
+
+void wsp_layer_norm(float *y, const float *x, const float *g, const float *b,
+		    int rows, int d)
+{
+	for (int r = 0; r < rows; r++) {
+		const float *xr = x + (size_t)r * d;
+		float *yr = y + (size_t)r * d;
+		float mean = 0.0f, var = 0.0f, inv;
+
+		for (int i = 0; i < d; i++)
+			mean += xr[i];
+		mean /= (float)d;
+		for (int i = 0; i < d; i++) {
+			float t = xr[i] - mean;
+
+			var += t * t;
+		}
+		inv = 1.0f / sqrtf(var / (float)d + 1e-5f);
+		for (int i = 0; i < d; i++)
+			yr[i] = (xr[i] - mean) * inv * g[i] + b[i];
+	}
+}
+
+/* erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7), odd-extended. */
+static inline float erf_as(float x)
+{
+	float a = fabsf(x);
+	float t = 1.0f / (1.0f + 0.3275911f * a);
+	float p = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t
+		    - 0.284496736f) * t + 0.254829592f) * t;
+	float e = 1.0f - p * wsp_expf(-a * a);
+
+	return x < 0.0f ? -e : e;
+}
+
+void wsp_gelu(float *x, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		x[i] = 0.5f * x[i] * (1.0f + erf_as(x[i] * 0.70710678118654752f));
+}
+
+void wsp_softmax_rows(float *s, int rows, int cols, size_t ld, float scale,
+		      int causal, int keep0)
+{
+	for (int r = 0; r < rows; r++) {
+		float *row = s + (size_t)r * ld;
+		int n = causal ? keep0 + r : cols;
+		float mx = -INFINITY, sum = 0.0f, inv;
+
+		if (n > cols)
+			n = cols;
+		for (int i = 0; i < n; i++)
+			mx = row[i] > mx ? row[i] : mx;
+		for (int i = 0; i < n; i++) {
+			row[i] = wsp_expf((row[i] - mx) * scale);
+			sum += row[i];
+		}
+		inv = 1.0f / sum;
+		for (int i = 0; i < n; i++)
+			row[i] *= inv;
+		for (int i = n; i < cols; i++)
+			row[i] = 0.0f;
+	}
+}
+
+void wsp_add(float *y, const float *x, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		y[i] += x[i];
+}

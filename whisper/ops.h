@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * whisper/ops.h - the non-matmul operations of the forward pass (layer norm,
+ * GELU, softmax, adds), the one linear-layer entry point both precisions go
+ * through, and a small fork-join helper for row-parallel loops. Not installed.
+ */
+#ifndef AMN_WSP_OPS_H
+#define AMN_WSP_OPS_H
+
+#include <stddef.h>
+
+#include "whisper/forward.h"
+#include "whisper/model_internal.h"
+
+/**
+ * wsp_layer_norm - y = (x - mean) / sqrt(var + 1e-5) * g + b over each of
+ * @rows rows of @d floats. @y may equal @x. Leading dimensions are @d.
+ */
+void wsp_layer_norm(float *y, const float *x, const float *g, const float *b,
+		    int rows, int d);
+
+/** wsp_gelu - x = x * 0.5 * (1 + erf(x / sqrt 2)) on @n floats, in place. */
+void wsp_gelu(float *x, size_t n);
+
+/**
+ * wsp_softmax_rows - softmax of each row of an @rows × @cols matrix (leading
+ * dimension @ld) after multiplying by @scale. Row r only keeps its first
+ * @keep0 + r columns when @causal is set (the rest become 0).
+ */
+void wsp_softmax_rows(float *s, int rows, int cols, size_t ld, float scale,
+		      int causal, int keep0);
+
+/** wsp_add - y[i] += x[i] for @n floats. */
+void wsp_add(float *y, const float *x, size_t n);
+
+/** wsp_expf - a vectorizable expf, relative error below 2e-7 on [-87, 88]. */
+float wsp_expf(float x);
+
+/**
+ * wsp_linear - y[M × l->out] = x[M × l->in] · Wᵀ + b, the one place every
+ * linear or convolution matmul of the forward pass goes through.
+ * WSP_INT8 runs INT8 tile jobs (through @x->tenant when set, else the tiler
+ * directly); WSP_FP32 runs an fp32 GEMM.
+ * @ldx, @ldy: leading dimensions in floats.
+ * Return: 0 or -errno.
+ */
+int wsp_linear(const struct wsp_exec *x, const struct wsp_lin *l, const float *in,
+	       int M, size_t ldx, float *y, size_t ldy);
+
+/* One slice of a row-parallel loop: rows [r0, r1). */
+typedef void (*wsp_rows_fn)(void *ctx, int r0, int r1);
+
+/**
+ * wsp_parallel_rows - run @fn over @rows rows split across @threads threads
+ * (the caller is one of them). Falls back to one thread if a thread cannot
+ * be started.
+ */
+void wsp_parallel_rows(int rows, int threads, wsp_rows_fn fn, void *ctx);
+
+/** wsp_exec_threads - @x->threads, or the default (online CPUs, at most 8). */
+int wsp_exec_threads(const struct wsp_exec *x);
+
+/* One multi-head attention over already projected queries, keys and values. */
+struct wsp_attn {
+	const float *q; size_t ldq;   /* n_q × n_head·hd */
+	const float *k; size_t ldk;   /* n_kv × n_head·hd */
+	const float *v; size_t ldv;   /* n_kv × n_head·hd */
+	float *out; size_t ldo;       /* n_q × n_head·hd */
+	int n_q, n_kv, n_head, hd;
+	int causal;                   /* query i sees keys 0 .. n_kv - n_q + i */
+};
+
+/**
+ * wsp_attention - softmax(Q·Kᵀ / sqrt(hd)) · V per head, in fp32 (OpenBLAS),
+ * in blocks of query rows so the score block stays in cache.
+ * @threads: threads for the softmax.
+ * Return: 0 or -ENOMEM.
+ */
+int wsp_attention(const struct wsp_attn *a, int threads);
+#endif
