@@ -97,8 +97,8 @@ static void *gemv_thread(void *p)
 	struct npu_tenant *t = NULL;
 	float *c = malloc(2048 * 4);
 
-	if (g->e)
-		npu_tenant_open(g->e, &t, "gemv", 1);
+	if (g->e && npu_tenant_open(g->e, &t, "gemv", 1))
+		fprintf(stderr, "npubench sched: tenant open failed; calling the tiler directly\n");
 	pthread_barrier_wait(g->start);
 	for (int i = 0; i < g->iters; i++) {
 		if (t)
@@ -167,7 +167,7 @@ int bench_sched(int argc, char **argv)
 		fprintf(stderr, "npubench sched: engine: %s\n", strerror(-ret));
 		return 1;
 	}
-	npu_tenant_open(e, &t, "npubench", 1);
+	ret = npu_tenant_open(e, &t, "npubench", 1);
 	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]) && !ret; i++)
 		ret = run_shape(t, &shapes[i], shapes[i].M > 64 ? reps : reps * 200, json);
 	npu_tenant_close(t);
