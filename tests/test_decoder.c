@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/test_decoder.c - greedy decoding against CTranslate2's greedy tokens
+ * on every utterance of the shared audio, plus KV-cache invariants.
+ *
+ * The decoder starts from CTranslate2's own encoder output, so only the
+ * decoder is under test in the token checks: fp32 must give exactly the
+ * reference tokens, INT8 at least 90% of utterances exactly.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "whisper/forward.h"
+#include "whisper/greedy.h"
+
+#define MAX_TOK 448
+
+static struct wsp_model *model;
+static char names[16][64];
+static int n_names;
+static int32_t prompt[8], eot;
+static int n_prompt;
+
+static const char *env_or(const char *k, const char *def)
+{
+	const char *v = getenv(k);
+
+	return v && *v ? v : def;
+}
+
+static int small_scale(void)
+{
+	const char *s = getenv("AMN_TEST_SCALE");
+
+	return s && strcmp(s, "small") == 0;
+}
+
+static FILE *ref_open(const char *name, const char *ext, const char *mode)
+{
+	char path[1200];
+
+	snprintf(path, sizeof(path), "%s/%s%s", env_or("AMN_REF_DIR", "build/ref"), name, ext);
+	return fopen(path, mode);
+}
+
+static float *read_enc(const char *name)
+{
+	const struct wsp_hparams *hp = wsp_model_hparams(model);
+	size_t n = (size_t)hp->n_audio_ctx * hp->n_audio_state;
+	float *buf = malloc(n * sizeof(float));
+	FILE *f = ref_open(name, ".enc.f32", "rb");
+
+	cr_assert_not_null(f, "missing %s.enc.f32", name);
+	cr_assert_eq(fread(buf, sizeof(float), n, f), n, "%s.enc.f32 is short", name);
+	fclose(f);
+	return buf;
+}
+
+static int read_tokens(const char *name, int32_t *tok)
+{
+	FILE *f = ref_open(name, ".tokens.txt", "r");
+	int n = 0;
+
+	cr_assert_not_null(f, "missing %s.tokens.txt", name);
+	while (n < MAX_TOK && fscanf(f, "%d", &tok[n]) == 1)
+		n++;
+	fclose(f);
+	return n;
+}
+
+static void setup(void)
+{
+	char err[512], line[256], *p, *end;
+	FILE *f = ref_open("index", ".txt", "r");
+
+	if (!f)
+		cr_skip_test("no reference tensors in %s (needs python3 with ctranslate2 and "
+			     "faster_whisper: run `make setup`)", env_or("AMN_REF_DIR", "build/ref"));
+	while (n_names < 16 && fscanf(f, "%63s", names[n_names]) == 1)
+		n_names++;
+	fclose(f);
+	f = ref_open("prompt", ".txt", "r");
+	cr_assert_not_null(f);
+	cr_assert_not_null(fgets(line, sizeof(line), f));
+	for (p = line; n_prompt < 8; p = end) {
+		long v = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		prompt[n_prompt++] = (int32_t)v;
+	}
+	cr_assert_eq(fscanf(f, "%d", &eot), 1);
+	fclose(f);
+	cr_assert_eq(wsp_model_load(&model, env_or("AMN_MODEL", "models/tiny.en"), err, sizeof(err)),
+		     0, "%s", err);
+}
+
+static void teardown(void)
+{
+	wsp_model_free(model);
+	model = NULL;
+}
+
+TestSuite(decoder, .init = setup, .fini = teardown, .timeout = 300);
+
+static int run_greedy(enum wsp_precision prec, int n_utt)
+{
+	struct wsp_exec x = { .precision = prec, .threads = 2 };
+	int32_t ref[MAX_TOK], got[MAX_TOK];
+	int equal = 0;
+
+	for (int u = 0; u < n_utt; u++) {
+		float *enc = read_enc(names[u]);
+		int nref = read_tokens(names[u], ref);
+		int n = wsp_greedy(model, &x, enc, prompt, n_prompt, eot, got, MAX_TOK);
+
+		cr_assert_geq(n, 0, "%s: wsp_greedy failed: %d", names[u], n);
+		if (n == nref && memcmp(got, ref, (size_t)n * sizeof(int32_t)) == 0)
+			equal++;
+		else
+			cr_log_warn("%s (%s): %d tokens, reference %d", names[u],
+				    prec == WSP_FP32 ? "fp32" : "int8", n, nref);
+		free(enc);
+	}
+	return equal;
+}
+
+Test(decoder, fp32_greedy_equals_ctranslate2)
+{
+	int n = small_scale() ? 2 : n_names;
+
+	cr_expect_eq(run_greedy(WSP_FP32, n), n);
+}
+
+Test(decoder, int8_greedy_mostly_equals_ctranslate2)
+{
+	int n = small_scale() ? 2 : n_names;
+	int eq = run_greedy(WSP_INT8, n);
+
+	cr_expect_geq(eq * 10, n * 9, "int8: %d of %d utterances exact", eq, n);
+}
+
+/* Feeding the prompt in one step or token by token must give the same logits. */
+Test(decoder, batched_step_equals_incremental)
+{
+	const struct wsp_hparams *hp = wsp_model_hparams(model);
+	struct wsp_exec x = { .precision = WSP_FP32, .threads = 2 };
+	int32_t toks[4] = { prompt[0], prompt[n_prompt - 1], 383, 1200 };
+	float *enc = read_enc(names[0]);
+	float *la = malloc(4 * (size_t)hp->n_vocab * sizeof(float));
+	float *lb = malloc(4 * (size_t)hp->n_vocab * sizeof(float));
+	struct wsp_decoder *d;
+	double maxd = 0.0;
+
+	cr_assert_eq(wsp_decoder_new(model, &x, enc, 1, &d), 0);
+	cr_assert_eq(wsp_decoder_step(d, toks, 4, 0, la), 0);
+	wsp_decoder_reset(d);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(wsp_decoder_step(d, &toks[i], 1, 0, lb + (size_t)i * hp->n_vocab), 0);
+	for (size_t i = 0; i < 4 * (size_t)hp->n_vocab; i++)
+		maxd = fmax(maxd, fabs((double)la[i] - lb[i]));
+	cr_expect_lt(maxd, 1e-3, "max logit difference %g", maxd);
+	wsp_decoder_free(d);
+	free(enc);
+	free(la);
+	free(lb);
+}
+
+/* Two sequences, swapped by reorder, must each continue the other's cache. */
+Test(decoder, reorder_swaps_caches)
+{
+	const struct wsp_hparams *hp = wsp_model_hparams(model);
+	struct wsp_exec x = { .precision = WSP_FP32, .threads = 2 };
+	int32_t a[4] = { prompt[0], 383, prompt[0], 775 };
+	int32_t next[2] = { 1200, 1200 };
+	int swap[2] = { 1, 0 };
+	float *enc = read_enc(names[0]);
+	float *l1 = malloc(2 * (size_t)hp->n_vocab * sizeof(float));
+	float *l2 = malloc(2 * (size_t)hp->n_vocab * sizeof(float));
+	struct wsp_decoder *d;
+
+	cr_assert_eq(wsp_decoder_new(model, &x, enc, 2, &d), 0);
+	cr_assert_eq(wsp_decoder_step(d, a, 2, 2, NULL), 0);
+	cr_assert_eq(wsp_decoder_step(d, next, 1, 0, l1), 0);
+	wsp_decoder_reset(d);
+	cr_assert_eq(wsp_decoder_step(d, a, 2, 2, NULL), 0);
+	cr_assert_eq(wsp_decoder_reorder(d, swap), 0);
+	cr_assert_eq(wsp_decoder_step(d, next, 1, 0, l2), 0);
+	for (int i = 0; i < hp->n_vocab; i += 97) {
+		cr_expect_float_eq(l2[i], l1[hp->n_vocab + i], 1e-4);
+		cr_expect_float_eq(l2[hp->n_vocab + i], l1[i], 1e-4);
+	}
+	wsp_decoder_free(d);
+	free(enc);
+	free(l1);
+	free(l2);
+}
+
+Test(decoder, rejects_bad_tokens_and_overflow)
+{
+	const struct wsp_hparams *hp = wsp_model_hparams(model);
+	struct wsp_exec x = { .precision = WSP_FP32, .threads = 2 };
+	float *enc = read_enc(names[0]);
+	int32_t bad = hp->n_vocab, ok = prompt[0];
+	int32_t *many = calloc((size_t)hp->n_text_ctx + 1, sizeof(int32_t));
+	struct wsp_decoder *d;
+
+	cr_assert_eq(wsp_decoder_new(model, &x, enc, 1, &d), 0);
+	cr_expect_eq(wsp_decoder_step(d, &bad, 1, 1, NULL), -EINVAL);
+	cr_expect_eq(wsp_decoder_step(d, &ok, 1, 2, NULL), -EINVAL);
+	cr_expect_eq(wsp_decoder_step(d, many, hp->n_text_ctx + 1, hp->n_text_ctx + 1, NULL),
+		     -E2BIG);
+	cr_expect_eq(wsp_decoder_new(model, &x, enc, 0, &(struct wsp_decoder *){ NULL }), -EINVAL);
+	wsp_decoder_free(d);
+	free(many);
+	free(enc);
+}

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/test_encoder.c - the encoder against CTranslate2 on real speech.
+ *
+ * Reference tensors come from scripts/ct2_reference.py (run by `make test`
+ * into $AMN_REF_DIR): fp32 must match CTranslate2's float32 encoder within
+ * 1e-3 of the output scale; INT8 must keep cosine similarity >= 0.999
+ * against our fp32 output.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "whisper/forward.h"
+
+static struct wsp_model *model;
+static char names[16][64];
+static int n_names;
+
+static const char *env_or(const char *k, const char *def)
+{
+	const char *v = getenv(k);
+
+	return v && *v ? v : def;
+}
+
+static int small_scale(void)
+{
+	const char *s = getenv("AMN_TEST_SCALE");
+
+	return s && strcmp(s, "small") == 0;
+}
+
+static float *read_f32(const char *name, const char *ext, size_t n)
+{
+	char path[1024];
+	float *buf = malloc(n * sizeof(float));
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s%s", env_or("AMN_REF_DIR", "build/ref"), name, ext);
+	f = fopen(path, "rb");
+	cr_assert_not_null(f, "cannot open %s", path);
+	cr_assert_eq(fread(buf, sizeof(float), n, f), n, "%s is short", path);
+	fclose(f);
+	return buf;
+}
+
+static void setup(void)
+{
+	char path[1024], err[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/index.txt", env_or("AMN_REF_DIR", "build/ref"));
+	f = fopen(path, "r");
+	if (!f)
+		cr_skip_test("no reference tensors at %s (needs python3 with ctranslate2 and "
+			     "faster_whisper: run `make setup`)", path);
+	while (n_names < 16 && fscanf(f, "%63s", names[n_names]) == 1)
+		n_names++;
+	fclose(f);
+	cr_assert_gt(n_names, 0);
+	cr_assert_eq(wsp_model_load(&model, env_or("AMN_MODEL", "models/tiny.en"), err, sizeof(err)),
+		     0, "%s", err);
+}
+
+static void teardown(void)
+{
+	wsp_model_free(model);
+	model = NULL;
+}
+
+TestSuite(encoder, .init = setup, .fini = teardown, .timeout = 300);
+
+Test(encoder, fp32_matches_ctranslate2)
+{
+	const struct wsp_hparams *hp = wsp_model_hparams(model);
+	size_t nmel = (size_t)hp->n_mels * 2 * hp->n_audio_ctx;
+	size_t nout = (size_t)hp->n_audio_ctx * hp->n_audio_state;
+	struct wsp_exec x = { .precision = WSP_FP32, .threads = 2 };
+	float *out = malloc(nout * sizeof(float));
+	int n = small_scale() ? 1 : n_names;
+
+	for (int u = 0; u < n; u++) {
+		float *mel = read_f32(names[u], ".mel.f32", nmel);
+		float *ref = read_f32(names[u], ".enc.f32", nout);
+		double maxd = 0.0, maxr = 0.0;
+
+		cr_assert_eq(wsp_encode(model, &x, mel, out), 0);
+		for (size_t i = 0; i < nout; i++) {
+			maxd = fmax(maxd, fabs((double)out[i] - ref[i]));
+			maxr = fmax(maxr, fabs((double)ref[i]));
+		}
+		cr_expect_lt(maxd / maxr, 1e-3, "%s: max|ours-ref|/max|ref| = %g",
+			     names[u], maxd / maxr);
+		free(mel);
+		free(ref);
+	}
+	free(out);
+}
+
+Test(encoder, int8_close_to_fp32)
+{
+	const struct wsp_hparams *hp = wsp_model_hparams(model);
+	size_t nmel = (size_t)hp->n_mels * 2 * hp->n_audio_ctx;
+	size_t nout = (size_t)hp->n_audio_ctx * hp->n_audio_state;
+	struct wsp_exec xf = { .precision = WSP_FP32, .threads = 2 };
+	struct wsp_exec xi = { .precision = WSP_INT8, .threads = 2 };
+	float *of = malloc(nout * sizeof(float)), *oi = malloc(nout * sizeof(float));
+	int n = small_scale() ? 1 : 3;
+
+	for (int u = 0; u < n && u < n_names; u++) {
+		float *mel = read_f32(names[u], ".mel.f32", nmel);
+		double dot = 0.0, nf = 0.0, ni = 0.0, cos;
+
+		cr_assert_eq(wsp_encode(model, &xf, mel, of), 0);
+		cr_assert_eq(wsp_encode(model, &xi, mel, oi), 0);
+		for (size_t i = 0; i < nout; i++) {
+			dot += (double)of[i] * oi[i];
+			nf += (double)of[i] * of[i];
+			ni += (double)oi[i] * oi[i];
+		}
+		cos = dot / sqrt(nf * ni);
+		cr_expect_geq(cos, 0.999, "%s: cosine(int8, fp32) = %.6f", names[u], cos);
+		free(mel);
+	}
+	free(of);
+	free(oi);
+}
+
+Test(encoder, rejects_null_arguments)
+{
+	struct wsp_exec x = { .precision = WSP_FP32 };
+	float dummy = 0.0f;
+
+	cr_expect_eq(wsp_encode(NULL, &x, &dummy, &dummy), -EINVAL);
+	cr_expect_eq(wsp_encode(model, NULL, &dummy, &dummy), -EINVAL);
+	cr_expect_eq(wsp_encode(model, &x, NULL, &dummy), -EINVAL);
+}
