@@ -130,5 +130,20 @@ setup:
 clean:
 	rm -rf build build-asan build-tsan build-vg
 
+# Reference tensors for the Whisper forward-pass tests, from CTranslate2
+# (scripts/ct2_reference.py), generated once per build dir before `make test`.
+# Without python3/ctranslate2/faster_whisper or the model, the tests skip.
+AMN_MODEL        ?= models/tiny.en
+AMN_SHARED_AUDIO ?= ../shared/audio
+AMN_REF_DIR      ?= $(BUILD)/ref
+export AMN_REF_DIR AMN_MODEL
+REF_STAMP := $(AMN_REF_DIR)/.stamp
+$(REF_STAMP): scripts/ct2_reference.py
+	@if python3 -c "import ctranslate2, faster_whisper" 2>/dev/null && [ -d $(AMN_MODEL) ]; then \
+	  echo "ref: CTranslate2 reference tensors -> $(AMN_REF_DIR)"; \
+	  python3 scripts/ct2_reference.py $(AMN_MODEL) $(AMN_SHARED_AUDIO) $(AMN_REF_DIR) && touch $@; \
+	else echo "ref: python3 with ctranslate2 and faster_whisper, or $(AMN_MODEL), missing: forward-pass tests will skip"; fi
+test: $(REF_STAMP)
+
 export AMN_TEST_SCALE
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
