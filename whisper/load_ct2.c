@@ -456,7 +456,7 @@ static int convert(float *dst, const struct ct2_var *v, const struct ct2_var *va
 	}
 	snprintf(sname, sizeof(sname), "%s_scale", v->name);
 	sv = find_var(vars, nvars, sname);
-	if (!sv || sv->dtype != CT2_F32 || v->rank != 2 || sv->rank != 1 ||
+	if (!sv || sv->dtype != CT2_F32 || v->rank < 2 || sv->rank != 1 ||
 	    sv->dims[0] != v->dims[0]) {
 		snprintf(err, errlen, "%s: int8 variable '%s' needs a float32 '%s' of %u elements",
 			 file, v->name, sname, v->rank ? v->dims[0] : 0);
@@ -466,7 +466,7 @@ static int convert(float *dst, const struct ct2_var *v, const struct ct2_var *va
 	if (!scale)
 		return -ENOMEM;
 	wsp_f32_copy(scale, sv->data, sv->dims[0]);
-	ret = wsp_s8_rows_to_f32(dst, (const int8_t *)v->data, scale, v->dims[0], v->dims[1]);
+	ret = wsp_s8_rows_to_f32(dst, (const int8_t *)v->data, scale, v->dims[0], numel / v->dims[0]);
 	free(scale);
 	if (ret)
 		snprintf(err, errlen, "%s: variable '%s': a scale is zero, negative or not finite",

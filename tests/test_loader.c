@@ -1,0 +1,420 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/test_loader.c - the CTranslate2 loader on small models this test
+ * writes itself (random weights, float32/float16/int8 variables), and on
+ * truncated, corrupted and incomplete variants of them.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "whisper/forward.h"
+#include "whisper/model_internal.h"
+
+/* Tiny dimensions: everything the real format has, at toy size. */
+enum { MELS = 4, D = 8, HEADS = 2, FFN = 16, ACTX = 6, TCTX = 5, VOCAB = 11, LAYERS = 2 };
+
+enum { DT_F32 = 0, DT_I8 = 1, DT_I16 = 2, DT_F16 = 4 };
+
+struct blob {
+	unsigned char *p;
+	size_t len, cap;
+	unsigned nvars;
+	size_t nvars_at;
+	unsigned seed;
+	int dtype;            /* for weight matrices: DT_F32, DT_F16 or DT_I8 */
+	const char *skip;     /* a variable to leave out */
+	const char *bad;      /* a variable written with a wrong first dimension */
+};
+
+static void put(struct blob *b, const void *src, size_t n)
+{
+	if (b->len + n > b->cap) {
+		b->cap = (b->len + n) * 2;
+		b->p = realloc(b->p, b->cap);
+		cr_assert_not_null(b->p);
+	}
+	memcpy(b->p + b->len, src, n);
+	b->len += n;
+}
+
+static void put_u32(struct blob *b, uint32_t v)
+{
+	unsigned char x[4] = { v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >> 24 };
+
+	put(b, x, 4);
+}
+
+static void put_str(struct blob *b, const char *s)
+{
+	uint16_t n = (uint16_t)(strlen(s) + 1);
+	unsigned char x[2] = { n & 0xff, n >> 8 };
+
+	put(b, x, 2);
+	put(b, s, n);
+}
+
+static float rnd(struct blob *b)
+{
+	b->seed = b->seed * 1103515245u + 12345u;
+	return ((float)((b->seed >> 8) & 0xffff) / 65536.0f - 0.5f) * 0.5f;
+}
+
+static uint16_t to_f16(float f)
+{
+	/* exact for the values used here: normal range, 10-bit mantissa rounding */
+	uint32_t x;
+	int e;
+
+	memcpy(&x, &f, 4);
+	if ((x & 0x7fffffffu) == 0)
+		return (uint16_t)(x >> 16);
+	e = (int)((x >> 23) & 0xff) - 127 + 15;
+	if (e <= 0)
+		return (uint16_t)((x >> 16) & 0x8000u);
+	return (uint16_t)(((x >> 16) & 0x8000u) | (uint32_t)e << 10 | ((x >> 13) & 0x3ffu));
+}
+
+/* One variable of up to 3 dims; matrices (rank >= 2) use b->dtype. */
+static void var(struct blob *b, const char *name, int rank, uint32_t d0, uint32_t d1, uint32_t d2)
+{
+	uint32_t dims[3] = { d0, d1, d2 };
+	size_t n = 1;
+	int dt = rank >= 2 ? b->dtype : DT_F32;
+	char sname[256];
+
+	if (b->skip && strcmp(name, b->skip) == 0)
+		return;
+	if (b->bad && strcmp(name, b->bad) == 0)
+		dims[0] += 1;
+	b->nvars++;
+	put_str(b, name);
+	put(b, &(uint8_t){ (uint8_t)rank }, 1);
+	for (int i = 0; i < rank; i++) {
+		put_u32(b, dims[i]);
+		n *= dims[i];
+	}
+	put(b, &(uint8_t){ (uint8_t)dt }, 1);
+	put_u32(b, (uint32_t)(n * (dt == DT_F32 ? 4 : dt == DT_F16 ? 2 : 1)));
+	for (size_t i = 0; i < n; i++) {
+		float f = rnd(b);
+
+		if (dt == DT_F32) {
+			put(b, &f, 4);
+		} else if (dt == DT_F16) {
+			uint16_t h = to_f16(f);
+
+			put(b, &h, 2);
+		} else {
+			int8_t q = (int8_t)(lrintf(f * 400.0f) % 127);
+
+			put(b, &q, 1);
+		}
+	}
+	if (dt == DT_I8) {
+		snprintf(sname, sizeof(sname), "%s_scale", name);
+		b->nvars++;
+		put_str(b, sname);
+		put(b, &(uint8_t){ 1 }, 1);
+		put_u32(b, dims[0]);
+		put(b, &(uint8_t){ DT_F32 }, 1);
+		put_u32(b, dims[0] * 4);
+		for (uint32_t i = 0; i < dims[0]; i++)
+			put(b, &(float){ 100.0f + (float)i }, 4);
+	}
+}
+
+static void linear(struct blob *b, const char *prefix, uint32_t out, uint32_t in)
+{
+	char n[256];
+
+	snprintf(n, sizeof(n), "%s/bias", prefix);
+	var(b, n, 1, out, 0, 0);
+	snprintf(n, sizeof(n), "%s/weight", prefix);
+	var(b, n, 2, out, in, 0);
+}
+
+static void norm(struct blob *b, const char *prefix)
+{
+	char n[256];
+
+	snprintf(n, sizeof(n), "%s/beta", prefix);
+	var(b, n, 1, D, 0, 0);
+	snprintf(n, sizeof(n), "%s/gamma", prefix);
+	var(b, n, 1, D, 0, 0);
+}
+
+static void scalar16(struct blob *b, const char *name, int16_t v)
+{
+	b->nvars++;
+	put_str(b, name);
+	put(b, &(uint8_t){ 0 }, 1);
+	put(b, &(uint8_t){ DT_I16 }, 1);
+	put_u32(b, 2);
+	put(b, &v, 2);
+}
+
+static void build_model(struct blob *b)
+{
+	char p[128];
+
+	b->len = 0;
+	b->nvars = 0;
+	put_u32(b, 6);
+	put_str(b, "WhisperSpec");
+	put_u32(b, 3);
+	b->nvars_at = b->len;
+	put_u32(b, 0);
+	scalar16(b, "decoder/num_heads", HEADS);
+	var(b, "decoder/embeddings/weight", 2, VOCAB, D, 0);
+	var(b, "decoder/position_encodings/encodings", 2, TCTX, D, 0);
+	norm(b, "decoder/layer_norm");
+	for (int l = 0; l < LAYERS; l++) {
+		snprintf(p, sizeof(p), "decoder/layer_%d/self_attention/layer_norm", l);
+		norm(b, p);
+		snprintf(p, sizeof(p), "decoder/layer_%d/self_attention/linear_0", l);
+		linear(b, p, 3 * D, D);
+		snprintf(p, sizeof(p), "decoder/layer_%d/self_attention/linear_1", l);
+		linear(b, p, D, D);
+		snprintf(p, sizeof(p), "decoder/layer_%d/attention/layer_norm", l);
+		norm(b, p);
+		snprintf(p, sizeof(p), "decoder/layer_%d/attention/linear_0", l);
+		linear(b, p, D, D);
+		snprintf(p, sizeof(p), "decoder/layer_%d/attention/linear_1", l);
+		linear(b, p, 2 * D, D);
+		snprintf(p, sizeof(p), "decoder/layer_%d/attention/linear_2", l);
+		linear(b, p, D, D);
+		snprintf(p, sizeof(p), "decoder/layer_%d/ffn/layer_norm", l);
+		norm(b, p);
+		snprintf(p, sizeof(p), "decoder/layer_%d/ffn/linear_0", l);
+		linear(b, p, FFN, D);
+		snprintf(p, sizeof(p), "decoder/layer_%d/ffn/linear_1", l);
+		linear(b, p, D, FFN);
+	}
+	scalar16(b, "encoder/num_heads", HEADS);
+	var(b, "encoder/conv1/bias", 1, D, 0, 0);
+	var(b, "encoder/conv1/weight", 3, D, MELS, 3);
+	var(b, "encoder/conv2/bias", 1, D, 0, 0);
+	var(b, "encoder/conv2/weight", 3, D, D, 3);
+	var(b, "encoder/position_encodings/encodings", 2, ACTX, D, 0);
+	norm(b, "encoder/layer_norm");
+	for (int l = 0; l < LAYERS; l++) {
+		snprintf(p, sizeof(p), "encoder/layer_%d/self_attention/layer_norm", l);
+		norm(b, p);
+		snprintf(p, sizeof(p), "encoder/layer_%d/self_attention/linear_0", l);
+		linear(b, p, 3 * D, D);
+		snprintf(p, sizeof(p), "encoder/layer_%d/self_attention/linear_1", l);
+		linear(b, p, D, D);
+		snprintf(p, sizeof(p), "encoder/layer_%d/ffn/layer_norm", l);
+		norm(b, p);
+		snprintf(p, sizeof(p), "encoder/layer_%d/ffn/linear_0", l);
+		linear(b, p, FFN, D);
+		snprintf(p, sizeof(p), "encoder/layer_%d/ffn/linear_1", l);
+		linear(b, p, D, FFN);
+	}
+	put_u32(b, 1);   /* one alias, as in real files */
+	put_str(b, "decoder/projection/weight");
+	put_str(b, "decoder/embeddings/weight");
+	memcpy(b->p + b->nvars_at, &(uint32_t){ b->nvars }, 4);
+}
+
+static int load_blob(const struct blob *b, size_t len, struct wsp_model **out, char *err, size_t errlen)
+{
+	struct wsp_model *m = calloc(1, sizeof(*m));
+	int ret;
+
+	cr_assert_not_null(m);
+	ret = wsp_load_ct2_mem(m, b->p, len, "test.bin", err, errlen);
+	if (ret) {
+		wsp_model_free(m);
+		return ret;
+	}
+	*out = m;
+	return 0;
+}
+
+Test(loader, float32_model_dimensions_come_from_the_file)
+{
+	struct blob b = { .seed = 1, .dtype = DT_F32 };
+	struct wsp_model *m;
+	char err[256] = "";
+
+	build_model(&b);
+	cr_assert_eq(load_blob(&b, b.len, &m, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(m->hp.n_mels, MELS);
+	cr_expect_eq(m->hp.n_audio_state, D);
+	cr_expect_eq(m->hp.n_audio_head, HEADS);
+	cr_expect_eq(m->hp.n_audio_ctx, ACTX);
+	cr_expect_eq(m->hp.n_audio_layer, LAYERS);
+	cr_expect_eq(m->hp.n_text_ctx, TCTX);
+	cr_expect_eq(m->hp.n_text_layer, LAYERS);
+	cr_expect_eq(m->hp.n_vocab, VOCAB);
+	cr_expect_eq(m->enc[1].fc1.out, FFN);
+	cr_expect_eq(m->conv2.in, 3 * D);
+	wsp_model_free(m);
+	free(b.p);
+}
+
+/* The same random stream stored as f32, f16 and int8 loads to close values. */
+Test(loader, float16_and_int8_convert_to_the_stored_values)
+{
+	struct blob b32 = { .seed = 7, .dtype = DT_F32 }, b16 = { .seed = 7, .dtype = DT_F16 };
+	struct blob b8 = { .seed = 7, .dtype = DT_I8 };
+	struct wsp_model *m32, *m16, *m8;
+	char err[256] = "";
+	const struct wsp_lin *l32, *l16, *l8;
+
+	build_model(&b32);
+	build_model(&b16);
+	build_model(&b8);
+	cr_assert_eq(load_blob(&b32, b32.len, &m32, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(load_blob(&b16, b16.len, &m16, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(load_blob(&b8, b8.len, &m8, err, sizeof(err)), 0, "%s", err);
+	l32 = &m32->enc[0].fc1;
+	l16 = &m16->enc[0].fc1;
+	l8 = &m8->enc[0].fc1;
+	for (int i = 0; i < FFN * D; i++) {
+		float q = (float)(int8_t)(lrintf(l32->w[i] * 400.0f) % 127);
+
+		cr_expect_float_eq(l16->w[i], l32->w[i], 1e-3f * fabsf(l32->w[i]) + 1e-7f);
+		/* int8 rows were written with scale 100 + row */
+		cr_expect_float_eq(l8->w[i], q / (100.0f + (float)(i / D)), 1e-6f);
+	}
+	wsp_model_free(m32);
+	wsp_model_free(m16);
+	wsp_model_free(m8);
+	free(b32.p);
+	free(b16.p);
+	free(b8.p);
+}
+
+Test(loader, every_truncation_is_rejected)
+{
+	struct blob b = { .seed = 3, .dtype = DT_F16 };
+	struct wsp_model *m;
+	char err[256];
+	size_t step;
+
+	build_model(&b);
+	step = getenv("AMN_TEST_SCALE") ? 7 : 1;
+	/* the trailing alias table is optional to us; everything before it is not */
+	for (size_t len = 0; len + 80 < b.len; len += step) {
+		err[0] = '\0';
+		cr_assert_eq(load_blob(&b, len, &m, err, sizeof(err)), -EINVAL, "length %zu", len);
+		cr_assert(strstr(err, "test.bin") != NULL, "message names the file: %s", err);
+	}
+	free(b.p);
+}
+
+Test(loader, shape_mismatch_names_the_variable)
+{
+	struct blob b = { .seed = 4, .dtype = DT_F32, .bad = "encoder/layer_1/self_attention/linear_1/weight" };
+	struct wsp_model *m;
+	char err[256] = "";
+
+	build_model(&b);
+	cr_assert_eq(load_blob(&b, b.len, &m, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "encoder/layer_1/self_attention/linear_1/weight") != NULL, "%s", err);
+	cr_expect(strstr(err, "expected shape [8, 8], found [9, 8]") != NULL, "%s", err);
+	free(b.p);
+}
+
+Test(loader, missing_weight_is_named)
+{
+	struct blob b = { .seed = 5, .dtype = DT_F32, .skip = "decoder/layer_1/attention/linear_2/weight" };
+	struct wsp_model *m;
+	char err[256] = "";
+
+	build_model(&b);
+	cr_assert_eq(load_blob(&b, b.len, &m, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "layer 1 decoder cross-attention") != NULL, "%s", err);
+	free(b.p);
+}
+
+Test(loader, corrupted_header_fields)
+{
+	struct blob b = { .seed = 6, .dtype = DT_F32 };
+	struct wsp_model *m;
+	char err[256] = "";
+
+	build_model(&b);
+	b.p[0] = 99;                              /* binary version */
+	cr_expect_eq(load_blob(&b, b.len, &m, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "version 99") != NULL, "%s", err);
+	b.p[0] = 6;
+	b.p[6] = 'X';                             /* spec name */
+	cr_expect_eq(load_blob(&b, b.len, &m, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "WhisperSpec") != NULL, "%s", err);
+	free(b.p);
+}
+
+/* Random byte flips never crash the loader: they load or fail cleanly. */
+Test(loader, random_corruption_fails_cleanly)
+{
+	struct blob b = { .seed = 8, .dtype = DT_I8 };
+	unsigned char *copy;
+	int rounds = getenv("AMN_TEST_SCALE") ? 50 : 400;
+
+	build_model(&b);
+	copy = malloc(b.len);
+	for (int r = 0; r < rounds; r++) {
+		struct wsp_model *m = NULL;
+		char err[256];
+		size_t at = (size_t)(rnd(&b) * 1e6 + 5e5) % b.len;
+
+		memcpy(copy, b.p, b.len);
+		copy[at] ^= (unsigned char)(1u << (r % 8));
+		m = calloc(1, sizeof(*m));
+		if (wsp_load_ct2_mem(m, copy, b.len, "test.bin", err, sizeof(err)) != 0)
+			cr_expect(strlen(err) > 0);
+		wsp_model_free(m);
+	}
+	free(copy);
+	free(b.p);
+}
+
+Test(loader, public_load_reports_missing_paths)
+{
+	struct wsp_model *m = (void *)1;
+	char err[256] = "";
+
+	cr_expect_eq(wsp_model_load(&m, "/nonexistent/model", err, sizeof(err)), -ENOENT);
+	cr_expect_null(m);
+	cr_expect(strstr(err, "/nonexistent/model") != NULL, "%s", err);
+	cr_expect_eq(wsp_model_load(&m, "/tmp", err, sizeof(err)), -ENOENT);
+	cr_expect(strstr(err, "model.bin") != NULL, "%s", err);
+}
+
+/* A loaded toy model runs end to end: encoder, then a decoder step. */
+Test(loader, toy_model_runs_forward)
+{
+	struct blob b = { .seed = 9, .dtype = DT_F16 };
+	struct wsp_exec x = { .precision = WSP_FP32, .threads = 2 };
+	float mel[MELS * 2 * ACTX], enc[ACTX * D], logits[2 * VOCAB];
+	int32_t tok[2] = { 1, 2 };
+	struct wsp_decoder *d;
+	struct wsp_model *m;
+	char err[256] = "";
+
+	build_model(&b);
+	cr_assert_eq(load_blob(&b, b.len, &m, err, sizeof(err)), 0, "%s", err);
+	for (int i = 0; i < MELS * 2 * ACTX; i++)
+		mel[i] = rnd(&b);
+	cr_assert_eq(wsp_encode(m, &x, mel, enc), 0);
+	for (int i = 0; i < ACTX * D; i++)
+		cr_assert(isfinite(enc[i]));
+	cr_assert_eq(wsp_decoder_new(m, &x, enc, 1, &d), 0);
+	cr_assert_eq(wsp_decoder_step(d, tok, 2, 0, logits), 0);
+	for (int i = 0; i < 2 * VOCAB; i++)
+		cr_assert(isfinite(logits[i]));
+	cr_expect_eq(wsp_decoder_step(d, tok, 2, 0, logits), 0);
+	cr_expect_eq(wsp_decoder_step(d, tok, 2, 0, logits), -E2BIG);   /* 6 > TCTX */
+	wsp_decoder_free(d);
+	wsp_model_free(m);
+	free(b.p);
+}
