@@ -26,6 +26,9 @@ static void lin_free(struct wsp_lin *l)
 	free(l->w);
 	free(l->b);
 	tile_weights_free(l->q);
+	for (int g = 0; l->gq && g < l->n_groups; g++)
+		tile_weights_free(l->gq[g]);
+	free(l->gq);
 }
 
 static void ln_free(struct wsp_ln *ln)

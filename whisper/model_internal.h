@@ -20,6 +20,14 @@ struct wsp_lin {
 	float *w;                 /* out × in, owned */
 	float *b;                 /* out, owned, or NULL */
 	struct tile_weights *q;   /* INT8 packing of w, or NULL before packing */
+	/*
+	 * Group-wise INT8: with n_groups > 1, the input columns are split into
+	 * n_groups equal slices, each packed on its own (gq[g]) and quantized
+	 * with its own per-row activation scale; the partial products are summed.
+	 * Used where one row mixes attention heads of very different ranges.
+	 */
+	int n_groups;
+	struct tile_weights **gq;
 };
 
 /* Layer norm parameters. */

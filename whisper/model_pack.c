@@ -3,6 +3,9 @@
  * whisper/model_pack.c - pack every linear layer's weight for INT8 tile jobs,
  * once, at model load.
  */
+#include <errno.h>
+#include <stdlib.h>
+
 #include "tiler/tile.h"
 #include "whisper/model_internal.h"
 
@@ -10,6 +13,23 @@ static int pack(struct wsp_lin *l)
 {
 	return tile_weights_pack_f32(&l->q, l->w, l->in, l->out, (size_t)l->in,
 				     TILE_W_ROW_MAJOR_NK);
+}
+
+/* Pack @l's input columns in @groups slices (one per attention head). */
+static int pack_groups(struct wsp_lin *l, int groups)
+{
+	int kg = l->in / groups, ret = 0;
+
+	if (groups <= 1 || l->in % groups)
+		return pack(l);
+	l->gq = calloc((size_t)groups, sizeof(*l->gq));
+	if (!l->gq)
+		return -ENOMEM;
+	l->n_groups = groups;
+	for (int g = 0; !ret && g < groups; g++)
+		ret = tile_weights_pack_f32(&l->gq[g], l->w + (size_t)g * kg, kg, l->out,
+					    (size_t)l->in, TILE_W_ROW_MAJOR_NK);
+	return ret;
 }
 
 int wsp_model_pack(struct wsp_model *m)
@@ -26,11 +46,11 @@ int wsp_model_pack(struct wsp_model *m)
 
 		ret = pack(&L->qkv);
 		if (!ret)
-			ret = pack(&L->attn_out);
+			ret = pack_groups(&L->attn_out, m->hp.n_audio_head);
 		if (!ret)
 			ret = pack(&L->fc1);
 		if (!ret)
-			ret = pack(&L->fc2);
+			ret = pack_groups(&L->fc2, m->hp.n_audio_head);
 	}
 	for (int i = 0; !ret && i < m->hp.n_text_layer; i++) {
 		struct wsp_dec_layer *L = &m->dec[i];

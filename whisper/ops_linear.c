@@ -5,10 +5,41 @@
  */
 #include <cblas.h>
 #include <errno.h>
+#include <stdlib.h>
 
 #include "sched/npu.h"
 #include "tiler/tile.h"
 #include "whisper/ops.h"
+
+static int int8_matmul(const struct wsp_exec *x, const float *in, int M, int K, size_t ldx,
+		       const struct tile_weights *q, const float *bias, float *y, size_t ldy)
+{
+	struct tile_opts o = { .threads = wsp_exec_threads(x) };
+
+	if (x->tenant)
+		return npu_matmul_f32(x->tenant, in, M, K, ldx, q, bias, y, ldy);
+	return tile_matmul_f32(in, M, K, ldx, q, bias, y, ldy, &o);
+}
+
+/* Group-wise INT8: y = sum over groups g of in[:, g-th slice] · W_gᵀ, plus b. */
+static int int8_grouped(const struct wsp_exec *x, const struct wsp_lin *l, const float *in,
+			int M, size_t ldx, float *y, size_t ldy)
+{
+	int kg = l->in / l->n_groups, ret;
+	float *part = malloc((size_t)M * l->out * sizeof(float));
+
+	if (!part)
+		return -ENOMEM;
+	ret = int8_matmul(x, in, M, kg, ldx, l->gq[0], l->b, y, ldy);
+	for (int g = 1; !ret && g < l->n_groups; g++) {
+		ret = int8_matmul(x, in + (size_t)g * kg, M, kg, ldx, l->gq[g], NULL,
+				  part, (size_t)l->out);
+		for (int r = 0; !ret && r < M; r++)
+			wsp_add(y + (size_t)r * ldy, part + (size_t)r * l->out, (size_t)l->out);
+	}
+	free(part);
+	return ret;
+}
 
 int wsp_linear(const struct wsp_exec *x, const struct wsp_lin *l, const float *in,
 	       int M, size_t ldx, float *y, size_t ldy)
@@ -16,13 +47,11 @@ int wsp_linear(const struct wsp_exec *x, const struct wsp_lin *l, const float *i
 	if (M <= 0)
 		return M == 0 ? 0 : -EINVAL;
 	if (x->precision == WSP_INT8) {
-		struct tile_opts o = { .threads = wsp_exec_threads(x) };
-
+		if (l->n_groups > 1)
+			return int8_grouped(x, l, in, M, ldx, y, ldy);
 		if (!l->q)
 			return -EINVAL;
-		if (x->tenant)
-			return npu_matmul_f32(x->tenant, in, M, l->in, ldx, l->q, l->b, y, ldy);
-		return tile_matmul_f32(in, M, l->in, ldx, l->q, l->b, y, ldy, &o);
+		return int8_matmul(x, in, M, l->in, ldx, l->q, l->b, y, ldy);
 	}
 	if (x->precision != WSP_FP32)
 		return -EINVAL;
