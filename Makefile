@@ -130,6 +130,21 @@ setup:
 clean:
 	rm -rf build build-asan build-tsan build-vg
 
+# libFuzzer targets for the model loaders (fuzz/fuzz_*.c), built with clang
+# against the loader sources only; each runs FUZZ_SECONDS on a seed corpus.
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS    := $(wildcard fuzz/fuzz_*.c)
+FUZZ_LIBSRCS := whisper/load_ct2.c whisper/weights.c whisper/model.c
+fuzz:
+	@mkdir -p $(BUILD)/fuzz
+	@for f in $(FUZZ_SRCS); do \
+	  n=$$(basename $$f .c); \
+	  clang -g -O1 -std=c11 -I. -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+	    $$f $(FUZZ_LIBSRCS) fuzz/stubs.c -o $(BUILD)/fuzz/$$n -lm || exit 1; \
+	  mkdir -p $(BUILD)/fuzz/$$n.corpus; \
+	  $(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(BUILD)/fuzz/$$n.corpus fuzz/seeds || exit 1; \
+	done
+
 # Reference tensors for the Whisper forward-pass tests, from CTranslate2
 # (scripts/ct2_reference.py), generated once per build dir before `make test`.
 # Without python3/ctranslate2/faster_whisper or the model, the tests skip.
