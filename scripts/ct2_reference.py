@@ -5,18 +5,122 @@ For every utterance in the shared audio manifest, writes to the output dir:
   NAME.mel.f32     log-mel, n_mels x 3000 float32 (faster-whisper's FeatureExtractor)
   NAME.enc.f32     encoder output, n_audio_ctx x d float32
   NAME.tokens.txt  greedy tokens (no timestamps, no suppression), space separated
-and index.txt listing the names, plus prompt.txt (the prompt ids and eot).
+and index.txt listing the names, plus prompt.txt (the prompt ids and eot),
+and model.ggml: the same weights converted to a whisper.cpp ggml file, for the
+test that both formats load to the same encoder.
 
 usage: ct2_reference.py MODEL_DIR AUDIO_DIR OUT_DIR
 """
 import json
 import os
+import struct
 import sys
 
 import numpy as np
 import ctranslate2
 from faster_whisper.audio import decode_audio, pad_or_trim
 from faster_whisper.feature_extractor import FeatureExtractor
+
+
+def read_ct2(path):
+    """CTranslate2 model.bin (version >= 4) -> {name: numpy array}."""
+    dt = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16}
+    with open(path, "rb") as f:
+        buf = f.read()
+    pos = 0
+
+    def take(fmt):
+        nonlocal pos
+        v = struct.unpack_from(fmt, buf, pos)
+        pos += struct.calcsize(fmt)
+        return v
+
+    def string():
+        nonlocal pos
+        (n,) = take("<H")
+        pos += n
+        return buf[pos - n:pos - 1].decode()
+
+    take("<I"), string(), take("<I")
+    out = {}
+    for _ in range(take("<I")[0]):
+        name = string()
+        (rank,) = take("<B")
+        dims = take("<%dI" % rank)
+        (code,) = take("<B")
+        (nbytes,) = take("<I")
+        out[name] = np.frombuffer(buf, dt[code], nbytes // np.dtype(dt[code]).itemsize,
+                                  pos).reshape(dims)
+        pos += nbytes
+    return out
+
+
+def write_ggml(v, path):
+    """Write the CT2 variables as a whisper.cpp ggml file (f16 matrices)."""
+    d = v["encoder/conv1/weight"].shape[0]
+    n_enc = 1 + max(int(k.split("/")[1][6:]) for k in v if k.startswith("encoder/layer_") and "norm" not in k.split("/")[1])
+    n_dec = 1 + max(int(k.split("/")[1][6:]) for k in v if k.startswith("decoder/layer_") and "norm" not in k.split("/")[1])
+    hp = [v["decoder/embeddings/weight"].shape[0], v["encoder/position_encodings/encodings"].shape[0],
+          d, int(v["encoder/num_heads"]), n_enc, v["decoder/position_encodings/encodings"].shape[0],
+          d, int(v["decoder/num_heads"]), n_dec, v["encoder/conv1/weight"].shape[1], 1]
+    tensors = []
+
+    def put(name, a):
+        tensors.append((name, np.asarray(a, np.float32)))
+
+    def lin(ct2, gg, split=None, nobias=()):
+        w, b = v[ct2 + "/weight"], v[ct2 + "/bias"]
+        parts = split or [gg]
+        n = w.shape[0] // len(parts)
+        for i, p in enumerate(parts):
+            put(p + ".weight", w[i * n:(i + 1) * n])
+            if p not in nobias:
+                put(p + ".bias", b[i * n:(i + 1) * n])
+
+    def ln(ct2, gg):
+        put(gg + ".weight", v[ct2 + "/gamma"])
+        put(gg + ".bias", v[ct2 + "/beta"])
+
+    for c in ("conv1", "conv2"):
+        put("encoder.%s.weight" % c, v["encoder/%s/weight" % c])
+        put("encoder.%s.bias" % c, v["encoder/%s/bias" % c])
+    put("encoder.positional_embedding", v["encoder/position_encodings/encodings"])
+    for l in range(n_enc):
+        c, g = "encoder/layer_%d/" % l, "encoder.blocks.%d." % l
+        ln(c + "self_attention/layer_norm", g + "attn_ln")
+        lin(c + "self_attention/linear_0", None, [g + "attn.query", g + "attn.key", g + "attn.value"],
+            [g + "attn.key"])
+        lin(c + "self_attention/linear_1", g + "attn.out")
+        ln(c + "ffn/layer_norm", g + "mlp_ln")
+        lin(c + "ffn/linear_0", g + "mlp.0")
+        lin(c + "ffn/linear_1", g + "mlp.2")
+    ln("encoder/layer_norm", "encoder.ln_post")
+    put("decoder.token_embedding.weight", v["decoder/embeddings/weight"])
+    put("decoder.positional_embedding", v["decoder/position_encodings/encodings"])
+    for l in range(n_dec):
+        c, g = "decoder/layer_%d/" % l, "decoder.blocks.%d." % l
+        ln(c + "self_attention/layer_norm", g + "attn_ln")
+        lin(c + "self_attention/linear_0", None, [g + "attn.query", g + "attn.key", g + "attn.value"],
+            [g + "attn.key"])
+        lin(c + "self_attention/linear_1", g + "attn.out")
+        ln(c + "attention/layer_norm", g + "cross_attn_ln")
+        lin(c + "attention/linear_0", g + "cross_attn.query")
+        lin(c + "attention/linear_1", None, [g + "cross_attn.key", g + "cross_attn.value"],
+            [g + "cross_attn.key"])
+        lin(c + "attention/linear_2", g + "cross_attn.out")
+        ln(c + "ffn/layer_norm", g + "mlp_ln")
+        lin(c + "ffn/linear_0", g + "mlp.0")
+        lin(c + "ffn/linear_1", g + "mlp.2")
+    ln("decoder/layer_norm", "decoder.ln")
+    with open(path, "wb") as f:
+        f.write(struct.pack("<I", 0x67676D6C) + struct.pack("<11i", *hp))
+        f.write(struct.pack("<ii", 0, 0) + struct.pack("<i", 0))  # no filters, no vocab
+        for name, a in tensors:
+            f16 = a.ndim >= 2
+            data = (a.astype(np.float16) if f16 else a).tobytes()
+            nb = name.encode()
+            f.write(struct.pack("<iii", a.ndim, len(nb), 1 if f16 else 0))
+            f.write(struct.pack("<%di" % a.ndim, *reversed(a.shape)) + nb + data)
 
 
 def main():
@@ -55,6 +159,7 @@ def main():
         names.append(name)
     with open(os.path.join(out_dir, "prompt.txt"), "w") as f:
         f.write("%s\n%d\n" % (" ".join(str(t) for t in prompt), eot))
+    write_ggml(read_ct2(os.path.join(model_dir, "model.bin")), os.path.join(out_dir, "model.ggml"))
     with open(os.path.join(out_dir, "index.txt"), "w") as f:
         f.write("\n".join(names) + "\n")
 

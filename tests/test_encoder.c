@@ -139,3 +139,35 @@ Test(encoder, rejects_null_arguments)
 	cr_expect_eq(wsp_encode(model, NULL, &dummy, &dummy), -EINVAL);
 	cr_expect_eq(wsp_encode(model, &x, NULL, &dummy), -EINVAL);
 }
+
+/*
+ * The reference script also converts the model to a whisper.cpp ggml file
+ * (same f16 values, q/k/v split, no key bias): it must load to the same
+ * encoder, bit for bit on the fp32 path.
+ */
+Test(encoder, ggml_file_matches_ctranslate2_directory)
+{
+	const struct wsp_hparams *hp = wsp_model_hparams(model), *hg;
+	size_t nmel = (size_t)hp->n_mels * 2 * hp->n_audio_ctx;
+	size_t nout = (size_t)hp->n_audio_ctx * hp->n_audio_state;
+	struct wsp_exec x = { .precision = WSP_FP32, .threads = 2 };
+	float *mel = read_f32(names[0], ".mel.f32", nmel);
+	float *a = malloc(nout * sizeof(float)), *b = malloc(nout * sizeof(float));
+	struct wsp_model *g;
+	char path[1024], err[512];
+	double maxd = 0.0;
+
+	snprintf(path, sizeof(path), "%s/model.ggml", env_or("AMN_REF_DIR", "build/ref"));
+	cr_assert_eq(wsp_model_load(&g, path, err, sizeof(err)), 0, "%s", err);
+	hg = wsp_model_hparams(g);
+	cr_expect_eq(memcmp(hp, hg, sizeof(*hp)), 0, "hyperparameters differ");
+	cr_assert_eq(wsp_encode(model, &x, mel, a), 0);
+	cr_assert_eq(wsp_encode(g, &x, mel, b), 0);
+	for (size_t i = 0; i < nout; i++)
+		maxd = fmax(maxd, fabs((double)a[i] - b[i]));
+	cr_expect_lt(maxd, 1e-4, "max difference %g", maxd);
+	wsp_model_free(g);
+	free(mel);
+	free(a);
+	free(b);
+}

@@ -539,36 +539,15 @@ out:
 int wsp_load_ct2(struct wsp_model *m, const char *dir, char *err, size_t errlen)
 {
 	char path[4096];
-	unsigned char *buf = NULL;
-	FILE *f;
-	long len;
+	unsigned char *buf;
+	size_t len;
 	int ret;
 
 	snprintf(path, sizeof(path), "%s/model.bin", dir);
-	f = fopen(path, "rb");
-	if (!f) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+	ret = wsp_read_file(path, &buf, &len, err, errlen);
+	if (ret)
 		return ret;
-	}
-	if (fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
-		ret = -EIO;
-		snprintf(err, errlen, "%s: cannot size the file", path);
-		goto out;
-	}
-	buf = malloc(len ? (size_t)len : 1);
-	if (!buf) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
-		ret = -EIO;
-		snprintf(err, errlen, "%s: short read", path);
-		goto out;
-	}
-	ret = wsp_load_ct2_mem(m, buf, (size_t)len, path, err, errlen);
-out:
+	ret = wsp_load_ct2_mem(m, buf, len, path, err, errlen);
 	free(buf);
-	fclose(f);
 	return ret;
 }

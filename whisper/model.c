@@ -167,6 +167,69 @@ int wsp_model_check(const struct wsp_model *m, const char *file, char *err, size
 	return 0;
 }
 
+int wsp_read_file(const char *path, unsigned char **buf, size_t *len, char *err, size_t errlen)
+{
+	unsigned char *b = NULL;
+	FILE *f = fopen(path, "rb");
+	long n;
+	int ret;
+
+	if (!f) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return ret;
+	}
+	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
+		ret = -EIO;
+		snprintf(err, errlen, "%s: cannot size the file", path);
+		goto out;
+	}
+	b = malloc(n ? (size_t)n : 1);
+	if (!b) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (fread(b, 1, (size_t)n, f) != (size_t)n) {
+		ret = -EIO;
+		snprintf(err, errlen, "%s: short read", path);
+		free(b);
+		goto out;
+	}
+	*buf = b;
+	*len = (size_t)n;
+	ret = 0;
+out:
+	fclose(f);
+	return ret;
+}
+
+static int load_file(struct wsp_model *m, const char *path, char *err, size_t errlen)
+{
+	unsigned char *buf;
+	size_t len;
+	char *slash;
+	int ret;
+
+	ret = wsp_read_file(path, &buf, &len, err, errlen);
+	if (ret)
+		return ret;
+	if (len >= 4 && memcmp(buf, "lmgg", 4) == 0) {
+		ret = wsp_load_ggml_mem(m, buf, len, path, err, errlen);
+	} else {
+		snprintf(err, errlen, "%s: unknown model format (expected a ggml file or a "
+			 "CTranslate2 directory)", path);
+		ret = -EINVAL;
+	}
+	free(buf);
+	/* side files (tokenizer, config) live next to the model file */
+	slash = strrchr(m->dir, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		strcpy(m->dir, ".");
+	return ret;
+}
+
 int wsp_model_load(struct wsp_model **out, const char *path, char *err, size_t errlen)
 {
 	struct wsp_model *m;
@@ -192,8 +255,7 @@ int wsp_model_load(struct wsp_model **out, const char *path, char *err, size_t e
 	if (S_ISDIR(st.st_mode)) {
 		ret = wsp_load_ct2(m, path, err, errlen);
 	} else {
-		snprintf(err, errlen, "%s: not a CTranslate2 model directory", path);
-		ret = -EINVAL;
+		ret = load_file(m, path, err, errlen);
 	}
 	if (ret)
 		goto fail;

@@ -105,4 +105,18 @@ int wsp_load_ct2(struct wsp_model *m, const char *dir, char *err, size_t errlen)
 int wsp_load_ct2_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
 		     const char *name, char *err, size_t errlen);
 
+/**
+ * wsp_load_ggml_mem - parse a whisper.cpp ggml file image (f32/f16 tensors).
+ * @name: the file name used in messages.
+ * Return: 0, -EINVAL, -ENOMEM; @err names the problem.
+ */
+int wsp_load_ggml_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
+		      const char *name, char *err, size_t errlen);
+
+/**
+ * wsp_read_file - read a whole file into a malloc'd buffer.
+ * Return: 0, -errno from open/read, -ENOMEM; @err names the file on failure.
+ */
+int wsp_read_file(const char *path, unsigned char **buf, size_t *len, char *err, size_t errlen);
+
 #endif
