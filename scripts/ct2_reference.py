@@ -132,11 +132,14 @@ def main():
         vocab = json.load(f)["added_tokens"]
     ids = {t["content"]: t["id"] for t in vocab}
     sot, nots, eot = ids["<|startoftranscript|>"], ids["<|notimestamps|>"], ids["<|endoftext|>"]
-    prompt = [sot, nots]  # English-only models: no language or task token
 
     model = ctranslate2.models.Whisper(model_dir, device="cpu", compute_type="float32",
                                        intra_threads=2)
     fe = FeatureExtractor(feature_size=model.n_mels)
+    if model.is_multilingual:
+        prompt = [sot, ids["<|en|>"], ids["<|transcribe|>"], nots]
+    else:
+        prompt = [sot, nots]  # English-only: no language or task token
     names = []
     with open(os.path.join(audio_dir, "manifest.tsv")) as f:
         rows = [l.rstrip("\n").split("\t") for l in f][1:]

