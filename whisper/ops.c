@@ -4,35 +4,8 @@
  * that -O3 vectorizes them (no libm calls inside the hot loops).
  */
 #include <math.h>
-#include <stdint.h>
-#include <string.h>
 
 #include "whisper/ops.h"
-
-float wsp_expf(float x)
-{
-	/* exp(x) = 2^n * exp(r), r = x - n ln2 in [-ln2/2, ln2/2] */
-	float n, r, p;
-	int32_t bits;
-	float scale;
-
-	x = x < -87.0f ? -87.0f : x;
-	x = x > 88.0f ? 88.0f : x;
-	n = __builtin_roundf(x * 1.44269504088896341f);
-	r = x - n * 0.693145751953125f;
-	r = r - n * 1.428606765330187e-06f;
-	p = 1.0f / 5040.0f;
-	p = p * r + 1.0f / 720.0f;
-	p = p * r + 1.0f / 120.0f;
-	p = p * r + 1.0f / 24.0f;
-	p = p * r + 1.0f / 6.0f;
-	p = p * r + 0.5f;
-	p = p * r + 1.0f;
-	p = p * r + 1.0f;
-	bits = ((int32_t)n + 127) << 23;
-	memcpy(&scale, &bits, sizeof(scale));
-	return p * scale;
-}
 
 void wsp_layer_norm(float *y, const float *x, const float *g, const float *b,
 		    int rows, int d)
@@ -86,10 +59,10 @@ void wsp_softmax_rows(float *s, int rows, int cols, size_t ld, float scale,
 			n = cols;
 		for (int i = 0; i < n; i++)
 			mx = row[i] > mx ? row[i] : mx;
-		for (int i = 0; i < n; i++) {
+		for (int i = 0; i < n; i++)
 			row[i] = wsp_expf((row[i] - mx) * scale);
+		for (int i = 0; i < n; i++)
 			sum += row[i];
-		}
 		inv = 1.0f / sum;
 		for (int i = 0; i < n; i++)
 			row[i] *= inv;
