@@ -418,3 +418,60 @@ Test(loader, toy_model_runs_forward)
 	wsp_model_free(m);
 	free(b.p);
 }
+
+/*
+ * whisper.cpp ggml: fuzz/seeds/toy.ggml is the f16 toy model converted by
+ * scripts/ct2_reference.py's writer (1 layer each, q/k/v split).
+ */
+static unsigned char *read_seed(const char *path, size_t *len)
+{
+	unsigned char *buf;
+	FILE *f = fopen(path, "rb");
+	long n;
+
+	cr_assert_not_null(f, "cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n);
+	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+Test(loader, ggml_toy_model_loads_and_runs)
+{
+	struct wsp_exec x = { .precision = WSP_FP32, .threads = 1 };
+	float mel[MELS * 2 * ACTX] = { 0 }, enc[ACTX * D];
+	struct wsp_model *m;
+	char err[256] = "";
+
+	cr_assert_eq(wsp_model_load(&m, "fuzz/seeds/toy.ggml", err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(wsp_model_hparams(m)->n_audio_state, D);
+	cr_expect_eq(wsp_model_hparams(m)->n_audio_layer, 1);
+	cr_expect_eq(m->enc[0].qkv.out, 3 * D);
+	cr_expect_eq(m->dec[0].cross_kv.out, 2 * D);
+	for (int i = 0; i < D; i++)    /* the key projection has no bias */
+		cr_expect_eq(m->enc[0].qkv.b[D + i], 0.0f);
+	cr_expect_str_eq(wsp_model_dir(m), "fuzz/seeds");
+	cr_expect_eq(wsp_encode(m, &x, mel, enc), 0);
+	wsp_model_free(m);
+}
+
+Test(loader, ggml_truncations_are_rejected)
+{
+	size_t len, step = getenv("AMN_TEST_SCALE") ? 13 : 1;
+	unsigned char *buf = read_seed("fuzz/seeds/toy.ggml", &len);
+
+	for (size_t n = 0; n < len; n += step) {
+		struct wsp_model *m = calloc(1, sizeof(*m));
+		char err[256] = "";
+
+		cr_assert_eq(wsp_load_ggml_mem(m, buf, n, "toy.ggml", err, sizeof(err)), -EINVAL,
+			     "length %zu", n);
+		cr_assert(strstr(err, "toy.ggml") != NULL, "message names the file: %s", err);
+		wsp_model_free(m);
+	}
+	free(buf);
+}
