@@ -58,6 +58,8 @@ struct gg_slot {
 	size_t numel;      /* elements this part must have */
 	struct wsp_lin *lin;
 	int lin_out, lin_in;
+	int fused;         /* index into the per-layer fused-part masks, or -1 */
+	unsigned bit;      /* this part's bit there */
 };
 
 static void gg_lin(struct gg_slot *s, struct wsp_lin *l, const char *leaf, int out, int in,
@@ -114,6 +116,7 @@ static void gg_resolve(struct wsp_model *m, const char *name, int ffn, struct gg
 	int part;
 
 	memset(s, 0, sizeof(*s));
+	s->fused = -1;
 	if (strncmp(name, "encoder.conv1.", 14) == 0) {
 		gg_lin(s, &m->conv1, name + 14, d, hp->n_mels * 3, 1, 0);
 	} else if (strncmp(name, "encoder.conv2.", 14) == 0) {
@@ -135,9 +138,11 @@ static void gg_resolve(struct wsp_model *m, const char *name, int ffn, struct gg
 		if (strncmp(r, "attn_ln.", 8) == 0) {
 			gg_ln(s, &L->attn_ln, r + 8, d);
 		} else if (strncmp(r, "attn.", 5) == 0 && (part = gg_attn_part(r + 5, &leaf)) >= 0) {
-			if (part < 3)
+			if (part < 3) {
 				gg_lin(s, &L->qkv, leaf, 3 * d, d, 3, part);
-			else
+				s->fused = (int)l;
+				s->bit = 1u << part;
+			} else
 				gg_lin(s, &L->attn_out, leaf, d, d, 1, 0);
 		} else if (strncmp(r, "mlp_ln.", 7) == 0) {
 			gg_ln(s, &L->ffn_ln, r + 7, d);
@@ -165,9 +170,11 @@ static void gg_resolve(struct wsp_model *m, const char *name, int ffn, struct gg
 		if (strncmp(r, "attn_ln.", 8) == 0) {
 			gg_ln(s, &L->self_ln, r + 8, d);
 		} else if (strncmp(r, "attn.", 5) == 0 && (part = gg_attn_part(r + 5, &leaf)) >= 0) {
-			if (part < 3)
+			if (part < 3) {
 				gg_lin(s, &L->self_qkv, leaf, 3 * d, d, 3, part);
-			else
+				s->fused = hp->n_audio_layer + (int)l;
+				s->bit = 1u << part;
+			} else
 				gg_lin(s, &L->self_out, leaf, d, d, 1, 0);
 		} else if (strncmp(r, "cross_attn_ln.", 14) == 0) {
 			gg_ln(s, &L->cross_ln, r + 14, d);
@@ -175,9 +182,11 @@ static void gg_resolve(struct wsp_model *m, const char *name, int ffn, struct gg
 			   (part = gg_attn_part(r + 11, &leaf)) >= 0) {
 			if (part == 0)
 				gg_lin(s, &L->cross_q, leaf, d, d, 1, 0);
-			else if (part < 3)
+			else if (part < 3) {
 				gg_lin(s, &L->cross_kv, leaf, 2 * d, d, 2, part - 1);
-			else
+				s->fused = hp->n_audio_layer + (int)l;
+				s->bit = 1u << (part + 2);
+			} else
 				gg_lin(s, &L->cross_out, leaf, d, d, 1, 0);
 		} else if (strncmp(r, "mlp_ln.", 7) == 0) {
 			gg_ln(s, &L->ffn_ln, r + 7, d);
@@ -237,6 +246,7 @@ int wsp_load_ggml_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
 {
 	struct gg_reader r = { buf, buf, buf + len, file, err, errlen };
 	int32_t magic, h[11], n_mel, n_fft, n_vocab;
+	unsigned *seen;    /* per layer: which fused q/k/v (and cross k/v) parts arrived */
 	int ffn, ret;
 
 	if (gg_i32(&r, &magic) || (uint32_t)magic != GGML_MAGIC) {
@@ -274,6 +284,9 @@ int wsp_load_ggml_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
 	ret = wsp_model_alloc_layers(m);
 	if (ret)
 		return ret;
+	seen = calloc((size_t)(m->hp.n_audio_layer + m->hp.n_text_layer), sizeof(*seen));
+	if (!seen)
+		return -ENOMEM;
 	while (r.p < r.end) {
 		int32_t nd, nl, ty, ne[4] = { 1, 1, 1, 1 };
 		uint64_t numel = 1;
@@ -281,27 +294,33 @@ int wsp_load_ggml_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
 		struct gg_slot s;
 		const unsigned char *data;
 
-		if (gg_i32(&r, &nd) || gg_i32(&r, &nl) || gg_i32(&r, &ty))
-			return gg_trunc(&r, "tensor header");
+		if (gg_i32(&r, &nd) || gg_i32(&r, &nl) || gg_i32(&r, &ty)) {
+			ret = gg_trunc(&r, "tensor header");
+			goto out;
+		}
 		if (nd < 1 || nd > 4 || nl <= 0 || nl > 256 || (ty != 0 && ty != 1)) {
 			snprintf(err, errlen, "%s: tensor at byte %zu: unsupported dims %d, name length %d "
 				 "or type %d (only f32 and f16)", file, (size_t)(r.p - r.start), nd, nl, ty);
-			return -EINVAL;
+			ret = -EINVAL;
+			goto out;
 		}
-		for (int i = 0; i < nd; i++) {
+		for (int i = 0; i < nd && !ret; i++) {
 			if (gg_i32(&r, &ne[i]) || ne[i] <= 0)
-				return gg_trunc(&r, "tensor dims");
+				ret = gg_trunc(&r, "tensor dims");
 			numel *= (uint64_t)ne[i];
 		}
-		if (r.end - r.p < nl)
-			return gg_trunc(&r, "tensor name");
+		if (!ret && r.end - r.p < nl)
+			ret = gg_trunc(&r, "tensor name");
+		if (ret)
+			goto out;
 		memcpy(name, r.p, (size_t)nl);
 		name[nl] = '\0';
 		r.p += nl;
 		data = r.p;
 		if (gg_skip(&r, numel * (ty ? 2u : 4u))) {
 			snprintf(err, errlen, "%s: tensor '%s': data truncated", file, name);
-			return -EINVAL;
+			ret = -EINVAL;
+			goto out;
 		}
 		gg_resolve(m, name, ffn, &s);
 		if (!s.dst)
@@ -309,10 +328,21 @@ int wsp_load_ggml_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
 		if (numel != s.numel) {
 			snprintf(err, errlen, "%s: tensor '%s': expected %zu elements, found %llu",
 				 file, name, s.numel, (unsigned long long)numel);
-			return -EINVAL;
+			ret = -EINVAL;
+			goto out;
 		}
-		if (!*s.dst && !(*s.dst = calloc(s.total, sizeof(float))))
-			return -ENOMEM;
+		if (s.fused >= 0 && s.dst == &s.lin->w) {
+			if (seen[s.fused] & s.bit) {
+				snprintf(err, errlen, "%s: tensor '%s' appears twice", file, name);
+				ret = -EINVAL;
+				goto out;
+			}
+			seen[s.fused] |= s.bit;
+		}
+		if (!*s.dst && !(*s.dst = calloc(s.total, sizeof(float)))) {
+			ret = -ENOMEM;
+			goto out;
+		}
 		if (ty)
 			wsp_f16_to_f32(*s.dst + s.offset, data, s.numel);
 		else
@@ -322,8 +352,21 @@ int wsp_load_ggml_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
 			s.lin->in = s.lin_in;
 		}
 	}
+	for (int l = 0; l < m->hp.n_audio_layer + m->hp.n_text_layer; l++) {
+		int enc = l < m->hp.n_audio_layer;
+
+		if (seen[l] != (enc ? 0x7u : 0x1fu)) {
+			snprintf(err, errlen, "%s: %s layer %d: missing a query, key or value weight "
+				 "(parts found: 0x%x)", file, enc ? "encoder" : "decoder",
+				 enc ? l : l - m->hp.n_audio_layer, seen[l]);
+			ret = -EINVAL;
+			goto out;
+		}
+	}
 	ret = gg_zero_biases(m);
 	if (!ret)
 		ret = wsp_model_check(m, file, err, errlen);
+out:
+	free(seen);
 	return ret;
 }
