@@ -6,8 +6,8 @@
  * vocabulary, then tensors until the end of the file, each as
  * (n_dims, name_len, type, ne[n_dims], name, data). ne[0] is the innermost
  * dimension, so a Linear weight [out, in] arrives as ne = {in, out}, already
- * in our row-major layout. Separate q, k, v (and cross k, v) projections are
- * fused here into the model's qkv / kv layers; the key projection has no bias.
+ * in our row-major layout. The tensors carry OpenAI's PyTorch names and go
+ * through the shared name map (whisper/weights_map.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -50,171 +50,6 @@ static int gg_skip(struct gg_reader *r, uint64_t n)
 	return 0;
 }
 
-/* Where a tensor (or one part of a fused tensor) goes. */
-struct gg_slot {
-	float **dst;
-	size_t total;      /* elements of the whole destination buffer */
-	size_t offset;     /* where this part starts */
-	size_t numel;      /* elements this part must have */
-	struct wsp_lin *lin;
-	int lin_out, lin_in;
-	int fused;         /* index into the per-layer fused-part masks, or -1 */
-	unsigned bit;      /* this part's bit there */
-};
-
-static void gg_lin(struct gg_slot *s, struct wsp_lin *l, const char *leaf, int out, int in,
-		   int parts, int part)
-{
-	int po = out / parts;
-
-	s->lin = l;
-	s->lin_out = out;
-	s->lin_in = in;
-	if (strcmp(leaf, "weight") == 0) {
-		s->dst = &l->w;
-		s->total = (size_t)out * in;
-		s->offset = (size_t)part * po * in;
-		s->numel = (size_t)po * in;
-	} else if (strcmp(leaf, "bias") == 0) {
-		s->dst = &l->b;
-		s->total = (size_t)out;
-		s->offset = (size_t)part * po;
-		s->numel = (size_t)po;
-	}
-}
-
-static void gg_ln(struct gg_slot *s, struct wsp_ln *ln, const char *leaf, int d)
-{
-	if (strcmp(leaf, "weight") == 0)
-		s->dst = &ln->g;
-	else if (strcmp(leaf, "bias") == 0)
-		s->dst = &ln->b;
-	s->total = s->numel = (size_t)d;
-}
-
-/* Attention sublayer names: query, key, value, out. */
-static int gg_attn_part(const char *p, const char **leaf)
-{
-	static const char *const n[] = { "query.", "key.", "value.", "out." };
-
-	for (int i = 0; i < 4; i++) {
-		if (strncmp(p, n[i], strlen(n[i])) == 0) {
-			*leaf = p + strlen(n[i]);
-			return i;
-		}
-	}
-	return -1;
-}
-
-static void gg_resolve(struct wsp_model *m, const char *name, int ffn, struct gg_slot *s)
-{
-	const struct wsp_hparams *hp = &m->hp;
-	int d = hp->n_audio_state;
-	const char *leaf;
-	char *end;
-	long l;
-	int part;
-
-	memset(s, 0, sizeof(*s));
-	s->fused = -1;
-	if (strncmp(name, "encoder.conv1.", 14) == 0) {
-		gg_lin(s, &m->conv1, name + 14, d, hp->n_mels * 3, 1, 0);
-	} else if (strncmp(name, "encoder.conv2.", 14) == 0) {
-		gg_lin(s, &m->conv2, name + 14, d, d * 3, 1, 0);
-	} else if (strcmp(name, "encoder.positional_embedding") == 0) {
-		s->dst = &m->enc_pos;
-		s->total = s->numel = (size_t)hp->n_audio_ctx * d;
-	} else if (strncmp(name, "encoder.ln_post.", 16) == 0) {
-		gg_ln(s, &m->enc_ln, name + 16, d);
-	} else if (strncmp(name, "encoder.blocks.", 15) == 0) {
-		struct wsp_enc_layer *L;
-		const char *r;
-
-		l = strtol(name + 15, &end, 10);
-		if (*end != '.' || l < 0 || l >= hp->n_audio_layer)
-			return;
-		L = &m->enc[l];
-		r = end + 1;
-		if (strncmp(r, "attn_ln.", 8) == 0) {
-			gg_ln(s, &L->attn_ln, r + 8, d);
-		} else if (strncmp(r, "attn.", 5) == 0 && (part = gg_attn_part(r + 5, &leaf)) >= 0) {
-			if (part < 3) {
-				gg_lin(s, &L->qkv, leaf, 3 * d, d, 3, part);
-				s->fused = (int)l;
-				s->bit = 1u << part;
-			} else
-				gg_lin(s, &L->attn_out, leaf, d, d, 1, 0);
-		} else if (strncmp(r, "mlp_ln.", 7) == 0) {
-			gg_ln(s, &L->ffn_ln, r + 7, d);
-		} else if (strncmp(r, "mlp.0.", 6) == 0) {
-			gg_lin(s, &L->fc1, r + 6, ffn, d, 1, 0);
-		} else if (strncmp(r, "mlp.2.", 6) == 0) {
-			gg_lin(s, &L->fc2, r + 6, d, ffn, 1, 0);
-		}
-	} else if (strcmp(name, "decoder.token_embedding.weight") == 0) {
-		gg_lin(s, &m->tok_emb, "weight", hp->n_vocab, d, 1, 0);
-	} else if (strcmp(name, "decoder.positional_embedding") == 0) {
-		s->dst = &m->dec_pos;
-		s->total = s->numel = (size_t)hp->n_text_ctx * d;
-	} else if (strncmp(name, "decoder.ln.", 11) == 0) {
-		gg_ln(s, &m->dec_ln, name + 11, d);
-	} else if (strncmp(name, "decoder.blocks.", 15) == 0) {
-		struct wsp_dec_layer *L;
-		const char *r;
-
-		l = strtol(name + 15, &end, 10);
-		if (*end != '.' || l < 0 || l >= hp->n_text_layer)
-			return;
-		L = &m->dec[l];
-		r = end + 1;
-		if (strncmp(r, "attn_ln.", 8) == 0) {
-			gg_ln(s, &L->self_ln, r + 8, d);
-		} else if (strncmp(r, "attn.", 5) == 0 && (part = gg_attn_part(r + 5, &leaf)) >= 0) {
-			if (part < 3) {
-				gg_lin(s, &L->self_qkv, leaf, 3 * d, d, 3, part);
-				s->fused = hp->n_audio_layer + (int)l;
-				s->bit = 1u << part;
-			} else
-				gg_lin(s, &L->self_out, leaf, d, d, 1, 0);
-		} else if (strncmp(r, "cross_attn_ln.", 14) == 0) {
-			gg_ln(s, &L->cross_ln, r + 14, d);
-		} else if (strncmp(r, "cross_attn.", 11) == 0 &&
-			   (part = gg_attn_part(r + 11, &leaf)) >= 0) {
-			if (part == 0)
-				gg_lin(s, &L->cross_q, leaf, d, d, 1, 0);
-			else if (part < 3) {
-				gg_lin(s, &L->cross_kv, leaf, 2 * d, d, 2, part - 1);
-				s->fused = hp->n_audio_layer + (int)l;
-				s->bit = 1u << (part + 2);
-			} else
-				gg_lin(s, &L->cross_out, leaf, d, d, 1, 0);
-		} else if (strncmp(r, "mlp_ln.", 7) == 0) {
-			gg_ln(s, &L->ffn_ln, r + 7, d);
-		} else if (strncmp(r, "mlp.0.", 6) == 0) {
-			gg_lin(s, &L->fc1, r + 6, ffn, d, 1, 0);
-		} else if (strncmp(r, "mlp.2.", 6) == 0) {
-			gg_lin(s, &L->fc2, r + 6, d, ffn, 1, 0);
-		}
-	}
-}
-
-/* The key projections have no bias in Whisper: give fused layers zeros. */
-static int gg_zero_biases(struct wsp_model *m)
-{
-	for (int l = 0; l < m->hp.n_audio_layer; l++)
-		if (!m->enc[l].qkv.b && !(m->enc[l].qkv.b = calloc(3 * (size_t)m->hp.n_audio_state, 4)))
-			return -ENOMEM;
-	for (int l = 0; l < m->hp.n_text_layer; l++) {
-		if (!m->dec[l].self_qkv.b &&
-		    !(m->dec[l].self_qkv.b = calloc(3 * (size_t)m->hp.n_text_state, 4)))
-			return -ENOMEM;
-		if (!m->dec[l].cross_kv.b &&
-		    !(m->dec[l].cross_kv.b = calloc(2 * (size_t)m->hp.n_text_state, 4)))
-			return -ENOMEM;
-	}
-	return 0;
-}
-
 /* The FFN width is not in the header: take it from the first mlp.0 weight. */
 static int gg_find_ffn(struct gg_reader r0)
 {
@@ -246,7 +81,7 @@ int wsp_load_ggml_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
 {
 	struct gg_reader r = { buf, buf, buf + len, file, err, errlen };
 	int32_t magic, h[11], n_mel, n_fft, n_vocab;
-	unsigned *seen;    /* per layer: which fused q/k/v (and cross k/v) parts arrived */
+	struct wsp_pt_sink k;
 	int ffn, ret;
 
 	if (gg_i32(&r, &magic) || (uint32_t)magic != GGML_MAGIC) {
@@ -281,17 +116,13 @@ int wsp_load_ggml_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
 		snprintf(err, errlen, "%s: no readable 'mlp.0.weight' tensor to size the FFN", file);
 		return -EINVAL;
 	}
-	ret = wsp_model_alloc_layers(m);
+	ret = wsp_pt_begin(&k, m, ffn, file, err, errlen);
 	if (ret)
 		return ret;
-	seen = calloc((size_t)(m->hp.n_audio_layer + m->hp.n_text_layer), sizeof(*seen));
-	if (!seen)
-		return -ENOMEM;
 	while (r.p < r.end) {
 		int32_t nd, nl, ty, ne[4] = { 1, 1, 1, 1 };
 		uint64_t numel = 1;
 		char name[257];
-		struct gg_slot s;
 		const unsigned char *data;
 
 		if (gg_i32(&r, &nd) || gg_i32(&r, &nl) || gg_i32(&r, &ty)) {
@@ -322,51 +153,12 @@ int wsp_load_ggml_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
 			ret = -EINVAL;
 			goto out;
 		}
-		gg_resolve(m, name, ffn, &s);
-		if (!s.dst)
-			continue;
-		if (numel != s.numel) {
-			snprintf(err, errlen, "%s: tensor '%s': expected %zu elements, found %llu",
-				 file, name, s.numel, (unsigned long long)numel);
-			ret = -EINVAL;
+		ret = wsp_pt_put(&k, name, numel, ty ? WSP_PT_F16 : WSP_PT_F32, data);
+		if (ret)
 			goto out;
-		}
-		if (s.fused >= 0 && s.dst == &s.lin->w) {
-			if (seen[s.fused] & s.bit) {
-				snprintf(err, errlen, "%s: tensor '%s' appears twice", file, name);
-				ret = -EINVAL;
-				goto out;
-			}
-			seen[s.fused] |= s.bit;
-		}
-		if (!*s.dst && !(*s.dst = calloc(s.total, sizeof(float)))) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		if (ty)
-			wsp_f16_to_f32(*s.dst + s.offset, data, s.numel);
-		else
-			wsp_f32_copy(*s.dst + s.offset, data, s.numel);
-		if (s.lin) {
-			s.lin->out = s.lin_out;
-			s.lin->in = s.lin_in;
-		}
 	}
-	for (int l = 0; l < m->hp.n_audio_layer + m->hp.n_text_layer; l++) {
-		int enc = l < m->hp.n_audio_layer;
-
-		if (seen[l] != (enc ? 0x7u : 0x1fu)) {
-			snprintf(err, errlen, "%s: %s layer %d: missing a query, key or value weight "
-				 "(parts found: 0x%x)", file, enc ? "encoder" : "decoder",
-				 enc ? l : l - m->hp.n_audio_layer, seen[l]);
-			ret = -EINVAL;
-			goto out;
-		}
-	}
-	ret = gg_zero_biases(m);
-	if (!ret)
-		ret = wsp_model_check(m, file, err, errlen);
+	ret = wsp_pt_end(&k);
 out:
-	free(seen);
+	wsp_pt_release(&k);
 	return ret;
 }

@@ -10,6 +10,7 @@
 #define AMN_WSP_MODEL_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "whisper/model.h"
 
 struct tile_weights;
@@ -112,6 +113,40 @@ int wsp_load_ct2_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
  */
 int wsp_load_ggml_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
 		      const char *name, char *err, size_t errlen);
+
+/* Element types accepted by wsp_pt_put(). */
+enum { WSP_PT_F32 = 0, WSP_PT_F16 = 1, WSP_PT_BF16 = 2 };
+
+/* Placing PyTorch-named tensors (whisper/weights_map.c). */
+struct wsp_pt_sink {
+	struct wsp_model *m;
+	unsigned *seen;   /* per layer: which fused q/k/v (and cross k/v) parts arrived */
+	int ffn;          /* FFN width */
+	const char *file;
+	char *err;
+	size_t errlen;
+};
+
+/**
+ * wsp_pt_begin - start placing tensors into @m, whose hparams are set.
+ * @ffn: the FFN width. Return: 0 or -ENOMEM. Pair with wsp_pt_release().
+ */
+int wsp_pt_begin(struct wsp_pt_sink *k, struct wsp_model *m, int ffn, const char *file,
+		 char *err, size_t errlen);
+
+/**
+ * wsp_pt_put - convert and store one tensor with OpenAI's name @name
+ * (e.g. "encoder.blocks.0.attn.query.weight"); unknown names are ignored.
+ * Return: 0, -EINVAL (wrong size, repeated part; @err says which), -ENOMEM.
+ */
+int wsp_pt_put(struct wsp_pt_sink *k, const char *name, uint64_t numel, int dtype,
+	       const unsigned char *data);
+
+/** wsp_pt_end - check every part arrived and the model is complete. */
+int wsp_pt_end(struct wsp_pt_sink *k);
+
+/** wsp_pt_release - free the sink's bookkeeping (not the model). */
+void wsp_pt_release(struct wsp_pt_sink *k);
 
 /**
  * wsp_read_file - read a whole file into a malloc'd buffer.
