@@ -134,7 +134,7 @@ clean:
 # against the loader sources only; each runs FUZZ_SECONDS on a seed corpus.
 FUZZ_SECONDS ?= 60
 FUZZ_SRCS    := $(wildcard fuzz/fuzz_*.c)
-FUZZ_LIBSRCS := whisper/load_ct2.c whisper/load_ggml.c whisper/weights_map.c whisper/weights.c whisper/model.c
+FUZZ_LIBSRCS := whisper/load_ct2.c whisper/load_ggml.c whisper/load_safetensors.c whisper/weights_map.c whisper/weights.c whisper/model.c
 fuzz:
 	@mkdir -p $(BUILD)/fuzz
 	@for f in $(FUZZ_SRCS); do \

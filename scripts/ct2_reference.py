@@ -6,8 +6,9 @@ For every utterance in the shared audio manifest, writes to the output dir:
   NAME.enc.f32     encoder output, n_audio_ctx x d float32
   NAME.tokens.txt  greedy tokens (no timestamps, no suppression), space separated
 and index.txt listing the names, plus prompt.txt (the prompt ids and eot),
-and model.ggml: the same weights converted to a whisper.cpp ggml file, for the
-test that both formats load to the same encoder.
+model.ggml (the same weights as a whisper.cpp ggml file) and hf/model.safetensors
+(as a Hugging Face checkpoint), for the tests that every format loads to the
+same encoder.
 
 usage: ct2_reference.py MODEL_DIR AUDIO_DIR OUT_DIR
 """
@@ -55,7 +56,7 @@ def read_ct2(path):
     return out
 
 
-def write_ggml(v, path):
+def write_ggml(v, path, st_path=None):
     """Write the CT2 variables as a whisper.cpp ggml file (f16 matrices)."""
     d = v["encoder/conv1/weight"].shape[0]
     n_enc = 1 + max(int(k.split("/")[1][6:]) for k in v if k.startswith("encoder/layer_") and "norm" not in k.split("/")[1])
@@ -112,6 +113,8 @@ def write_ggml(v, path):
         lin(c + "ffn/linear_0", g + "mlp.0")
         lin(c + "ffn/linear_1", g + "mlp.2")
     ln("decoder/layer_norm", "decoder.ln")
+    if st_path:
+        write_safetensors(tensors, st_path)
     with open(path, "wb") as f:
         f.write(struct.pack("<I", 0x67676D6C) + struct.pack("<11i", *hp))
         f.write(struct.pack("<ii", 0, 0) + struct.pack("<i", 0))  # no filters, no vocab
@@ -121,6 +124,48 @@ def write_ggml(v, path):
             nb = name.encode()
             f.write(struct.pack("<iii", a.ndim, len(nb), 1 if f16 else 0))
             f.write(struct.pack("<%di" % a.ndim, *reversed(a.shape)) + nb + data)
+
+
+GG_TO_HF = [  # OpenAI (ggml) names -> Hugging Face names
+    ("encoder.positional_embedding", "model.encoder.embed_positions.weight"),
+    ("decoder.positional_embedding", "model.decoder.embed_positions.weight"),
+    ("decoder.token_embedding.weight", "model.decoder.embed_tokens.weight"),
+    ("encoder.ln_post.", "model.encoder.layer_norm."),
+    ("decoder.ln.", "model.decoder.layer_norm."),
+    (".blocks.", ".layers."),
+    (".attn.query.", ".self_attn.q_proj."), (".attn.key.", ".self_attn.k_proj."),
+    (".attn.value.", ".self_attn.v_proj."), (".attn.out.", ".self_attn.out_proj."),
+    (".attn_ln.", ".self_attn_layer_norm."),
+    (".cross_attn.query.", ".encoder_attn.q_proj."), (".cross_attn.key.", ".encoder_attn.k_proj."),
+    (".cross_attn.value.", ".encoder_attn.v_proj."), (".cross_attn.out.", ".encoder_attn.out_proj."),
+    (".cross_attn_ln.", ".encoder_attn_layer_norm."),
+    (".mlp_ln.", ".final_layer_norm."), (".mlp.0.", ".fc1."), (".mlp.2.", ".fc2."),
+]
+
+
+def hf_name(name):
+    for a, b in GG_TO_HF:
+        name = name.replace(a, b)
+    if not name.startswith("model."):
+        name = "model." + name
+    return name
+
+
+def write_safetensors(tensors, path):
+    """Write (OpenAI name, array) pairs as a Hugging Face safetensors file (F16)."""
+    header, blobs, off = {}, [], 0
+    for name, a in tensors:
+        data = np.ascontiguousarray(a, np.float16).tobytes()
+        header[hf_name(name)] = {"dtype": "F16", "shape": list(a.shape),
+                                 "data_offsets": [off, off + len(data)]}
+        blobs.append(data)
+        off += len(data)
+    header["__metadata__"] = {"format": "pt"}
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
 def main():
@@ -162,7 +207,8 @@ def main():
         names.append(name)
     with open(os.path.join(out_dir, "prompt.txt"), "w") as f:
         f.write("%s\n%d\n" % (" ".join(str(t) for t in prompt), eot))
-    write_ggml(read_ct2(os.path.join(model_dir, "model.bin")), os.path.join(out_dir, "model.ggml"))
+    write_ggml(read_ct2(os.path.join(model_dir, "model.bin")), os.path.join(out_dir, "model.ggml"),
+               os.path.join(out_dir, "hf", "model.safetensors"))
     with open(os.path.join(out_dir, "index.txt"), "w") as f:
         f.write("\n".join(names) + "\n")
 

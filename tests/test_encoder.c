@@ -142,10 +142,10 @@ Test(encoder, rejects_null_arguments)
 
 /*
  * The reference script also converts the model to a whisper.cpp ggml file
- * (same f16 values, q/k/v split, no key bias): it must load to the same
- * encoder, bit for bit on the fp32 path.
+ * and a Hugging Face safetensors directory (same f16 values, q/k/v split, no
+ * key bias): each must load to the same encoder as the CTranslate2 directory.
  */
-Test(encoder, ggml_file_matches_ctranslate2_directory)
+static void same_encoder_as(const char *rel)
 {
 	const struct wsp_hparams *hp = wsp_model_hparams(model), *hg;
 	size_t nmel = (size_t)hp->n_mels * 2 * hp->n_audio_ctx;
@@ -157,17 +157,27 @@ Test(encoder, ggml_file_matches_ctranslate2_directory)
 	char path[1024], err[512];
 	double maxd = 0.0;
 
-	snprintf(path, sizeof(path), "%s/model.ggml", env_or("AMN_REF_DIR", "build/ref"));
+	snprintf(path, sizeof(path), "%s/%s", env_or("AMN_REF_DIR", "build/ref"), rel);
 	cr_assert_eq(wsp_model_load(&g, path, err, sizeof(err)), 0, "%s", err);
 	hg = wsp_model_hparams(g);
-	cr_expect_eq(memcmp(hp, hg, sizeof(*hp)), 0, "hyperparameters differ");
+	cr_expect_eq(memcmp(hp, hg, sizeof(*hp)), 0, "%s: hyperparameters differ", rel);
 	cr_assert_eq(wsp_encode(model, &x, mel, a), 0);
 	cr_assert_eq(wsp_encode(g, &x, mel, b), 0);
 	for (size_t i = 0; i < nout; i++)
 		maxd = fmax(maxd, fabs((double)a[i] - b[i]));
-	cr_expect_lt(maxd, 1e-4, "max difference %g", maxd);
+	cr_expect_lt(maxd, 1e-4, "%s: max difference %g", rel, maxd);
 	wsp_model_free(g);
 	free(mel);
 	free(a);
 	free(b);
+}
+
+Test(encoder, ggml_file_matches_ctranslate2_directory)
+{
+	same_encoder_as("model.ggml");
+}
+
+Test(encoder, safetensors_directory_matches_ctranslate2_directory)
+{
+	same_encoder_as("hf");
 }

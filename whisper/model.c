@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "tiler/tile.h"
 #include "whisper/model_internal.h"
@@ -207,7 +208,6 @@ static int load_file(struct wsp_model *m, const char *path, char *err, size_t er
 {
 	unsigned char *buf;
 	size_t len;
-	char *slash;
 	int ret;
 
 	ret = wsp_read_file(path, &buf, &len, err, errlen);
@@ -215,18 +215,14 @@ static int load_file(struct wsp_model *m, const char *path, char *err, size_t er
 		return ret;
 	if (len >= 4 && memcmp(buf, "lmgg", 4) == 0) {
 		ret = wsp_load_ggml_mem(m, buf, len, path, err, errlen);
+	} else if (len >= 9 && buf[8] == '{') {
+		ret = wsp_load_safetensors_mem(m, buf, len, path, err, errlen);
 	} else {
 		snprintf(err, errlen, "%s: unknown model format (expected a ggml file or a "
 			 "CTranslate2 directory)", path);
 		ret = -EINVAL;
 	}
 	free(buf);
-	/* side files (tokenizer, config) live next to the model file */
-	slash = strrchr(m->dir, '/');
-	if (slash)
-		*slash = '\0';
-	else
-		strcpy(m->dir, ".");
 	return ret;
 }
 
@@ -253,8 +249,23 @@ int wsp_model_load(struct wsp_model **out, const char *path, char *err, size_t e
 		goto fail;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		ret = wsp_load_ct2(m, path, err, errlen);
+		char ct2[4096], st_file[4096];
+
+		/* a CTranslate2 directory has model.bin; a Hugging Face one model.safetensors */
+		snprintf(ct2, sizeof(ct2), "%s/model.bin", path);
+		snprintf(st_file, sizeof(st_file), "%s/model.safetensors", path);
+		if (access(ct2, F_OK) != 0 && access(st_file, F_OK) == 0)
+			ret = load_file(m, st_file, err, errlen);
+		else
+			ret = wsp_load_ct2(m, path, err, errlen);
 	} else {
+		char *slash = strrchr(m->dir, '/');
+
+		/* side files (tokenizer, config) live next to the model file */
+		if (slash)
+			*slash = '\0';
+		else
+			strcpy(m->dir, ".");
 		ret = load_file(m, path, err, errlen);
 	}
 	if (ret)

@@ -114,6 +114,14 @@ int wsp_load_ct2_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
 int wsp_load_ggml_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
 		      const char *name, char *err, size_t errlen);
 
+/**
+ * wsp_load_safetensors_mem - parse a Hugging Face safetensors image.
+ * @name: the file name used in messages.
+ * Return: 0, -EINVAL, -ENOMEM; @err names the problem.
+ */
+int wsp_load_safetensors_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
+			     const char *name, char *err, size_t errlen);
+
 /* Element types accepted by wsp_pt_put(). */
 enum { WSP_PT_F32 = 0, WSP_PT_F16 = 1, WSP_PT_BF16 = 2 };
 
