@@ -475,3 +475,35 @@ Test(loader, ggml_truncations_are_rejected)
 	}
 	free(buf);
 }
+
+/* Hugging Face safetensors: fuzz/seeds/toy.safetensors, the same toy model. */
+Test(loader, safetensors_toy_model_loads)
+{
+	struct wsp_model *m;
+	char err[256] = "";
+
+	cr_assert_eq(wsp_model_load(&m, "fuzz/seeds/toy.safetensors", err, sizeof(err)), 0,
+		     "%s", err);
+	cr_expect_eq(wsp_model_hparams(m)->n_audio_state, D);
+	cr_expect_eq(wsp_model_hparams(m)->n_vocab, VOCAB);
+	cr_expect_eq(wsp_model_hparams(m)->n_text_layer, 1);
+	cr_expect_eq(m->dec[0].fc1.out, FFN);
+	wsp_model_free(m);
+}
+
+Test(loader, safetensors_truncations_are_rejected)
+{
+	size_t len, step = getenv("AMN_TEST_SCALE") ? 13 : 1;
+	unsigned char *buf = read_seed("fuzz/seeds/toy.safetensors", &len);
+
+	for (size_t n = 0; n < len; n += step) {
+		struct wsp_model *m = calloc(1, sizeof(*m));
+		char err[256] = "";
+
+		cr_assert_eq(wsp_load_safetensors_mem(m, buf, n, "toy.st", err, sizeof(err)), -EINVAL,
+			     "length %zu", n);
+		cr_assert(strstr(err, "toy.st") != NULL, "message names the file: %s", err);
+		wsp_model_free(m);
+	}
+	free(buf);
+}

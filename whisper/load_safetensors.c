@@ -8,7 +8,8 @@
  * then the data. Hugging Face names (model.encoder.layers.N.self_attn.q_proj)
  * are renamed to OpenAI's (encoder.blocks.N.attn.query) and placed by the
  * shared map in whisper/weights_map.c. Head counts are not in the file:
- * every Whisper size uses 64-wide heads.
+ * every Whisper size uses 64-wide heads, and wsp_model_load() takes them from
+ * a config.json beside the file when there is one.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -377,8 +378,9 @@ static int st_dims(struct wsp_model *m, const struct st_tensor *t, size_t n, int
 	m->hp.n_vocab = (int)v[2]->shape[0];
 	m->hp.n_text_state = (int)v[2]->shape[1];
 	m->hp.n_text_ctx = (int)v[3]->shape[0];
-	m->hp.n_audio_head = m->hp.n_audio_state / 64;
-	m->hp.n_text_head = m->hp.n_text_state / 64;
+	/* 64-wide heads unless config.json says otherwise (see model.c) */
+	m->hp.n_audio_head = m->hp.n_audio_state >= 64 ? m->hp.n_audio_state / 64 : 1;
+	m->hp.n_text_head = m->hp.n_text_state >= 64 ? m->hp.n_text_state / 64 : 1;
 	m->hp.n_audio_layer = st_layers(t, n, "encoder.blocks.");
 	m->hp.n_text_layer = st_layers(t, n, "decoder.blocks.");
 	*ffn = (int)v[4]->shape[0];

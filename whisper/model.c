@@ -226,6 +226,49 @@ static int load_file(struct wsp_model *m, const char *path, char *err, size_t er
 	return ret;
 }
 
+/* An integer field of a Hugging Face config.json, or 0 when absent. */
+static int config_int(const char *json, const char *key)
+{
+	const char *p = strstr(json, key);
+	long v;
+
+	if (!p)
+		return 0;
+	p += strlen(key);
+	while (*p == '"' || *p == ' ' || *p == ':')
+		p++;
+	v = strtol(p, NULL, 10);
+	return v > 0 && v < 4096 ? (int)v : 0;
+}
+
+/* Hugging Face checkpoints keep the head counts in config.json. */
+static int hf_heads(struct wsp_model *m, const char *file, char *err, size_t errlen)
+{
+	char path[4096], ignore[8];
+	unsigned char *buf;
+	size_t len;
+	char *json;
+	int a, t;
+
+	snprintf(path, sizeof(path), "%s/config.json", m->dir);
+	if (wsp_read_file(path, &buf, &len, ignore, sizeof(ignore)))
+		return 0;      /* no config: keep 64-wide heads */
+	json = realloc(buf, len + 1);
+	if (!json) {
+		free(buf);
+		return -ENOMEM;
+	}
+	json[len] = '\0';
+	a = config_int(json, "\"encoder_attention_heads\"");
+	t = config_int(json, "\"decoder_attention_heads\"");
+	free(json);
+	if (a)
+		m->hp.n_audio_head = a;
+	if (t)
+		m->hp.n_text_head = t;
+	return wsp_model_check(m, file, err, errlen);
+}
+
 int wsp_model_load(struct wsp_model **out, const char *path, char *err, size_t errlen)
 {
 	struct wsp_model *m;
@@ -254,9 +297,11 @@ int wsp_model_load(struct wsp_model **out, const char *path, char *err, size_t e
 		/* a CTranslate2 directory has model.bin; a Hugging Face one model.safetensors */
 		snprintf(ct2, sizeof(ct2), "%s/model.bin", path);
 		snprintf(st_file, sizeof(st_file), "%s/model.safetensors", path);
-		if (access(ct2, F_OK) != 0 && access(st_file, F_OK) == 0)
+		if (access(ct2, F_OK) != 0 && access(st_file, F_OK) == 0) {
 			ret = load_file(m, st_file, err, errlen);
-		else
+			if (!ret)
+				ret = hf_heads(m, st_file, err, errlen);
+		} else
 			ret = wsp_load_ct2(m, path, err, errlen);
 	} else {
 		char *slash = strrchr(m->dir, '/');
