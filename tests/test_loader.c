@@ -507,3 +507,34 @@ Test(loader, safetensors_truncations_are_rejected)
 	}
 	free(buf);
 }
+
+/* The real model, cut in half, fails with a message naming the file. */
+Test(loader, truncated_real_model_names_the_file)
+{
+	const char *src = getenv("AMN_MODEL") ? getenv("AMN_MODEL") : "models/tiny.en";
+	char path[1024], dir[] = "/tmp/amn_trunc_XXXXXX", dst[1100], err[512] = "";
+	struct wsp_model *m = NULL;
+	unsigned char *buf;
+	size_t len;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/model.bin", src);
+	f = fopen(path, "rb");
+	if (!f)
+		cr_skip_test("no model at %s", path);
+	fclose(f);
+	buf = read_seed(path, &len);
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(dst, sizeof(dst), "%s/model.bin", dir);
+	f = fopen(dst, "wb");
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(buf, 1, len / 2, f), len / 2);
+	fclose(f);
+	cr_expect_eq(wsp_model_load(&m, dir, err, sizeof(err)), -EINVAL);
+	cr_expect_null(m);
+	cr_expect(strstr(err, dst) != NULL, "%s", err);
+	cr_expect(strstr(err, "truncated") != NULL, "%s", err);
+	unlink(dst);
+	rmdir(dir);
+	free(buf);
+}
