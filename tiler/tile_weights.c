@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/* tiler/tile_weights.c - quantize and pack weight matrices once. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "tiler/tile.h"
+#include "tiler/tile_internal.h"
+
+static int weights_alloc(struct tile_weights **out, int K, int N)
+{
+	struct tile_weights *w;
+
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->K = K;
+	w->N = N;
+	w->kp = (K + 3) & ~3;
+	w->np = (N + 15) & ~15;
+	w->ldb = (size_t)w->np * 4;
+	w->b = aligned_alloc(64, ((size_t)(w->kp / 4) * w->ldb + 64 + 63) & ~(size_t)63);
+	w->sb = malloc(((size_t)N + 1) * sizeof(float));
+	if (!w->b || !w->sb)
+		goto err;
+	memset(w->b, 128, (size_t)(w->kp / 4) * w->ldb + 64);
+	*out = w;
+	return 0;
+err:
+	tile_weights_free(w);
+	return -ENOMEM;
+}
+
+static void put(struct tile_weights *w, int k, int n, int8_t v)
+{
+	w->b[(size_t)(k / 4) * w->ldb + (size_t)n * 4 + k % 4] = (uint8_t)(v + 128);
+}
+
+static int check(void *out, const void *src, int K, int N, size_t ldw, unsigned flags)
+{
+	if (!out || K < 0 || N < 0 || flags > TILE_W_ROW_MAJOR_NK) {
+		fprintf(stderr, "tile: bad weight shape or flags (K=%d N=%d flags=%u)\n",
+			K, N, flags);
+		return -EINVAL;
+	}
+	if (K && N && (!src || ldw < (size_t)(flags ? K : N))) {
+		fprintf(stderr, "tile: NULL weights or ldw %zu too small\n", ldw);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int tile_weights_pack_s8(struct tile_weights **out, const int8_t *src,
+			 int K, int N, size_t ldw, unsigned flags)
+{
+	struct tile_weights *w;
+	int ret = check(out, src, K, N, ldw, flags);
+
+	if (ret)
+		return ret;
+	ret = weights_alloc(&w, K, N);
+	if (ret)
+		return ret;
+	for (int n = 0; n < N; n++) {
+		w->sb[n] = 1.0f;
+		for (int k = 0; k < K; k++)
+			put(w, k, n, flags ? src[(size_t)n * ldw + k] : src[(size_t)k * ldw + n]);
+	}
+	*out = w;
+	return 0;
+}
+
+int tile_weights_pack_f32(struct tile_weights **out, const float *src,
+			  int K, int N, size_t ldw, unsigned flags)
+{
+	struct tile_weights *w;
+	int ret = check(out, src, K, N, ldw, flags);
+
+	if (ret)
+		return ret;
+	ret = weights_alloc(&w, K, N);
+	if (ret)
+		return ret;
+	for (int n = 0; n < N; n++) {
+		float mx = 0.0f, inv;
+
+		for (int k = 0; k < K; k++) {
+			float v = fabsf(flags ? src[(size_t)n * ldw + k] : src[(size_t)k * ldw + n]);
+
+			mx = v > mx ? v : mx;
+		}
+		w->sb[n] = mx / 127.0f;
+		inv = mx > 0.0f ? 127.0f / mx : 0.0f;
+		for (int k = 0; k < K; k++) {
+			float v = flags ? src[(size_t)n * ldw + k] : src[(size_t)k * ldw + n];
+
+			put(w, k, n, (int8_t)lrintf(v * inv));
+		}
+	}
+	*out = w;
+	return 0;
+}
+
+void tile_weights_free(struct tile_weights *w)
+{
+	if (!w)
+		return;
+	free(w->b);
+	free(w->sb);
+	free(w);
+}
+
+int tile_weights_k(const struct tile_weights *w)
+{
+	return w ? w->K : 0;
+}
+
+int tile_weights_n(const struct tile_weights *w)
+{
+	return w ? w->N : 0;
+}
