@@ -71,6 +71,18 @@ int tile_weights_pack_s8(struct tile_weights **out, const int8_t *src,
 	return 0;
 }
 
+static float wval(const float *src, int k, int n, size_t ldw, unsigned flags)
+{
+	return flags ? src[(size_t)n * ldw + k] : src[(size_t)k * ldw + n];
+}
+
+static int8_t quant(float v, float inv)
+{
+	long q = lrintf(v * inv);
+
+	return (int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
+}
+
 int tile_weights_pack_f32(struct tile_weights **out, const float *src,
 			  int K, int N, size_t ldw, unsigned flags)
 {
@@ -83,20 +95,36 @@ int tile_weights_pack_f32(struct tile_weights **out, const float *src,
 	if (ret)
 		return ret;
 	for (int n = 0; n < N; n++) {
-		float mx = 0.0f, inv;
+		float mx = 0.0f, best = 0.0f, inv;
+		double best_err = -1.0;
 
 		for (int k = 0; k < K; k++) {
-			float v = fabsf(flags ? src[(size_t)n * ldw + k] : src[(size_t)k * ldw + n]);
+			float v = fabsf(wval(src, k, n, ldw, flags));
 
 			mx = v > mx ? v : mx;
 		}
-		w->sb[n] = mx / 127.0f;
-		inv = mx > 0.0f ? 127.0f / mx : 0.0f;
-		for (int k = 0; k < K; k++) {
-			float v = flags ? src[(size_t)n * ldw + k] : src[(size_t)k * ldw + n];
+		/* Clip the range where that lowers the column's squared error. */
+		for (int step = 0; step <= 8; step++) {
+			float s = mx * (1.0f - 0.04f * step) / 127.0f;
+			double err = 0.0;
 
-			put(w, k, n, (int8_t)lrintf(v * inv));
+			if (s <= 0.0f)
+				break;
+			for (int k = 0; k < K; k++) {
+				float v = wval(src, k, n, ldw, flags);
+				double d = v - quant(v, 1.0f / s) * s;
+
+				err += d * d;
+			}
+			if (best_err < 0.0 || err < best_err) {
+				best_err = err;
+				best = s;
+			}
 		}
+		w->sb[n] = best;
+		inv = best > 0.0f ? 1.0f / best : 0.0f;
+		for (int k = 0; k < K; k++)
+			put(w, k, n, quant(wval(src, k, n, ldw, flags), inv));
 	}
 	*out = w;
 	return 0;

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/* tests/test_tiler.c - tiler results against 64-bit and double references. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "tiler/tile.h"
+
+static uint64_t rng = 88172645463325252ull;
+
+static uint32_t next(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)rng;
+}
+
+static int small(void)
+{
+	const char *s = getenv("AMN_TEST_SCALE");
+
+	return s && !strcmp(s, "small");
+}
+
+/* Exact int8 check of one shape for one tile edge. */
+static void check_s8(int M, int K, int N, int edge)
+{
+	int8_t *a = malloc((size_t)M * K + 1), *b = malloc((size_t)K * N + 1);
+	int32_t *c = malloc(((size_t)M * N + 1) * sizeof(int32_t));
+	struct tile_weights *w;
+	struct tile_opts o = { .threads = 2, .tile_edge = edge };
+
+	for (size_t i = 0; i < (size_t)M * K; i++)
+		a[i] = (int8_t)next();
+	for (size_t i = 0; i < (size_t)K * N; i++)
+		b[i] = (int8_t)next();
+	cr_assert_eq(tile_weights_pack_s8(&w, b, K, N, N ? N : 1, TILE_W_ROW_MAJOR_KN), 0);
+	cr_assert_eq(tile_matmul_s8(a, M, K, K ? K : 1, w, c, N ? N : 1, &o), 0);
+	for (int m = 0; m < M; m++)
+		for (int n = 0; n < N; n++) {
+			int64_t ref = 0;
+
+			for (int k = 0; k < K; k++)
+				ref += (int64_t)a[(size_t)m * K + k] * b[(size_t)k * N + n];
+			cr_assert_eq(c[(size_t)m * N + n], ref, "M%d K%d N%d at %d,%d", M, K, N, m, n);
+		}
+	tile_weights_free(w);
+	free(a);
+	free(b);
+	free(c);
+}
+
+Test(tiler, s8_edge_shapes_exact)
+{
+	static const int d[] = { 0, 1, 15, 16, 17, 63, 65 };
+	static const int edges[] = { 16, 32, 64 };
+
+	for (int i = 0; i < 7; i++)
+		for (int j = 0; j < 7; j++)
+			for (int k = 0; k < 7; k++)
+				check_s8(d[i], d[j], d[k], edges[(i + j + k) % 3]);
+}
+
+Test(tiler, s8_random_shapes_exact)
+{
+	for (int i = 0; i < 200; i++)
+		check_s8(1 + next() % 130, 1 + next() % 200, 1 + next() % 300, 16 << (i % 3));
+}
+
+Test(tiler, s8_big_shape_exact)
+{
+	if (small())
+		check_s8(150, 512, 256, 64);
+	else
+		check_s8(1500, 512, 2048, 64);
+}
+
+Test(tiler, edges_give_identical_int32_and_padding_changes_nothing)
+{
+	int M = 70, K = 77, N = 130;
+	int8_t *a = malloc((size_t)M * K), *b = malloc((size_t)K * N);
+	int32_t *c[3], *one = malloc((size_t)N * sizeof(int32_t));
+	struct tile_weights *w;
+
+	for (int i = 0; i < M * K; i++)
+		a[i] = (int8_t)next();
+	for (int i = 0; i < K * N; i++)
+		b[i] = (int8_t)next();
+	cr_assert_eq(tile_weights_pack_s8(&w, b, K, N, N, 0), 0);
+	for (int e = 0; e < 3; e++) {
+		struct tile_opts o = { .threads = 1 + e, .tile_edge = 16 << e };
+
+		c[e] = malloc((size_t)M * N * sizeof(int32_t));
+		cr_assert_eq(tile_matmul_s8(a, M, K, K, w, c[e], N, &o), 0);
+	}
+	cr_assert_eq(memcmp(c[0], c[1], (size_t)M * N * 4), 0);
+	cr_assert_eq(memcmp(c[0], c[2], (size_t)M * N * 4), 0);
+	/* row 37 alone gives the bits it had inside the bigger problem */
+	cr_assert_eq(tile_matmul_s8(a + 37 * K, 1, K, K, w, one, N, NULL), 0);
+	cr_assert_eq(memcmp(one, c[0] + 37 * N, (size_t)N * 4), 0);
+	for (int e = 0; e < 3; e++)
+		free(c[e]);
+	free(one);
+	tile_weights_free(w);
+	free(a);
+	free(b);
+}
+
+static float gauss(void)
+{
+	double u = (next() + 1.0) / 4294967297.0, v = (next() + 1.0) / 4294967297.0;
+
+	return (float)(sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v));
+}
+
+Test(tiler, f32_error_and_correlation)
+{
+	int M = 200, K = 256, N = 300;
+	float *a = malloc((size_t)M * K * 4), *b = malloc((size_t)N * K * 4);
+	float *c = malloc((size_t)M * N * 4), *c1 = malloc((size_t)N * 4), bias[300];
+	double num = 0, den = 0, sxy = 0, sxx = 0, syy = 0, sx = 0, sy = 0;
+	struct tile_weights *w;
+	int cnt = M * N;
+
+	for (int i = 0; i < M * K; i++)
+		a[i] = gauss();
+	for (int i = 0; i < N * K; i++)
+		b[i] = gauss();
+	for (int n = 0; n < N; n++)
+		bias[n] = gauss();
+	/* NK layout: b[n][k], as a Linear layer stores it */
+	cr_assert_eq(tile_weights_pack_f32(&w, b, K, N, K, TILE_W_ROW_MAJOR_NK), 0);
+	cr_assert_eq(tile_matmul_f32(a, M, K, K, w, bias, c, N, NULL), 0);
+	for (int m = 0; m < M; m++)
+		for (int n = 0; n < N; n++) {
+			double ref = bias[n], y = c[(size_t)m * N + n];
+
+			for (int k = 0; k < K; k++)
+				ref += (double)a[(size_t)m * K + k] * b[(size_t)n * K + k];
+			num += (y - ref) * (y - ref);
+			den += ref * ref;
+			sx += ref;
+			sy += y;
+			sxx += ref * ref;
+			syy += y * y;
+			sxy += ref * y;
+		}
+	double corr = (cnt * sxy - sx * sy) /
+		      sqrt((cnt * sxx - sx * sx) * (cnt * syy - sy * sy));
+	cr_log_info("rel err %g corr %g", sqrt(num / den), corr);
+	cr_assert_leq(sqrt(num / den), 0.01);
+	cr_assert_gt(corr, 0.999);
+	cr_assert_eq(tile_matmul_f32(a + 99 * K, 1, K, K, w, bias, c1, N, NULL), 0);
+	cr_assert_eq(memcmp(c1, c + 99 * N, (size_t)N * 4), 0);
+	tile_weights_free(w);
+	free(a);
+	free(b);
+	free(c);
+	free(c1);
+}
+
+Test(tiler, bad_input_is_rejected)
+{
+	struct tile_weights *w;
+	int8_t b[4] = { 0 };
+	int32_t c[4];
+	struct tile_opts o = { .tile_edge = 48 };
+
+	cr_assert_eq(tile_weights_pack_s8(&w, b, -1, 2, 2, 0), -EINVAL);
+	cr_assert_eq(tile_weights_pack_s8(&w, b, 2, 2, 1, 0), -EINVAL);
+	cr_assert_eq(tile_weights_pack_s8(&w, b, 2, 2, 2, 0), 0);
+	cr_assert_eq(tile_matmul_s8(b, 1, 3, 3, w, c, 2, NULL), -EINVAL);
+	cr_assert_eq(tile_matmul_s8(b, 1, 2, 2, w, c, 2, &o), -EINVAL);
+	tile_weights_free(w);
+}
