@@ -28,13 +28,15 @@ typedef void kern_s8_fn(const int8_t *a, size_t lda, const int32_t *rowsum,
 
 /** kern_s8_scalar - portable reference kernel. */
 kern_s8_fn kern_s8_scalar;
+/** kern_s8_avx2 - AVX2 kernel (int16 vpmaddwd, exact). */
+kern_s8_fn kern_s8_avx2;
 /** kern_s8_avx512vnni - AVX-512 VNNI kernel (vpdpbusd). */
 kern_s8_fn kern_s8_avx512vnni;
 
 /**
  * kern_s8_select - the kernel to use on this machine.
  *
- * AMN_KERNEL=scalar|avx512vnni forces one; otherwise the best one CPUID
+ * AMN_KERNEL=scalar|avx2|avx512vnni forces one; otherwise the best one CPUID
  * reports. A forced kernel the CPU lacks falls back to scalar.
  * Return: the kernel; never NULL.
  */
