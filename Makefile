@@ -109,12 +109,18 @@ asan:
 	  SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  AMN_TEST_SCALE=small test
 tsan:
+	$(MAKE) BUILD=build-tsan OPT=-O1 SANITIZE="-fsanitize=thread" build-tsan/npustress
+	build-tsan/npustress -b emu -t 4 -T 2 -d 3 -m 96 -k 256 -N 64 -f 20000
 	$(MAKE) BUILD=build-tsan OPT=-O1 SANITIZE="-fsanitize=thread" \
 	  TEST_ARGS="--jobs 1" AMN_TEST_SCALE=small test
 valgrind:
 	$(MAKE) BUILD=build-vg OPT=-O1 \
 	  TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
 	  TEST_ARGS="--jobs 1 --no-early-exit" AMN_TEST_SCALE=small test
+
+# A long run for humans: 10 minutes, 32 threads, emu with faults on.
+soak: $(BUILD)/npustress
+	$(BUILD)/npustress -b emu -t 32 -T 8 -d 600 -f 2000
 
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/amanuensis $(DESTDIR)$(PREFIX)/bin
