@@ -6,7 +6,8 @@
  * builds its A panel once (int8 copy or per-row quantization, K padded to 4
  * with zeros), runs the CPU kernel on each tile-edge-wide column block over
  * the full K in int32, then writes C (exact int32, or dequantized fp32).
- * Jobs are shared out to the caller plus worker threads by an atomic index.
+ * Jobs are shared out by the default tile_pool (or, for more threads than
+ * it has, threads started for the call); each worker has its own scratch.
  */
 #include <errno.h>
 #include <math.h>
@@ -19,6 +20,7 @@
 #include "kernels/cpu/kern.h"
 #include "tiler/tile.h"
 #include "tiler/tile_internal.h"
+#include "tiler/tile_pool.h"
 
 #define CHUNK_COLS 512
 
@@ -34,7 +36,6 @@ struct mm {
 	int edge, chunk, nrb, ncb;
 	kern_s8_fn *kern;
 	atomic_int next;
-	atomic_int err;
 };
 
 static int pick_threads(const struct tile_opts *o)
@@ -111,35 +112,69 @@ static void run_job(struct mm *p, int job, int8_t *panel, int32_t *rowsum,
 	}
 }
 
-static void *worker(void *arg)
-{
-	struct mm *p = arg;
-	int njobs = p->nrb * p->ncb;
-	int8_t *panel = malloc((size_t)p->edge * p->w->kp + 64);
-	int32_t *rowsum = malloc((size_t)p->edge * sizeof(int32_t));
-	float *sa = malloc((size_t)p->edge * sizeof(float));
-	int32_t *tmp = malloc((size_t)p->edge * p->chunk * sizeof(int32_t));
-	int job;
+struct scratch {
+	int8_t *panel;
+	int32_t *rowsum;
+	int32_t *tmp;
+	float *sa;
+};
 
-	if (!panel || !rowsum || !sa || !tmp) {
-		atomic_store(&p->err, -ENOMEM);
-		goto out;
-	}
-	while ((job = atomic_fetch_add(&p->next, 1)) < njobs)
-		run_job(p, job, panel, rowsum, sa, tmp);
-out:
-	free(tmp);
-	free(sa);
-	free(rowsum);
-	free(panel);
+struct call {
+	struct mm *p;
+	struct scratch *s;
+};
+
+static void job_fn(void *arg, int job, int worker)
+{
+	struct call *c = arg;
+	struct scratch *s = &c->s[worker];
+
+	run_job(c->p, job, s->panel, s->rowsum, s->sa, s->tmp);
+}
+
+struct spawned {
+	struct call *c;
+	int id;
+	pthread_t tid;
+};
+
+static void *spawned_main(void *arg)
+{
+	struct spawned *t = arg;
+	int njobs = t->c->p->nrb * t->c->p->ncb, job;
+
+	while ((job = atomic_fetch_add(&t->c->p->next, 1)) < njobs)
+		job_fn(t->c, job, t->id);
 	return NULL;
+}
+
+/* More threads asked for than the default pool has: start them for this call. */
+static void run_spawned(struct call *c, int nthreads)
+{
+	struct spawned t[256];
+	int started = 1;
+
+	for (int i = 1; i < nthreads; i++) {
+		t[i].c = c;
+		t[i].id = i;
+		if (pthread_create(&t[i].tid, NULL, spawned_main, &t[i]))
+			break;
+		started++;
+	}
+	t[0].c = c;
+	t[0].id = 0;
+	spawned_main(&t[0]);
+	for (int i = 1; i < started; i++)
+		pthread_join(t[i].tid, NULL);
 }
 
 static int run(struct mm *p, const struct tile_opts *o)
 {
-	pthread_t tid[256];
+	struct tile_pool *pool;
+	struct scratch *s;
+	struct call c;
 	int edge = o && o->tile_edge ? o->tile_edge : 64;
-	int nthreads, started = 0, njobs;
+	int nthreads, njobs, ret = 0;
 
 	if (edge != 16 && edge != 32 && edge != 64) {
 		fprintf(stderr, "tile: tile edge %d is not 16, 32 or 64\n", edge);
@@ -153,20 +188,42 @@ static int run(struct mm *p, const struct tile_opts *o)
 	p->ncb = (p->w->N + p->chunk - 1) / p->chunk;
 	p->kern = kern_s8_select();
 	atomic_init(&p->next, 0);
-	atomic_init(&p->err, 0);
 	njobs = p->nrb * p->ncb;
 	nthreads = pick_threads(o);
 	if (nthreads > njobs)
 		nthreads = njobs;
-	for (int i = 0; i < nthreads - 1; i++) {
-		if (pthread_create(&tid[i], NULL, worker, p))
-			break;
-		started++;
+	s = calloc(nthreads, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	for (int i = 0; i < nthreads; i++) {
+		s[i].panel = malloc((size_t)edge * p->w->kp + 64);
+		s[i].rowsum = malloc((size_t)edge * sizeof(int32_t));
+		s[i].sa = malloc((size_t)edge * sizeof(float));
+		s[i].tmp = malloc((size_t)edge * p->chunk * sizeof(int32_t));
+		if (!s[i].panel || !s[i].rowsum || !s[i].sa || !s[i].tmp) {
+			ret = -ENOMEM;
+			goto out;
+		}
 	}
-	worker(p);
-	for (int i = 0; i < started; i++)
-		pthread_join(tid[i], NULL);
-	return atomic_load(&p->err);
+	c.p = p;
+	c.s = s;
+	pool = nthreads > 1 ? tile_pool_default() : NULL;
+	if (nthreads == 1)
+		for (int j = 0; j < njobs; j++)
+			job_fn(&c, j, 0);
+	else if (pool && nthreads <= tile_pool_threads(pool))
+		tile_pool_for(pool, njobs, nthreads, job_fn, &c);
+	else
+		run_spawned(&c, nthreads);
+out:
+	for (int i = 0; i < nthreads; i++) {
+		free(s[i].panel);
+		free(s[i].rowsum);
+		free(s[i].sa);
+		free(s[i].tmp);
+	}
+	free(s);
+	return ret;
 }
 
 static int check(const void *a, int M, int K, size_t lda,

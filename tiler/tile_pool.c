@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/* tiler/tile_pool.c - persistent worker pool: one generation per parallel-for. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "tiler/tile_pool.h"
+
+struct worker {
+	struct tile_pool *pool;
+	int id;
+};
+
+struct tile_pool {
+	int threads;
+	pthread_t *tids;
+	struct worker *w;
+	pthread_mutex_t call;   /* one parallel-for at a time */
+	pthread_mutex_t mu;
+	pthread_cond_t go, done;
+	unsigned gen;
+	int pending, quit, limit, count;
+	tile_pool_fn *fn;
+	void *arg;
+	atomic_int next;
+};
+
+static void work(struct tile_pool *p, int id)
+{
+	int i;
+
+	while ((i = atomic_fetch_add(&p->next, 1)) < p->count)
+		p->fn(p->arg, i, id);
+}
+
+static void *worker_main(void *v)
+{
+	struct worker *w = v;
+	struct tile_pool *p = w->pool;
+	unsigned seen = 0;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (p->gen == seen && !p->quit)
+			pthread_cond_wait(&p->go, &p->mu);
+		if (p->quit)
+			break;
+		seen = p->gen;
+		if (w->id < p->limit) {
+			pthread_mutex_unlock(&p->mu);
+			work(p, w->id);
+			pthread_mutex_lock(&p->mu);
+		}
+		if (--p->pending == 0)
+			pthread_cond_signal(&p->done);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+int tile_pool_create(struct tile_pool **out, int threads)
+{
+	struct tile_pool *p;
+	int started = 0;
+
+	if (!out || threads < 1 || threads > 256)
+		return -EINVAL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->threads = threads;
+	p->tids = calloc(threads, sizeof(*p->tids));
+	p->w = calloc(threads, sizeof(*p->w));
+	if (!p->tids || !p->w)
+		goto err_mem;
+	pthread_mutex_init(&p->call, NULL);
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->go, NULL);
+	pthread_cond_init(&p->done, NULL);
+	atomic_init(&p->next, 0);
+	for (int i = 1; i < threads; i++) {
+		p->w[i].pool = p;
+		p->w[i].id = i;
+		if (pthread_create(&p->tids[i], NULL, worker_main, &p->w[i]))
+			goto err_thread;
+		started++;
+	}
+	*out = p;
+	return 0;
+
+err_thread:
+	p->threads = started + 1;
+	tile_pool_destroy(p);
+	return -EAGAIN;
+err_mem:
+	free(p->tids);
+	free(p->w);
+	free(p);
+	return -ENOMEM;
+}
+
+int tile_pool_threads(const struct tile_pool *p)
+{
+	return p ? p->threads : 0;
+}
+
+void tile_pool_for(struct tile_pool *p, int count, int max_threads,
+		   tile_pool_fn *fn, void *arg)
+{
+	int limit = max_threads > 0 && max_threads < p->threads ? max_threads : p->threads;
+
+	if (count <= 0)
+		return;
+	pthread_mutex_lock(&p->call);
+	pthread_mutex_lock(&p->mu);
+	p->fn = fn;
+	p->arg = arg;
+	p->count = count;
+	p->limit = limit;
+	atomic_store(&p->next, 0);
+	p->pending = p->threads - 1;
+	p->gen++;
+	pthread_cond_broadcast(&p->go);
+	pthread_mutex_unlock(&p->mu);
+	work(p, 0);
+	pthread_mutex_lock(&p->mu);
+	while (p->pending > 0)
+		pthread_cond_wait(&p->done, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+	pthread_mutex_unlock(&p->call);
+}
+
+void tile_pool_destroy(struct tile_pool *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->quit = 1;
+	pthread_cond_broadcast(&p->go);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 1; i < p->threads; i++)
+		pthread_join(p->tids[i], NULL);
+	pthread_cond_destroy(&p->done);
+	pthread_cond_destroy(&p->go);
+	pthread_mutex_destroy(&p->mu);
+	pthread_mutex_destroy(&p->call);
+	free(p->tids);
+	free(p->w);
+	free(p);
+}
+
+static struct tile_pool *default_pool;
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+
+static void default_init(void)
+{
+	const char *env = getenv("AMN_THREADS");
+	long n = env && *env ? strtol(env, NULL, 10) : 0;
+
+	if (n <= 0)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		n = 1;
+	if (n > 256)
+		n = 256;
+	if (tile_pool_create(&default_pool, (int)n))
+		default_pool = NULL;
+}
+
+struct tile_pool *tile_pool_default(void)
+{
+	pthread_once(&default_once, default_init);
+	return default_pool;
+}
