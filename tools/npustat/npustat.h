@@ -1,0 +1,35 @@
+/*
+ * npustat.h - npustat's view of the engine: one sample of every process's
+ * stats page, and the rates between two samples.
+ */
+#ifndef AMN_NPUSTAT_H
+#define AMN_NPUSTAT_H
+
+#include <sys/types.h>
+
+#include "sched/npu_stats.h"
+
+#define NPUSTAT_MAX_PROCS 256
+#define NPUSTAT_SCHEMA    "npustat/1"
+
+/* One sample: the pages that could be read, at one time. */
+struct npustat_sample {
+	double t;                             /* CLOCK_MONOTONIC seconds */
+	int n;
+	struct npu_stats_page pages[NPUSTAT_MAX_PROCS];
+};
+
+/**
+ * npustat_collect - snapshot every live page (or only @pid's when > 0).
+ * Pages of dead processes are removed; unreadable, truncated, corrupt or
+ * wrong-version pages are reported on stderr and skipped.
+ * Return: 0 or -errno from listing /dev/shm.
+ */
+int npustat_collect(struct npustat_sample *s, pid_t pid);
+
+/**
+ * npustat_find - the page of @pid in @s, or NULL.
+ */
+const struct npu_stats_page *npustat_find(const struct npustat_sample *s, pid_t pid);
+
+#endif /* AMN_NPUSTAT_H */
