@@ -190,7 +190,7 @@ int main(int argc, char **argv)
 	}
 	/* Wait for the duration (count mode: for the workers) with a progress line. */
 	for (;;) {
-		struct timespec nap = { 0, 200 * 1000 * 1000 };
+		struct timespec nap = { 0, 50 * 1000 * 1000 };
 		long total = atomic_load(&done_total);
 
 		elapsed = now_s() - t0;
@@ -202,9 +202,15 @@ int main(int argc, char **argv)
 		nanosleep(&nap, NULL);
 	}
 	atomic_store(&stop, 1);
-	for (i = 0; i < started; i++)
+	/* Run time ends when the last worker stopped, not when we noticed. */
+	elapsed = 0;
+	for (i = 0; i < started; i++) {
 		pthread_join(tids[i], NULL);
-	elapsed = now_s() - t0;
+		if (th[i].end_s - t0 > elapsed)
+			elapsed = th[i].end_s - t0;
+	}
+	if (!(elapsed > 0))
+		elapsed = 1e-9;
 	if (tty && !o.json)
 		fprintf(stderr, "\r%60s\r", "");
 

@@ -31,6 +31,7 @@ struct stress_thread {
 	atomic_long *done_total;
 	long jobs, mismatches, errors, lost, doubled;
 	double ops;          /* 2·M·K·N summed */
+	double end_s;        /* CLOCK_MONOTONIC when the worker stopped */
 	double *lat_us;      /* owned, one per job */
 	long lat_cap;
 };

@@ -192,5 +192,6 @@ void *stress_worker(void *arg)
 		t->ops += 2.0 * M * K * N;
 		atomic_fetch_add_explicit(t->done_total, 1, memory_order_relaxed);
 	}
+	t->end_s = now_us() / 1e6;
 	return NULL;
 }
