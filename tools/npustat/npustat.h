@@ -32,4 +32,20 @@ int npustat_collect(struct npustat_sample *s, pid_t pid);
  */
 const struct npu_stats_page *npustat_find(const struct npustat_sample *s, pid_t pid);
 
+enum npustat_fmt { NPUSTAT_FMT_TEXT, NPUSTAT_FMT_JSON, NPUSTAT_FMT_CSV };
+
+/**
+ * npustat_print - print @cur in @fmt; rates are taken against @prev
+ * (NULL: rates are zero). Counts are totals from @cur.
+ */
+void npustat_print(enum npustat_fmt fmt, const struct npustat_sample *prev,
+		   const struct npustat_sample *cur);
+
+/**
+ * npustat_print_dmon - one line per device of @cur, rates against @prev;
+ * a column header first when @header is set.
+ */
+void npustat_print_dmon(const struct npustat_sample *prev, const struct npustat_sample *cur,
+			int header);
+
 #endif /* AMN_NPUSTAT_H */
