@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * whisper/transcribe.h - audio in, timed text segments out: log-mel, encoder,
+ * decoding with openai-whisper's rules (beam search or greedy, timestamp rules,
+ * suppression, temperature fallback, no-speech detection, conditioning on
+ * previous text, long-form seeking over 30 s windows, language detection).
+ *
+ * A wsp_context holds what every transcription shares (model, tokenizer, mel
+ * filters, engine tenant); wsp_transcribe_*() may run concurrently on one
+ * context from many threads.
+ */
+#ifndef AMN_WSP_TRANSCRIBE_H
+#define AMN_WSP_TRANSCRIBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "whisper/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct npu_engine;
+struct wsp_tokenizer;
+
+enum wsp_task {
+	WSP_TASK_TRANSCRIBE = 0,
+	WSP_TASK_TRANSLATE = 1,
+};
+
+/** Decoding options; wsp_transcribe_opts_default() gives openai-whisper's defaults. */
+struct wsp_transcribe_opts {
+	const char *language;            /* "en", "de", ...; NULL: detect (multilingual) */
+	enum wsp_task task;
+	int beam_size;                   /* 5; 1 = greedy */
+	int best_of;                     /* 5: samples at temperature > 0 */
+	float patience;                  /* 1.0 */
+	float length_penalty;            /* < 0: none (openai's default) */
+	const float *temperatures;       /* fallback ladder; NULL: 0.0, 0.2, ..., 1.0 */
+	int n_temperatures;
+	float compression_ratio_threshold; /* 2.4; <= 0 disables */
+	float logprob_threshold;         /* -1.0; <= -1e9 disables */
+	float no_speech_threshold;       /* 0.6; >= 1 disables */
+	int condition_on_previous_text;  /* 1 */
+	const char *initial_prompt;      /* NULL or text */
+	int without_timestamps;          /* 0 */
+	int suppress_blank;              /* 1 */
+	uint64_t seed;                   /* sampling seed at temperature > 0 */
+	/* Called from the transcribing thread after each 30 s window. */
+	void (*progress)(void *arg, double done_s, double total_s);
+	void *progress_arg;
+};
+
+/** One decoded segment. */
+struct wsp_segment {
+	double start, end;          /* seconds */
+	char *text;                 /* UTF-8, owned */
+	int32_t *tokens;            /* text and timestamp tokens, owned */
+	int n_tokens;
+	float avg_logprob;
+	float no_speech_prob;
+	float compression_ratio;
+	float temperature;
+};
+
+/** What one transcription produced. */
+struct wsp_result {
+	struct wsp_segment *segments;
+	int n_segments;
+	char language[16];          /* the language used (given or detected) */
+	float language_prob;        /* detection probability; 1 when given */
+	double duration_s;          /* audio length */
+	/* wall time in ms of each stage, summed over windows */
+	double audio_ms, mel_ms, encode_ms, decode_ms;
+};
+
+struct wsp_context;
+
+/** wsp_transcribe_opts_default - fill @o with openai-whisper's defaults. */
+void wsp_transcribe_opts_default(struct wsp_transcribe_opts *o);
+
+/**
+ * wsp_context_new - share @model (not owned; it must outlive the context),
+ * load its tokenizer, make the mel filters and open a tenant on @engine
+ * (NULL: matmuls call the tiler directly).
+ * @precision: WSP_INT8 or WSP_FP32. @threads: CPU threads for non-matmul ops (0: default).
+ * Return: 0, or -errno with @err set.
+ */
+int wsp_context_new(const struct wsp_model *model, struct npu_engine *engine,
+		    enum wsp_precision precision, int threads,
+		    struct wsp_context **out, char *err, size_t errlen);
+
+/** wsp_context_free - release; NULL is a no-op. */
+void wsp_context_free(struct wsp_context *c);
+
+/** wsp_context_tokenizer - the context's tokenizer. */
+const struct wsp_tokenizer *wsp_context_tokenizer(const struct wsp_context *c);
+
+/**
+ * wsp_transcribe_pcm - transcribe @n samples of 16 kHz mono audio.
+ * Return: 0, or -errno with @err set; @res is filled on success and must be
+ * released with wsp_result_free().
+ */
+int wsp_transcribe_pcm(struct wsp_context *c, const float *samples, size_t n,
+		       const struct wsp_transcribe_opts *o, struct wsp_result *res,
+		       char *err, size_t errlen);
+
+/**
+ * wsp_transcribe_file - decode @path (whisper/audio.h) and transcribe it,
+ * reading the audio in pieces so that memory stays bounded for long files.
+ * Return: as wsp_transcribe_pcm(); -ENOENT/-EINVAL for unreadable audio.
+ */
+int wsp_transcribe_file(struct wsp_context *c, const char *path,
+			const struct wsp_transcribe_opts *o, struct wsp_result *res,
+			char *err, size_t errlen);
+
+/** wsp_result_free - release the segments; safe on a zeroed struct. */
+void wsp_result_free(struct wsp_result *res);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
