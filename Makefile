@@ -25,7 +25,7 @@ CFLAGS     ?= $(OPT) -g -std=c11 -Wall -Wextra -Wno-unused-parameter -fPIC -pthr
 CXXFLAGS   ?= $(OPT) -g -std=c++17 -Wall -Wextra -fPIC -pthread $(SANITIZE)
 LDFLAGS    += -pthread $(SANITIZE)
 
-LIBS       := -lsndfile -lsoxr -lfftw3f -luring -lnuma -lopenblas -lm
+LIBS       := -lsndfile -lsoxr -lfftw3f -luring -lnuma -lopenblas -lz -lm
 PEER_LIBS  := -ldnnl -lopenblas
 TEST_LIBS  := -lcriterion
 
