@@ -157,7 +157,7 @@ fuzz:
 AMN_MODEL        ?= models/tiny.en
 AMN_SHARED_AUDIO ?= ../shared/audio
 AMN_REF_DIR      ?= $(BUILD)/ref
-export AMN_REF_DIR AMN_MODEL
+export AMN_REF_DIR AMN_MODEL AMN_SHARED_AUDIO
 REF_STAMP := $(AMN_REF_DIR)/.stamp
 $(REF_STAMP): scripts/ct2_reference.py
 	@if python3 -c "import ctranslate2, faster_whisper" 2>/dev/null && [ -d $(AMN_MODEL) ]; then \
@@ -165,6 +165,15 @@ $(REF_STAMP): scripts/ct2_reference.py
 	  python3 scripts/ct2_reference.py $(AMN_MODEL) $(AMN_SHARED_AUDIO) $(AMN_REF_DIR) && touch $@; \
 	else echo "ref: python3 with ctranslate2 and faster_whisper, or $(AMN_MODEL), missing: forward-pass tests will skip"; fi
 test: $(REF_STAMP)
+# faster-whisper log-mel features (80 and 128 bins) for tests/test_mel.c.
+MEL_REF_STAMP := $(AMN_REF_DIR)/mel80/.stamp
+$(MEL_REF_STAMP): scripts/mel_reference.py
+	@if python3 -c "import faster_whisper" 2>/dev/null && [ -d $(AMN_SHARED_AUDIO) ]; then \
+	  echo "ref: faster-whisper log-mel -> $(AMN_REF_DIR)/mel80, mel128"; \
+	  python3 scripts/mel_reference.py --audio-dir $(AMN_SHARED_AUDIO) --n-mels 128 $(AMN_REF_DIR)/mel128 && \
+	  python3 scripts/mel_reference.py --audio-dir $(AMN_SHARED_AUDIO) $(AMN_REF_DIR)/mel80 && touch $@; \
+	else echo "ref: python3 with faster_whisper, or $(AMN_SHARED_AUDIO), missing: mel reference tests will skip"; fi
+test: $(MEL_REF_STAMP)
 
 export AMN_TEST_SCALE
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
