@@ -34,6 +34,7 @@ struct wsp_audio_stream {
 	float *mono;		/* CHUNK_FRAMES down-mixed samples */
 	size_t mono_len;	/* down-mixed samples not yet handed to soxr */
 	size_t mono_pos;
+	long long frames_read;	/* input frames decoded so far */
 	int eof;		/* libsndfile has no more frames */
 	int drained;		/* soxr has been flushed to the end */
 };
@@ -61,6 +62,26 @@ void wsp_audio_close(struct wsp_audio_stream *s)
 	free(s->mono);
 	free(s->path);
 	free(s);
+}
+
+/*
+ * A WAV whose data chunk claims more bytes than the file holds was cut short:
+ * libsndfile reads what is there and notes "data : N (should be M)" in its
+ * log. Streaming writers that cannot seek back leave 0 or 0xffffffff there;
+ * those are not truncations.
+ */
+static int wav_truncated(SNDFILE *sf, unsigned long long *declared, unsigned long long *held)
+{
+	char log[4096];
+	const char *p;
+
+	sf_command(sf, SFC_GET_LOG_INFO, log, sizeof(log));
+	for (p = log; (p = strstr(p, "data : ")); p++) {
+		if (sscanf(p, "data : %llu (should be %llu)", declared, held) == 2 &&
+		    *declared > *held && *declared != 0 && *declared != 0xffffffffULL)
+			return 1;
+	}
+	return 0;
 }
 
 /* errno for a path libsndfile could not open: existence and permission first. */
@@ -110,6 +131,19 @@ int wsp_audio_open(const char *path, struct wsp_audio_stream **out, char *err, s
 		wsp_audio_close(s);
 		return -EINVAL;
 	}
+	if (s->info.frames == 0) {
+		set_err(err, errlen, "%s: no audio samples", path);
+		wsp_audio_close(s);
+		return -EINVAL;
+	}
+	unsigned long long declared, held;
+
+	if (wav_truncated(s->sf, &declared, &held)) {
+		set_err(err, errlen, "%s: truncated: header declares %llu bytes of audio, "
+			"the file holds %llu", path, declared, held);
+		wsp_audio_close(s);
+		return -EINVAL;
+	}
 	/* Integer PCM comes in as x / 32768 (full scale at -1); floats as they are. */
 	sf_command(s->sf, SFC_SET_NORM_FLOAT, NULL, SF_TRUE);
 
@@ -152,9 +186,17 @@ static int fill_mono(struct wsp_audio_stream *s, char *err, size_t errlen)
 			set_err(err, errlen, "%s: decode error: %s", s->path, sf_strerror(s->sf));
 			return -EIO;
 		}
+		/* MPEG lengths are estimates; other formats state theirs exactly. */
+		if (s->frames_read < s->info.frames &&
+		    (s->info.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_MPEG) {
+			set_err(err, errlen, "%s: truncated: %lld of %lld frames", s->path,
+				s->frames_read, (long long)s->info.frames);
+			return -EIO;
+		}
 		s->eof = 1;
 		return 0;
 	}
+	s->frames_read += got;
 	if (ch == 1) {
 		memcpy(s->mono, s->in, (size_t)got * sizeof(float));
 	} else {
