@@ -26,6 +26,7 @@
 
 #define N_BINS (WSP_N_FFT / 2 + 1)	/* 201 */
 #define PAD    (WSP_N_FFT / 2)		/* reflect padding on each side */
+#define LOG10_E 0.43429448190325182f	/* log10(x) = ln(x) * log10(e) */
 
 struct mel_band {
 	int first;	/* first FFT bin with a non-zero weight */
@@ -154,7 +155,7 @@ int wsp_mel_new(int n_mels, struct wsp_mel **out)
 	spec = fftwf_malloc(N_BINS * sizeof(fftwf_complex));
 	if (in && spec) {
 		pthread_mutex_lock(&plan_lock);
-		m->plan = fftwf_plan_dft_r2c_1d(WSP_N_FFT, in, spec, FFTW_MEASURE);
+		m->plan = fftwf_plan_dft_r2c_1d(WSP_N_FFT, in, spec, FFTW_ESTIMATE);
 		pthread_mutex_unlock(&plan_lock);
 	}
 	fftwf_free(in);
@@ -253,7 +254,7 @@ int wsp_mel_compute(const struct wsp_mel *m, const float *samples, size_t n, flo
 
 			for (int k = 0; k < band->len; k++)
 				acc += (double)w[k] * p[k];
-			v = (float)log10(acc > 1e-10 ? acc : 1e-10);
+			v = logf(acc > 1e-10 ? (float)acc : 1e-10f) * LOG10_E;
 			out[(size_t)b * nf + t] = v;
 			if (v > vmax)
 				vmax = v;
