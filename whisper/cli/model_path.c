@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * whisper/cli/model_path.c - which model to load when --model is not given:
+ * $AMANUENSIS_MODEL, then the repository's models/tiny.en found from the
+ * executable's own path, then models/tiny.en under the working directory.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "whisper/cli/cli.h"
+
+#define DEFAULT_MODEL "models/tiny.en"
+
+static int exists(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0;
+}
+
+int cli_find_model(const char *given, char *out, size_t cap, char *err, size_t errlen)
+{
+	char exe[PATH_MAX], beside[PATH_MAX + 32] = "";
+	const char *env = getenv("AMANUENSIS_MODEL");
+	ssize_t n;
+
+	if (given) {
+		snprintf(out, cap, "%s", given);
+		return 0;
+	}
+	if (env && *env) {
+		snprintf(out, cap, "%s", env);
+		return 0;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		/* build/amanuensis -> build/../models/tiny.en */
+		snprintf(beside, sizeof(beside), "%s/../%s", dirname(exe), DEFAULT_MODEL);
+		if (exists(beside)) {
+			snprintf(out, cap, "%s", beside);
+			return 0;
+		}
+	}
+	if (exists(DEFAULT_MODEL)) {
+		snprintf(out, cap, "%s", DEFAULT_MODEL);
+		return 0;
+	}
+	snprintf(err, errlen,
+		 "no model found; searched $AMANUENSIS_MODEL (unset)%s%s and ./%s. "
+		 "Give one with --model PATH or AMANUENSIS_MODEL=PATH "
+		 "(see Documentation/models.md)",
+		 *beside ? ", " : "", beside, DEFAULT_MODEL);
+	return -ENOENT;
+}
