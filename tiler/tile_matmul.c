@@ -2,15 +2,17 @@
 /*
  * tiler/tile_matmul.c - direct matmuls: split C into tile jobs and run them.
  *
- * A job is one row block (<= tile edge rows) by one column chunk of C. It
- * builds its A panel once (int8 copy or per-row quantization, K padded to 4
- * with zeros), runs the CPU kernel on each tile-edge-wide column block over
- * the full K in int32, then writes C (exact int32, or dequantized fp32).
- * Jobs are shared out by the default tile_pool (or, for more threads than
- * it has, threads started for the call); each worker has its own scratch.
+ * A job is one row block (<= tile edge rows) by one column chunk of C. Its
+ * worker builds the A panel for the row block (int8 rows used in place when
+ * K is a multiple of 4, else copied and zero padded; fp32 rows quantized per
+ * K block by the vector quantizer), keeps it for the next job of the same
+ * row block, and runs the CPU kernel on each tile-edge-wide column block,
+ * which writes C directly: exact int32, or fp32 dequantized in the kernel's
+ * epilogue (bias included). Jobs are shared out by the default tile_pool
+ * (or, for more threads than it has, threads started for the call); each
+ * worker has its own scratch.
  */
 #include <errno.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -35,7 +37,18 @@ struct mm {
 	size_t ldc;
 	int edge, chunk, nrb, ncb;
 	kern_s8_fn *kern;
+	kern_f32_fn *kern_f32;
+	kern_quant_fn *quant;
 	atomic_int next;
+};
+
+struct scratch {
+	int8_t *panel;
+	int32_t *rowsum;   /* edge × nkb */
+	float *sa;         /* edge × nkb */
+	const int8_t *a;   /* the panel in use (scratch or A itself) */
+	size_t lda;
+	int m0;            /* row block the panel holds, or -1 */
 };
 
 static int pick_threads(const struct tile_opts *o)
@@ -52,72 +65,66 @@ static int pick_threads(const struct tile_opts *o)
 	return n > 0 ? (int)(n > 256 ? 256 : n) : 1;
 }
 
-static void build_panel(const struct mm *p, int m0, int rows, int8_t *panel,
-			int32_t *rowsum, float *sa)
+static void build_panel(const struct mm *p, int m0, int rows, struct scratch *s)
 {
-	int kp = p->w->kp;
+	const struct tile_weights *w = p->w;
+	int kp = w->kp;
 
-	for (int r = 0; r < rows; r++) {
-		int8_t *dst = panel + (size_t)r * kp;
-		int32_t s = 0;
+	s->m0 = m0;
+	if (p->is_f32) {
+		for (int r = 0; r < rows; r++)
+			p->quant((const float *)p->a + (size_t)(m0 + r) * p->lda, p->K, kp,
+				 w->kb, s->panel + (size_t)r * kp, s->sa + (size_t)r * w->nkb,
+				 s->rowsum + (size_t)r * w->nkb);
+		s->a = s->panel;
+		s->lda = kp;
+		return;
+	}
+	if (kp == p->K) {   /* int8 rows need no padding: use them in place */
+		s->a = (const int8_t *)p->a + (size_t)m0 * p->lda;
+		s->lda = p->lda;
+	} else {
+		for (int r = 0; r < rows; r++) {
+			int8_t *dst = s->panel + (size_t)r * kp;
 
-		if (p->is_f32) {
-			const float *src = (const float *)p->a + (size_t)(m0 + r) * p->lda;
-			float mx = 0.0f, inv;
-
-			for (int k = 0; k < p->K; k++)
-				mx = fabsf(src[k]) > mx ? fabsf(src[k]) : mx;
-			sa[r] = mx / 127.0f;
-			inv = mx > 0.0f ? 127.0f / mx : 0.0f;
-			for (int k = 0; k < p->K; k++)
-				dst[k] = (int8_t)lrintf(src[k] * inv);
-		} else {
 			memcpy(dst, (const int8_t *)p->a + (size_t)(m0 + r) * p->lda, p->K);
+			memset(dst + p->K, 0, kp - p->K);
 		}
-		memset(dst + p->K, 0, kp - p->K);
+		s->a = s->panel;
+		s->lda = kp;
+	}
+	for (int r = 0; r < rows; r++) {
+		const int8_t *src = s->a + (size_t)r * s->lda;
+		int32_t sum = 0;
+
 		for (int k = 0; k < p->K; k++)
-			s += dst[k];
-		rowsum[r] = s;
+			sum += src[k];
+		s->rowsum[r] = sum;
 	}
 }
 
-static void run_job(struct mm *p, int job, int8_t *panel, int32_t *rowsum,
-		    float *sa, int32_t *tmp)
+static void run_job(struct mm *p, int job, struct scratch *s)
 {
 	const struct tile_weights *w = p->w;
 	int m0 = (job / p->ncb) * p->edge, n0 = (job % p->ncb) * p->chunk;
 	int rows = p->M - m0 < p->edge ? p->M - m0 : p->edge;
 	int cols = w->N - n0 < p->chunk ? w->N - n0 : p->chunk;
 
-	build_panel(p, m0, rows, panel, rowsum, sa);
-	for (int n = 0; n < cols; n += p->edge) {
-		int cw = cols - n < p->edge ? cols - n : p->edge;
+	if (s->m0 != m0)
+		build_panel(p, m0, rows, s);
+	for (int n = n0; n < n0 + cols; n += p->edge) {
+		int cw = n0 + cols - n < p->edge ? n0 + cols - n : p->edge;
 
-		p->kern(panel, w->kp, rowsum, rows, w->kp, w->b + (size_t)(n0 + n) * 4,
-			w->ldb, cw, tmp + n, p->chunk);
-	}
-	for (int r = 0; r < rows; r++) {
-		const int32_t *t = tmp + (size_t)r * p->chunk;
-
-		if (!p->is_f32) {
-			memcpy((int32_t *)p->c + (size_t)(m0 + r) * p->ldc + n0, t,
-			       (size_t)cols * sizeof(int32_t));
-			continue;
-		}
-		float *dst = (float *)p->c + (size_t)(m0 + r) * p->ldc + n0;
-		const float *sb = w->sb + n0;
-
-		for (int n = 0; n < cols; n++)
-			dst[n] = (float)t[n] * sa[r] * sb[n] + (p->bias ? p->bias[n0 + n] : 0.0f);
+		if (p->is_f32)
+			p->kern_f32(s->a, s->lda, s->rowsum, s->sa, rows, w->kp, w->kb,
+				    w->b + (size_t)n * 4, w->ldb, w->sb + n, w->np,
+				    p->bias ? p->bias + n : NULL, cw,
+				    (float *)p->c + (size_t)m0 * p->ldc + n, p->ldc);
+		else
+			p->kern(s->a, s->lda, s->rowsum, rows, w->kp, w->b + (size_t)n * 4,
+				w->ldb, cw, (int32_t *)p->c + (size_t)m0 * p->ldc + n, p->ldc);
 	}
 }
-
-struct scratch {
-	int8_t *panel;
-	int32_t *rowsum;
-	int32_t *tmp;
-	float *sa;
-};
 
 struct call {
 	struct mm *p;
@@ -127,9 +134,8 @@ struct call {
 static void job_fn(void *arg, int job, int worker)
 {
 	struct call *c = arg;
-	struct scratch *s = &c->s[worker];
 
-	run_job(c->p, job, s->panel, s->rowsum, s->sa, s->tmp);
+	run_job(c->p, job, &c->s[worker]);
 }
 
 struct spawned {
@@ -187,6 +193,8 @@ static int run(struct mm *p, const struct tile_opts *o)
 	p->nrb = (p->M + edge - 1) / edge;
 	p->ncb = (p->w->N + p->chunk - 1) / p->chunk;
 	p->kern = kern_s8_select();
+	p->kern_f32 = kern_f32_select();
+	p->quant = kern_quant_select();
 	atomic_init(&p->next, 0);
 	njobs = p->nrb * p->ncb;
 	nthreads = pick_threads(o);
@@ -196,11 +204,13 @@ static int run(struct mm *p, const struct tile_opts *o)
 	if (!s)
 		return -ENOMEM;
 	for (int i = 0; i < nthreads; i++) {
-		s[i].panel = malloc((size_t)edge * p->w->kp + 64);
-		s[i].rowsum = malloc((size_t)edge * sizeof(int32_t));
-		s[i].sa = malloc((size_t)edge * sizeof(float));
-		s[i].tmp = malloc((size_t)edge * p->chunk * sizeof(int32_t));
-		if (!s[i].panel || !s[i].rowsum || !s[i].sa || !s[i].tmp) {
+		size_t nkb = p->w->nkb ? p->w->nkb : 1;
+
+		s[i].m0 = -1;
+		s[i].panel = aligned_alloc(64, ((size_t)edge * p->w->kp + 127) & ~(size_t)63);
+		s[i].rowsum = malloc((size_t)edge * nkb * sizeof(int32_t));
+		s[i].sa = malloc((size_t)edge * nkb * sizeof(float));
+		if (!s[i].panel || !s[i].rowsum || !s[i].sa) {
 			ret = -ENOMEM;
 			goto out;
 		}
@@ -220,7 +230,6 @@ out:
 		free(s[i].panel);
 		free(s[i].rowsum);
 		free(s[i].sa);
-		free(s[i].tmp);
 	}
 	free(s);
 	return ret;

@@ -8,7 +8,7 @@
 #include "tiler/tile.h"
 #include "tiler/tile_internal.h"
 
-static int weights_alloc(struct tile_weights **out, int K, int N)
+static int weights_alloc(struct tile_weights **out, int K, int N, int kb)
 {
 	struct tile_weights *w;
 
@@ -20,8 +20,10 @@ static int weights_alloc(struct tile_weights **out, int K, int N)
 	w->kp = (K + 3) & ~3;
 	w->np = (N + 15) & ~15;
 	w->ldb = (size_t)w->np * 4;
+	w->kb = kb ? kb : (w->kp ? w->kp : 4);
+	w->nkb = (w->kp + w->kb - 1) / w->kb;
 	w->b = aligned_alloc(64, ((size_t)(w->kp / 4) * w->ldb + 64 + 63) & ~(size_t)63);
-	w->sb = malloc(((size_t)N + 1) * sizeof(float));
+	w->sb = calloc((size_t)(w->nkb ? w->nkb : 1) * w->np + 16, sizeof(float));
 	if (!w->b || !w->sb)
 		goto err;
 	memset(w->b, 128, (size_t)(w->kp / 4) * w->ldb + 64);
@@ -59,7 +61,7 @@ int tile_weights_pack_s8(struct tile_weights **out, const int8_t *src,
 
 	if (ret)
 		return ret;
-	ret = weights_alloc(&w, K, N);
+	ret = weights_alloc(&w, K, N, 0);
 	if (ret)
 		return ret;
 	for (int n = 0; n < N; n++) {
@@ -83,6 +85,45 @@ static int8_t quant(float v, float inv)
 	return (int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
 }
 
+/*
+ * Quantize column @n over k in [@k0, @k1) into @w; return its scale: the
+ * max-abs scale or one of eight tighter clips (down to 0.68 of the maximum),
+ * whichever gives the lowest squared error.
+ */
+static float pack_block(struct tile_weights *w, const float *src, int k0, int k1,
+			int n, size_t ldw, unsigned flags)
+{
+	float mx = 0.0f, best = 0.0f, inv;
+	double best_err = -1.0;
+
+	for (int k = k0; k < k1; k++) {
+		float v = fabsf(wval(src, k, n, ldw, flags));
+
+		mx = v > mx ? v : mx;
+	}
+	for (int step = 0; step <= 8; step++) {
+		float s = mx * (1.0f - 0.04f * step) / 127.0f;
+		double err = 0.0;
+
+		if (s <= 0.0f)
+			break;
+		for (int k = k0; k < k1; k++) {
+			float v = wval(src, k, n, ldw, flags);
+			double d = v - quant(v, 1.0f / s) * s;
+
+			err += d * d;
+		}
+		if (best_err < 0.0 || err < best_err) {
+			best_err = err;
+			best = s;
+		}
+	}
+	inv = best > 0.0f ? 1.0f / best : 0.0f;
+	for (int k = k0; k < k1; k++)
+		put(w, k, n, quant(wval(src, k, n, ldw, flags), inv));
+	return best;
+}
+
 int tile_weights_pack_f32(struct tile_weights **out, const float *src,
 			  int K, int N, size_t ldw, unsigned flags)
 {
@@ -91,41 +132,15 @@ int tile_weights_pack_f32(struct tile_weights **out, const float *src,
 
 	if (ret)
 		return ret;
-	ret = weights_alloc(&w, K, N);
+	ret = weights_alloc(&w, K, N, TILE_KBLOCK);
 	if (ret)
 		return ret;
-	for (int n = 0; n < N; n++) {
-		float mx = 0.0f, best = 0.0f, inv;
-		double best_err = -1.0;
+	for (int n = 0; n < N; n++)
+		for (int j = 0; j < w->nkb; j++) {
+			int k0 = j * w->kb, k1 = k0 + w->kb < K ? k0 + w->kb : K;
 
-		for (int k = 0; k < K; k++) {
-			float v = fabsf(wval(src, k, n, ldw, flags));
-
-			mx = v > mx ? v : mx;
+			w->sb[(size_t)j * w->np + n] = pack_block(w, src, k0, k1, n, ldw, flags);
 		}
-		/* Clip the range where that lowers the column's squared error. */
-		for (int step = 0; step <= 8; step++) {
-			float s = mx * (1.0f - 0.04f * step) / 127.0f;
-			double err = 0.0;
-
-			if (s <= 0.0f)
-				break;
-			for (int k = 0; k < K; k++) {
-				float v = wval(src, k, n, ldw, flags);
-				double d = v - quant(v, 1.0f / s) * s;
-
-				err += d * d;
-			}
-			if (best_err < 0.0 || err < best_err) {
-				best_err = err;
-				best = s;
-			}
-		}
-		w->sb[n] = best;
-		inv = best > 0.0f ? 1.0f / best : 0.0f;
-		for (int k = 0; k < K; k++)
-			put(w, k, n, quant(wval(src, k, n, ldw, flags), inv));
-	}
 	*out = w;
 	return 0;
 }

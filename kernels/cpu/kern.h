@@ -6,7 +6,11 @@
  * four k-values of a column side by side, b[(k / 4) * ldb + n * 4 + k % 4],
  * with ldb = 4 * Np (Np: N rounded up to 16, padding columns hold 128, i.e.
  * weight 0). The A panel is rows × Kp int8 (Kp: K rounded up to 4, zero
- * padded). A kernel returns the exact int32 sum over k of a[m][k] * w[k][n].
+ * padded). An s8 kernel returns the exact int32 sum over k of
+ * a[m][k] * w[k][n]; an f32 kernel accumulates the same sums exactly per
+ * K block and dequantizes each block with its row and column scales.
+ *
+ * Every variant of a kind gives bit-identical results (tests/test_kernels.c).
  */
 #ifndef AMN_KERN_H
 #define AMN_KERN_H
@@ -26,12 +30,56 @@ typedef void kern_s8_fn(const int8_t *a, size_t lda, const int32_t *rowsum,
 			int rows, int kp, const uint8_t *b, size_t ldb,
 			int cols, int32_t *c, size_t ldc);
 
+/**
+ * kern_f32_fn - compute one fp32-mode output tile, K in blocks.
+ * @a, @lda, @rows, @kp, @b, @ldb, @cols: as kern_s8_fn.
+ * @kb:     K block length, a multiple of 4; nkb = ceil(@kp / @kb) blocks.
+ * @rowsum: @rows × nkb int32, row-major: the sum of A over each block.
+ * @sa:     @rows × nkb floats, row-major: A's scale per row and block.
+ * @sb:     column scales of block 0 at column n0; block j at @sb + j * @ldsb.
+ *          Readable for @cols rounded up to 16.
+ * @bias:   @cols floats (at column n0), or NULL.
+ * @c:      float output, leading dimension @ldc (elements).
+ *
+ * With acc_j the exact int32 sum of block j, every variant computes, in
+ * float and in this order: s = acc_0 * (sa_0 * sb_0); s = s + acc_j *
+ * (sa_j * sb_j) for j = 1.. nkb - 1; c = s + bias (or + 0).
+ */
+typedef void kern_f32_fn(const int8_t *a, size_t lda, const int32_t *rowsum,
+			 const float *sa, int rows, int kp, int kb,
+			 const uint8_t *b, size_t ldb, const float *sb, size_t ldsb,
+			 const float *bias, int cols, float *c, size_t ldc);
+
+/**
+ * kern_quant_fn - quantize one float row to int8 in K blocks.
+ * @x:      @K floats.
+ * @kp:     @K rounded up to 4; @q gets @kp bytes, zero past @K.
+ * @kb:     block length (multiple of 4); nkb = ceil(@kp / @kb).
+ * @q:      int8 output.
+ * @sa:     nkb scales: max|x| over the block / 127 (0 for an all-zero block).
+ * @rowsum: nkb sums of @q over each block.
+ *
+ * q = clamp(rint(x * (127 / max)), -127, 127), round to nearest even.
+ */
+typedef void kern_quant_fn(const float *x, int K, int kp, int kb, int8_t *q,
+			   float *sa, int32_t *rowsum);
+
 /** kern_s8_scalar - portable reference kernel. */
 kern_s8_fn kern_s8_scalar;
 /** kern_s8_avx2 - AVX2 kernel (int16 vpmaddwd, exact). */
 kern_s8_fn kern_s8_avx2;
 /** kern_s8_avx512vnni - AVX-512 VNNI kernel (vpdpbusd). */
 kern_s8_fn kern_s8_avx512vnni;
+
+/** kern_f32_scalar - portable reference fp32-mode kernel. */
+kern_f32_fn kern_f32_scalar;
+/** kern_f32_avx512vnni - AVX-512 VNNI fp32-mode kernel, fused dequantization. */
+kern_f32_fn kern_f32_avx512vnni;
+
+/** kern_quant_scalar - portable reference row quantizer. */
+kern_quant_fn kern_quant_scalar;
+/** kern_quant_avx512 - AVX-512 row quantizer. */
+kern_quant_fn kern_quant_avx512;
 
 /**
  * kern_s8_select - the kernel to use on this machine.
@@ -47,5 +95,20 @@ kern_s8_fn *kern_s8_select(void);
  * Return: the kernel, or NULL when unknown or unsupported on this CPU.
  */
 kern_s8_fn *kern_s8_by_name(const char *name);
+
+/**
+ * kern_f32_select, kern_quant_select - the fp32-mode kernel and the row
+ * quantizer for this machine, chosen like kern_s8_select() (AMN_KERNEL=avx2
+ * gives the scalar ones: there is no AVX2 variant). Return: never NULL.
+ */
+kern_f32_fn *kern_f32_select(void);
+kern_quant_fn *kern_quant_select(void);
+
+/**
+ * kern_f32_by_name, kern_quant_by_name - look up by kernel name ("scalar",
+ * "avx512vnni"). Return: NULL when unknown or unsupported on this CPU.
+ */
+kern_f32_fn *kern_f32_by_name(const char *name);
+kern_quant_fn *kern_quant_by_name(const char *name);
 
 #endif /* AMN_KERN_H */

@@ -1,17 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * kernels/cpu/kern_avx512.c - AVX-512 VNNI INT8 tile kernel.
+ * kernels/cpu/kern_avx512.c - AVX-512 VNNI INT8 tile kernels (s8 and f32).
  *
  * vpdpbusd multiplies u8 by s8: the weights are the u8 operand (w + 128) and
  * each A dword (4 signed k-values) is broadcast as the s8 operand. The
  * result is sum(a * w) + 128 * rowsum(a); the epilogue subtracts the latter,
- * which is exact. Blocking: 4 rows × 4 zmm (64 columns) of accumulators.
+ * which is exact. Blocking: up to 4 rows × 4 zmm (64 columns) of int32
+ * accumulators; each (rows, vectors) shape is its own unrolled copy, so the
+ * inner loop has no tests but the k count.
+ *
+ * The f32 kernel runs the same loop once per K block, then dequantizes the
+ * block (acc · (sa · sb)) and adds it to C, which holds the running sum;
+ * after the last block it adds the bias. The float operations and their
+ * order are those of kern_f32_scalar, so the results are bit-identical.
  */
 #include <immintrin.h>
 #include <string.h>
 #include "kernels/cpu/kern.h"
 
-static inline __m512i bcast(const int8_t *p)
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE __m512i bcast(const int8_t *p)
 {
 	int32_t v;
 
@@ -19,44 +28,114 @@ static inline __m512i bcast(const int8_t *p)
 	return _mm512_set1_epi32(v);
 }
 
-static void block(const int8_t *a, size_t lda, const int32_t *rowsum, int rows,
-		  int kp, const uint8_t *b, size_t ldb, int cols,
-		  int32_t *c, size_t ldc)
+INLINE __mmask16 col_mask(int cols, int v)
 {
-	__m512i acc[4][4];
-	int nv = (cols + 15) / 16;
+	int left = cols - v * 16;
 
-	for (int r = 0; r < 4; r++)
-		for (int v = 0; v < 4; v++)
+	return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+}
+
+/* acc[r][v] = sum over k in [k0, k1) of a[r][k] * (w + 128)[k][16v..16v+15]. */
+INLINE void dot(__m512i acc[4][4], int R, int NV, const int8_t *a, size_t lda,
+		const uint8_t *b, size_t ldb, int k0, int k1)
+{
+	const uint8_t *bk = b + (size_t)(k0 / 4) * ldb;
+
+	for (int r = 0; r < R; r++)
+		for (int v = 0; v < NV; v++)
 			acc[r][v] = _mm512_setzero_si512();
-	for (int k = 0; k < kp; k += 4) {
-		const uint8_t *bk = b + (size_t)(k / 4) * ldb;
-		__m512i w0 = _mm512_loadu_si512(bk);
-		__m512i w1 = nv > 1 ? _mm512_loadu_si512(bk + 64) : w0;
-		__m512i w2 = nv > 2 ? _mm512_loadu_si512(bk + 128) : w0;
-		__m512i w3 = nv > 3 ? _mm512_loadu_si512(bk + 192) : w0;
+	for (int k = k0; k < k1; k += 4, bk += ldb) {
+		__m512i w[4];
 
-		for (int r = 0; r < 4; r++) {
-			if (r >= rows)
-				break;
+		for (int v = 0; v < NV; v++)
+			w[v] = _mm512_loadu_si512(bk + 64 * v);
+		for (int r = 0; r < R; r++) {
 			__m512i x = bcast(a + (size_t)r * lda + k);
 
-			acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], w0, x);
-			acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], w1, x);
-			acc[r][2] = _mm512_dpbusd_epi32(acc[r][2], w2, x);
-			acc[r][3] = _mm512_dpbusd_epi32(acc[r][3], w3, x);
+			for (int v = 0; v < NV; v++)
+				acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], w[v], x);
 		}
 	}
-	for (int r = 0; r < rows; r++) {
+}
+
+INLINE void s8_tile(int R, int NV, const int8_t *a, size_t lda, const int32_t *rowsum,
+		    int kp, const uint8_t *b, size_t ldb, int cols, int32_t *c, size_t ldc)
+{
+	__m512i acc[4][4];
+
+	dot(acc, R, NV, a, lda, b, ldb, 0, kp);
+	for (int r = 0; r < R; r++) {
 		__m512i corr = _mm512_set1_epi32(rowsum[r] * 128);
 
-		for (int v = 0; v < nv; v++) {
-			int left = cols - v * 16;
-			__mmask16 mk = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
-
-			_mm512_mask_storeu_epi32(c + (size_t)r * ldc + v * 16, mk,
+		for (int v = 0; v < NV; v++)
+			_mm512_mask_storeu_epi32(c + (size_t)r * ldc + v * 16, col_mask(cols, v),
 						 _mm512_sub_epi32(acc[r][v], corr));
+	}
+}
+
+INLINE void f32_tile(int R, int NV, const int8_t *a, size_t lda, const int32_t *rowsum,
+		     const float *sa, int kp, int kb, const uint8_t *b, size_t ldb,
+		     const float *sb, size_t ldsb, const float *bias, int cols,
+		     float *c, size_t ldc)
+{
+	int nkb = (kp + kb - 1) / kb;
+
+	for (int j = 0; j < nkb; j++) {
+		int k0 = j * kb, k1 = k0 + kb < kp ? k0 + kb : kp;
+		__m512i acc[4][4];
+		__m512 sbv[4];
+
+		dot(acc, R, NV, a, lda, b, ldb, k0, k1);
+		for (int v = 0; v < NV; v++)
+			sbv[v] = _mm512_loadu_ps(sb + (size_t)j * ldsb + v * 16);
+		for (int r = 0; r < R; r++) {
+			__m512i corr = _mm512_set1_epi32(rowsum[r * nkb + j] * 128);
+			__m512 sar = _mm512_set1_ps(sa[r * nkb + j]);
+			float *cr = c + (size_t)r * ldc;
+
+			for (int v = 0; v < NV; v++) {
+				__mmask16 mk = col_mask(cols, v);
+				__m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(
+						_mm512_sub_epi32(acc[r][v], corr)),
+						_mm512_mul_ps(sar, sbv[v]));
+
+				if (j)
+					t = _mm512_add_ps(_mm512_maskz_loadu_ps(mk, cr + v * 16), t);
+				if (j == nkb - 1)
+					t = _mm512_add_ps(t, bias ?
+						_mm512_maskz_loadu_ps(mk, bias + v * 16) :
+						_mm512_setzero_ps());
+				_mm512_mask_storeu_ps(cr + v * 16, mk, t);
+			}
 		}
+	}
+}
+
+/* One unrolled copy per (rows, vectors) shape. */
+#define SHAPES(X) \
+	X(1, 1) X(1, 2) X(1, 3) X(1, 4) X(2, 1) X(2, 2) X(2, 3) X(2, 4) \
+	X(3, 1) X(3, 2) X(3, 3) X(3, 4) X(4, 1) X(4, 2) X(4, 3) X(4, 4)
+
+#define S8_CASE(R, NV) case (R) * 8 + (NV): \
+	s8_tile(R, NV, a, lda, rowsum, kp, b, ldb, cols, c, ldc); break;
+#define F32_CASE(R, NV) case (R) * 8 + (NV): \
+	f32_tile(R, NV, a, lda, rowsum, sa, kp, kb, b, ldb, sb, ldsb, bias, cols, c, ldc); break;
+
+static void s8_shape(int R, int NV, const int8_t *a, size_t lda, const int32_t *rowsum,
+		     int kp, const uint8_t *b, size_t ldb, int cols, int32_t *c, size_t ldc)
+{
+	switch (R * 8 + NV) {
+	SHAPES(S8_CASE)
+	}
+}
+
+static void f32_shape(int R, int NV, const int8_t *a, size_t lda, const int32_t *rowsum,
+		      const float *sa, int kp, int kb, const uint8_t *b, size_t ldb,
+		      const float *sb, size_t ldsb, const float *bias, int cols,
+		      float *c, size_t ldc)
+{
+	switch (R * 8 + NV) {
+	SHAPES(F32_CASE)
 	}
 }
 
@@ -68,8 +147,32 @@ void kern_s8_avx512vnni(const int8_t *a, size_t lda, const int32_t *rowsum,
 		int cw = cols - n < 64 ? cols - n : 64;
 
 		for (int m = 0; m < rows; m += 4)
-			block(a + (size_t)m * lda, lda, rowsum + m,
-			      rows - m < 4 ? rows - m : 4, kp, b + (size_t)n * 4,
-			      ldb, cw, c + (size_t)m * ldc + n, ldc);
+			s8_shape(rows - m < 4 ? rows - m : 4, (cw + 15) / 16,
+				 a + (size_t)m * lda, lda, rowsum + m, kp, b + (size_t)n * 4,
+				 ldb, cw, c + (size_t)m * ldc + n, ldc);
+	}
+}
+
+void kern_f32_avx512vnni(const int8_t *a, size_t lda, const int32_t *rowsum,
+			 const float *sa, int rows, int kp, int kb,
+			 const uint8_t *b, size_t ldb, const float *sb, size_t ldsb,
+			 const float *bias, int cols, float *c, size_t ldc)
+{
+	int nkb = (kp + kb - 1) / kb;
+
+	if (nkb == 0) {
+		kern_f32_scalar(a, lda, rowsum, sa, rows, kp, kb, b, ldb, sb, ldsb, bias,
+				cols, c, ldc);
+		return;
+	}
+	for (int n = 0; n < cols; n += 64) {
+		int cw = cols - n < 64 ? cols - n : 64;
+
+		for (int m = 0; m < rows; m += 4)
+			f32_shape(rows - m < 4 ? rows - m : 4, (cw + 15) / 16,
+				  a + (size_t)m * lda, lda, rowsum + (size_t)m * nkb,
+				  sa + (size_t)m * nkb, kp, kb, b + (size_t)n * 4, ldb,
+				  sb + n, ldsb, bias ? bias + n : NULL, cw,
+				  c + (size_t)m * ldc + n, ldc);
 	}
 }

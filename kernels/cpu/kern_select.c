@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* kernels/cpu/kern_select.c - pick a CPU tile kernel by CPUID or AMN_KERNEL. */
+/* kernels/cpu/kern_select.c - pick CPU tile kernels by CPUID or AMN_KERNEL. */
 #include <stdlib.h>
 #include <string.h>
 #include "kernels/cpu/kern.h"
@@ -18,6 +18,16 @@ static int have_vnni(void)
 	       __builtin_cpu_supports("avx512vnni");
 }
 
+/* The kernel name to use: AMN_KERNEL when set, else the best the CPU has. */
+static const char *chosen(void)
+{
+	const char *env = getenv("AMN_KERNEL");
+
+	if (env && *env)
+		return env;
+	return have_vnni() ? "avx512vnni" : have_avx2() ? "avx2" : "scalar";
+}
+
 kern_s8_fn *kern_s8_by_name(const char *name)
 {
 	if (!name)
@@ -31,16 +41,45 @@ kern_s8_fn *kern_s8_by_name(const char *name)
 	return NULL;
 }
 
+kern_f32_fn *kern_f32_by_name(const char *name)
+{
+	if (!name)
+		return NULL;
+	if (!strcmp(name, "scalar"))
+		return kern_f32_scalar;
+	if (!strcmp(name, "avx512vnni"))
+		return have_vnni() ? kern_f32_avx512vnni : NULL;
+	return NULL;
+}
+
+kern_quant_fn *kern_quant_by_name(const char *name)
+{
+	if (!name)
+		return NULL;
+	if (!strcmp(name, "scalar"))
+		return kern_quant_scalar;
+	if (!strcmp(name, "avx512vnni"))
+		return have_vnni() ? kern_quant_avx512 : NULL;
+	return NULL;
+}
+
 kern_s8_fn *kern_s8_select(void)
 {
-	const char *env = getenv("AMN_KERNEL");
-	kern_s8_fn *fn;
+	kern_s8_fn *fn = kern_s8_by_name(chosen());
 
-	if (env && *env) {
-		fn = kern_s8_by_name(env);
-		return fn ? fn : kern_s8_scalar;
-	}
-	if (have_vnni())
-		return kern_s8_avx512vnni;
-	return have_avx2() ? kern_s8_avx2 : kern_s8_scalar;
+	return fn ? fn : kern_s8_scalar;
+}
+
+kern_f32_fn *kern_f32_select(void)
+{
+	kern_f32_fn *fn = kern_f32_by_name(chosen());
+
+	return fn ? fn : kern_f32_scalar;
+}
+
+kern_quant_fn *kern_quant_select(void)
+{
+	kern_quant_fn *fn = kern_quant_by_name(chosen());
+
+	return fn ? fn : kern_quant_scalar;
 }
