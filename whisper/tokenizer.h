@@ -35,7 +35,7 @@ struct wsp_special_tokens {
 /**
  * wsp_tokenizer_load - read the tokenizer of the model in directory @dir.
  * @n_vocab: the model's vocabulary size (from its weights), checked against
- * the files.
+ * the files; 0 takes the size the files give.
  * Return: 0, -ENOENT, -EINVAL (with @err naming the file and the problem), -ENOMEM.
  */
 int wsp_tokenizer_load(const char *dir, int n_vocab, struct wsp_tokenizer **out,
@@ -69,7 +69,10 @@ size_t wsp_tokenizer_decode(const struct wsp_tokenizer *t, const int32_t *tokens
 /**
  * wsp_tokenizer_encode - byte-level BPE encoding of UTF-8 @text (GPT-2
  * pre-tokenization regex, merges by rank). No special tokens are added.
- * Return: the number of tokens (may exceed @cap; only @cap are written), or -errno.
+ * Added tokens written in @text ("<|en|>") become their ids, as in Hugging
+ * Face tokenizers.
+ * Return: the number of tokens (may exceed @cap; only @cap are written), or
+ * -ENOTSUP when the tokenizer came from vocabulary.txt (no merges), -ENOMEM.
  */
 int wsp_tokenizer_encode(const struct wsp_tokenizer *t, const char *text,
 			 int32_t *dst, int cap);
@@ -82,6 +85,26 @@ int32_t wsp_tokenizer_lang_token(const struct wsp_tokenizer *t, const char *code
 
 /** wsp_tokenizer_lang_code - the code of language token @id, or NULL. */
 const char *wsp_tokenizer_lang_code(const struct wsp_tokenizer *t, int32_t id);
+
+/**
+ * wsp_tokenizer_token_id - the id of the token whose text is @text: an added
+ * (special) token such as "<|en|>", else a BPE token given as raw bytes.
+ * Return: the id, or -1.
+ */
+int32_t wsp_tokenizer_token_id(const struct wsp_tokenizer *t, const char *text);
+
+/** wsp_tokenizer_is_special - true for ids decode skips (special, timestamps). */
+int wsp_tokenizer_is_special(const struct wsp_tokenizer *t, int32_t id);
+
+/**
+ * wsp_tokenizer_can_encode - true when the merges were read (tokenizer.json);
+ * a tokenizer read from vocabulary.txt decodes only, and
+ * wsp_tokenizer_encode() returns -ENOTSUP.
+ */
+int wsp_tokenizer_can_encode(const struct wsp_tokenizer *t);
+
+/** wsp_tokenizer_source - the file read: "tokenizer.json" or "vocabulary.txt". */
+const char *wsp_tokenizer_source(const struct wsp_tokenizer *t);
 
 #ifdef __cplusplus
 }
