@@ -4,6 +4,7 @@
  * the ring, batches and stats page, start and stop the dispatcher.
  */
 #include <errno.h>
+#include <limits.h>
 #include <numa.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +89,27 @@ static void free_batches(struct npu_engine *e)
 	free(e->batches);
 }
 
+/*
+ * The process name for the stats page: the executable's file name, cut to
+ * @len - 1 bytes. The whole path is read first, so that a long directory
+ * does not eat into the name; without /proc, the name the program was
+ * invoked as.
+ */
+static void proc_name(char *dst, size_t len)
+{
+	char path[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	const char *base = program_invocation_short_name;
+
+	if (n > 0) {
+		path[n] = '\0';
+		base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	}
+	n = (ssize_t)strnlen(base, len - 1);
+	memcpy(dst, base, (size_t)n);
+	dst[n] = '\0';
+}
+
 int npu_engine_open(struct npu_engine **out, const struct npu_engine_opts *o)
 {
 	struct npu_engine *e;
@@ -147,12 +169,7 @@ int npu_engine_open(struct npu_engine **out, const struct npu_engine_opts *o)
 	snprintf(e->shadow.devices[0].backend, NPU_STATS_NAME_LEN, "%s", e->be->name);
 	e->shadow.devices[0].flags = e->be->simulated ? NPU_STATS_DEV_SIMULATED : 0;
 	e->shadow.devices[0].max_in_flight = e->be->max_in_flight;
-	if (readlink("/proc/self/exe", e->shadow.comm, sizeof(e->shadow.comm) - 1) > 0) {
-		char *base = strrchr(e->shadow.comm, '/');
-
-		if (base)
-			memmove(e->shadow.comm, base + 1, strlen(base));
-	}
+	proc_name(e->shadow.comm, sizeof(e->shadow.comm));
 	/* Stats are best effort: an engine without /dev/shm still runs. */
 	e->stats_ok = npu_stats_writer_open(&e->statsw) == 0;
 	if (e->stats_ok)
