@@ -1,0 +1,400 @@
+/*
+ * test_cli.c - build/amanuensis as a user runs it, in a subprocess: --help
+ * lists every option, exit statuses 2 (usage), 3 (unreadable input, the
+ * other files still done), 4 (model); and, with models/tiny.en present,
+ * real transcriptions: jfk.wav with no options, every output format
+ * agreeing, silence and noise giving no text, three files in one run.
+ */
+#include <criterion/criterion.h>
+#include <ctype.h>
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define ARGS_MAX (8 * PATH_MAX)
+
+static char root[PATH_MAX];     /* the repository: build/tests/.. /.. */
+static char exe[PATH_MAX + 32];
+static char audio[PATH_MAX + 32];
+static char model[PATH_MAX + 32];
+
+static void find_paths(void)
+{
+	char self[PATH_MAX], tmp[PATH_MAX + 32], *dir;
+	const char *a = getenv("AMN_SHARED_AUDIO");
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	cr_assert_gt(n, 0);
+	self[n] = '\0';
+	dir = dirname(self);  /* BUILD/tests */
+	snprintf(tmp, sizeof(tmp), "%s/../..", dir);
+	cr_assert(realpath(tmp, root));
+	snprintf(exe, sizeof(exe), "%s/../amanuensis", dir);
+	if (a && *a == '/')
+		snprintf(audio, sizeof(audio), "%s", a);
+	else
+		snprintf(audio, sizeof(audio), "%s/%s", root, a ? a : "../shared/audio");
+	snprintf(model, sizeof(model), "%s/models/tiny.en", root);
+}
+
+static void setup(void)
+{
+	find_paths();
+	unsetenv("AMANUENSIS_MODEL");
+	/* a test run must not pick up a user's NPU or fault settings by accident */
+	setenv("NPU_BACKEND", "cpu", 1);
+}
+
+TestSuite(cli, .init = setup);
+
+static int have_model(void)
+{
+	char p[PATH_MAX + 64];
+
+	snprintf(p, sizeof(p), "%s/model.bin", model);
+	return access(p, R_OK) == 0;
+}
+
+#define NEED_MODEL() do { \
+	if (!have_model()) \
+		cr_skip_test("models/tiny.en missing: model-dependent CLI test skipped"); \
+	} while (0)
+
+/*
+ * run - run amanuensis in @cwd with @args (shell words); stdout into @out,
+ * stderr into @err (each NUL-terminated, truncated to their sizes).
+ * Return: the exit status, or -1 if it did not exit normally.
+ */
+static int run(const char *cwd, const char *args, char *out, size_t outlen,
+	       char *err, size_t errlen)
+{
+	char cmd[ARGS_MAX + 2 * PATH_MAX], errpath[] = "/tmp/test_cli_err_XXXXXX";
+	size_t n;
+	FILE *p, *f;
+	int fd, st;
+
+	fd = mkstemp(errpath);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s' %s 2>'%s'", cwd ? cwd : root, exe, args, errpath);
+	p = popen(cmd, "r");
+	cr_assert(p);
+	n = fread(out, 1, outlen - 1, p);
+	out[n] = '\0';
+	while (fgetc(p) != EOF)
+		;
+	st = pclose(p);
+	f = fopen(errpath, "r");
+	cr_assert(f);
+	n = fread(err, 1, errlen - 1, f);
+	err[n] = '\0';
+	fclose(f);
+	unlink(errpath);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	cr_assert(buf);
+	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* lower-case, letters and spaces only, spaces collapsed: "Ask not, what" -> "ask not what" */
+static void normalize(char *s)
+{
+	char *d = s;
+	int space = 1;
+
+	for (; *s; s++) {
+		if (isalpha((unsigned char)*s)) {
+			*d++ = (char)tolower((unsigned char)*s);
+			space = 0;
+		} else if (isspace((unsigned char)*s) && !space) {
+			*d++ = ' ';
+			space = 1;
+		}
+	}
+	*d = '\0';
+}
+
+static void make_tmpdir(char *dir)
+{
+	cr_assert(mkdtemp(dir), "mkdtemp %s", dir);
+}
+
+static void rm_rf(const char *dir)
+{
+	char cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+Test(cli, help_lists_every_option_and_exits_0)
+{
+	static const char *opts[] = {
+		"--model", "--backend", "--threads", "--precision", "--jobs", "--language",
+		"--task", "--beam-size", "--best-of", "--patience", "--length-penalty",
+		"--temperature", "--temperature-increment-on-fallback",
+		"--compression-ratio-threshold", "--logprob-threshold", "--no-speech-threshold",
+		"--condition-on-previous-text", "--prompt", "--no-timestamps", "--seed",
+		"--output-format", "--output-dir", "--quiet", "--version", "--help",
+		"AMANUENSIS_MODEL", "NPU_BACKEND", "Exit status",
+	};
+	static char out[16384], err[4096];
+	size_t i;
+
+	cr_assert_eq(run(NULL, "--help", out, sizeof(out), err, sizeof(err)), 0);
+	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		cr_assert(strstr(out, opts[i]), "--help does not mention %s", opts[i]);
+	cr_assert_eq(run(NULL, "--version", out, sizeof(out), err, sizeof(err)), 0);
+	cr_assert(!strncmp(out, "amanuensis ", 11), "%s", out);
+}
+
+Test(cli, bad_usage_exits_2)
+{
+	static const char *bad[] = {
+		"--bogus x.wav", "", "--output-format xml x.wav", "--beam-size abc x.wav",
+		"--beam-size 0 x.wav", "--backend gpu x.wav", "--precision int4 x.wav",
+		"--task summarize x.wav", "--condition-on-previous-text maybe x.wav",
+		"--temperature 2 x.wav", "--jobs", "--threads -1 x.wav",
+	};
+	static char out[4096], err[4096];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(run(NULL, bad[i], out, sizeof(out), err, sizeof(err)), 2,
+			     "'%s' should exit 2 (stderr: %s)", bad[i], err);
+		cr_assert(strstr(err, "amanuensis: "), "'%s' gives no message", bad[i]);
+	}
+}
+
+Test(cli, missing_or_corrupt_model_exits_4)
+{
+	char dir[] = "/tmp/test_cli_model_XXXXXX", path[PATH_MAX], args[ARGS_MAX];
+	static char out[4096], err[4096];
+	FILE *f;
+
+	make_tmpdir(dir);
+	/* a directory with a CTranslate2 layout and garbage inside */
+	snprintf(path, sizeof(path), "%s/model.bin", dir);
+	f = fopen(path, "w");
+	cr_assert(f);
+	fputs("this is not a CTranslate2 model", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/config.json", dir);
+	f = fopen(path, "w");
+	cr_assert(f);
+	fputs("{ not json", f);
+	fclose(f);
+	snprintf(args, sizeof(args), "--model '%s' '%s/jfk.wav'", dir, audio);
+	cr_assert_eq(run(NULL, args, out, sizeof(out), err, sizeof(err)), 4, "%s", err);
+	cr_assert(strstr(err, dir), "the message names the model: %s", err);
+
+	snprintf(args, sizeof(args), "--model '%s/nothing' '%s/jfk.wav'", dir, audio);
+	cr_assert_eq(run(NULL, args, out, sizeof(out), err, sizeof(err)), 4, "%s", err);
+	cr_assert(strstr(err, "/nothing"), "%s", err);
+
+	setenv("AMANUENSIS_MODEL", path, 1);  /* a file that is no model */
+	snprintf(args, sizeof(args), "'%s/jfk.wav'", audio);
+	cr_assert_eq(run(NULL, args, out, sizeof(out), err, sizeof(err)), 4, "%s", err);
+	cr_assert(strstr(err, path), "%s", err);
+	unsetenv("AMANUENSIS_MODEL");
+	rm_rf(dir);
+}
+
+Test(cli, jfk_with_default_options)
+{
+	static char out[16384], err[16384];
+	char dir[] = "/tmp/test_cli_jfk_XXXXXX", args[ARGS_MAX];
+	int rc;
+
+	NEED_MODEL();
+	make_tmpdir(dir);
+	/* run from an unrelated directory: the model is found beside the binary */
+	snprintf(args, sizeof(args), "'%s/jfk.wav'", audio);
+	rc = run(dir, args, out, sizeof(out), err, sizeof(err));
+	cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
+	cr_assert(strstr(out, "[00:00.000 --> "), "no console segments: %s", out);
+	normalize(out);
+	cr_assert(strstr(out, "ask not what your country can do for you"), "%s", out);
+	cr_assert_eq(rmdir(dir), 0, "no files expected without --output-format");
+}
+
+Test(cli, missing_file_exits_3_and_the_others_are_transcribed)
+{
+	static char out[16384], err[16384];
+	char dir[] = "/tmp/test_cli_miss_XXXXXX", args[ARGS_MAX], path[PATH_MAX], *txt;
+	FILE *f;
+
+	NEED_MODEL();
+	make_tmpdir(dir);
+	snprintf(path, sizeof(path), "%s/notaudio.wav", dir);
+	f = fopen(path, "w");
+	cr_assert(f);
+	fputs("RIFF but not really a wave file", f);
+	fclose(f);
+	snprintf(args, sizeof(args), "-q -f txt -o '%s' '%s/missing.wav' '%s/jfk.wav' '%s'",
+		 dir, dir, audio, path);
+	cr_assert_eq(run(NULL, args, out, sizeof(out), err, sizeof(err)), 3, "%s", err);
+	cr_assert(strstr(err, "missing.wav"), "the error names the file: %s", err);
+	cr_assert(strstr(err, "notaudio.wav"), "the error names the file: %s", err);
+	snprintf(path, sizeof(path), "%s/jfk.txt", dir);
+	txt = slurp(path);
+	cr_assert(txt, "the good file was not transcribed: %s", err);
+	normalize(txt);
+	cr_assert(strstr(txt, "ask not what your country"), "%s", txt);
+	free(txt);
+	snprintf(path, sizeof(path), "%s/missing.txt", dir);
+	cr_assert_neq(access(path, F_OK), 0);
+	rm_rf(dir);
+}
+
+Test(cli, all_formats_agree)
+{
+	static const char *py =
+		"import json,sys,re\n"
+		"d=sys.argv[1]\n"
+		"txt=[l for l in open(d+'/jfk.txt').read().split('\\n') if l]\n"
+		"srt=open(d+'/jfk.srt').read().strip().split('\\n\\n')\n"
+		"vtt=open(d+'/jfk.vtt').read()\n"
+		"assert vtt.startswith('WEBVTT\\n\\n')\n"
+		"vtt=vtt[8:].strip().split('\\n\\n')\n"
+		"j=json.load(open(d+'/jfk.json'))\n"
+		"js=[s['text'].strip() for s in j['segments']]\n"
+		"assert len(txt)==len(srt)==len(vtt)==len(js)>0, (txt,srt,vtt,js)\n"
+		"for i,(a,b,c,e) in enumerate(zip(txt,srt,vtt,js)):\n"
+		"  b=b.split('\\n'); c=c.split('\\n')\n"
+		"  assert b[0]==str(i+1)\n"
+		"  assert re.fullmatch(r'\\d\\d:\\d\\d:\\d\\d,\\d{3} --> \\d\\d:\\d\\d:\\d\\d,\\d{3}',b[1]),b[1]\n"
+		"  assert re.fullmatch(r'\\d\\d:\\d\\d\\.\\d{3} --> \\d\\d:\\d\\d\\.\\d{3}',c[0]),c[0]\n"
+		"  assert a==b[2]==c[1]==e, (a,b,c,e)\n"
+		"r=j['run']\n"
+		"assert r['precision']=='int8' and r['duration']>10.9 and r['realtime_factor']>0\n"
+		"assert j['language']=='en' and all(s['tokens'] for s in j['segments'])\n";
+	static char out[16384], err[16384];
+	char dir[] = "/tmp/test_cli_all_XXXXXX", args[ARGS_MAX], cmd[PATH_MAX * 2];
+
+	NEED_MODEL();
+	if (system("python3 -c 'import json' 2>/dev/null") != 0)
+		cr_skip_test("python3 not available");
+	make_tmpdir(dir);
+	snprintf(args, sizeof(args), "--output-format all --output-dir '%s/out' '%s/jfk.wav'", dir, audio);
+	cr_assert_eq(run(NULL, args, out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(out[0], '\0', "nothing on stdout when writing files: %s", out);
+	setenv("AMN_PY", py, 1);
+	snprintf(cmd, sizeof(cmd), "python3 -c \"$AMN_PY\" '%s/out'", dir);
+	cr_assert_eq(system(cmd), 0, "the four formats disagree (see python's message)");
+	rm_rf(dir);
+}
+
+/* write_wav - @seconds of 16 kHz mono PCM16: zeros, or white noise of @amp. */
+static void write_wav(const char *path, double seconds, double amp)
+{
+	SF_INFO info = { .samplerate = 16000, .channels = 1,
+			 .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16 };
+	size_t n = (size_t)(seconds * 16000), i;
+	float *x = calloc(n, sizeof(*x));
+	uint64_t s = 0x9e3779b97f4a7c15ull;
+	SNDFILE *f;
+
+	cr_assert(x);
+	for (i = 0; amp > 0 && i < n; i++) {
+		s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+		x[i] = (float)(amp * ((double)(s >> 11) / (double)(1ull << 53) * 2 - 1));
+	}
+	f = sf_open(path, SFM_WRITE, &info);
+	cr_assert(f, "%s: %s", path, sf_strerror(NULL));
+	cr_assert_eq(sf_write_float(f, x, (sf_count_t)n), (sf_count_t)n);
+	sf_close(f);
+	free(x);
+}
+
+static int blank(const char *s)
+{
+	for (; *s; s++)
+		if (!isspace((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+Test(cli, silence_and_noise_give_no_text)
+{
+	static char out[16384], err[16384];
+	char dir[] = "/tmp/test_cli_quiet_XXXXXX", args[ARGS_MAX], path[PATH_MAX * 2], *txt;
+	const char *names[] = { "silence", "noise" };
+	int i;
+
+	NEED_MODEL();
+	make_tmpdir(dir);
+	snprintf(path, sizeof(path), "%s/silence.wav", dir);
+	write_wav(path, 12.0, 0);
+	snprintf(path, sizeof(path), "%s/noise.wav", dir);
+	write_wav(path, 12.0, 0.05);
+	snprintf(args, sizeof(args), "-q -f txt -o '%s' '%s/silence.wav' '%s/noise.wav'", dir, dir, dir);
+	cr_assert_eq(run(NULL, args, out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s.txt", dir, names[i]);
+		txt = slurp(path);
+		cr_assert(txt, "%s not written", path);
+		cr_assert(blank(txt), "%s.wav gave text: '%s'", names[i], txt);
+		free(txt);
+	}
+	rm_rf(dir);
+}
+
+Test(cli, three_files_in_one_run)
+{
+	static const struct { const char *wav, *base, *words; } f[] = {
+		{ "spk1_snt1.wav", "spk1_snt1", "small dog" },
+		{ "spk1_snt2.wav", "spk1_snt2", "figures" },
+		{ "spk2_snt1.wav", "spk2_snt1", "war is enough" },
+	};
+	static char out[16384], err[16384];
+	char dir[] = "/tmp/test_cli_three_XXXXXX", args[ARGS_MAX], path[PATH_MAX], *txt;
+	const char *h0, *h1, *h2;
+	int i;
+
+	NEED_MODEL();
+	make_tmpdir(dir);
+	snprintf(args, sizeof(args), "--jobs 3 -f txt -o '%s' '%s/%s' '%s/%s' '%s/%s'", dir,
+		 audio, f[0].wav, audio, f[1].wav, audio, f[2].wav);
+	cr_assert_eq(run(NULL, args, out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s.txt", dir, f[i].base);
+		txt = slurp(path);
+		cr_assert(txt, "%s not written: %s", path, err);
+		normalize(txt);
+		cr_assert(strstr(txt, f[i].words), "%s: '%s' lacks '%s'", path, txt, f[i].words);
+		free(txt);
+	}
+	/* console mode: one block per file, in the order given, whatever finishes first */
+	snprintf(args, sizeof(args), "-j 3 '%s/%s' '%s/%s' '%s/%s'",
+		 audio, f[2].wav, audio, f[0].wav, audio, f[1].wav);
+	cr_assert_eq(run(NULL, args, out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+	h0 = strstr(out, f[2].wav);
+	h1 = strstr(out, f[0].wav);
+	h2 = strstr(out, f[1].wav);
+	cr_assert(h0 && h1 && h2 && h0 < h1 && h1 < h2, "blocks out of order: %s", out);
+	rm_rf(dir);
+}
