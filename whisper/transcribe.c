@@ -2,14 +2,16 @@
 /*
  * whisper/transcribe.c - the public transcription API: the shared context
  * (model, tokenizer, mel filters, engine tenant, suppression lists) and the
- * entry points that run a file or a buffer through the long-form loop.
+ * entry points that feed a file or a buffer to the long-form loop (seek.c).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "whisper/transcribe.h"
+#include "sched/npu.h"
+#include "whisper/audio.h"
+#include "whisper/seek.h"
 
 void wsp_transcribe_opts_default(struct wsp_transcribe_opts *o)
 {
@@ -32,38 +34,165 @@ void wsp_transcribe_opts_default(struct wsp_transcribe_opts *o)
 	o->seed = 0;
 }
 
+void wsp_context_free(struct wsp_context *c)
+{
+	if (!c)
+		return;
+	wsp_rules_release(&c->rules);
+	wsp_mel_free(c->mel);
+	wsp_tokenizer_free(c->tok);
+	if (c->tenant)
+		npu_tenant_close(c->tenant);
+	free(c);
+}
+
 int wsp_context_new(const struct wsp_model *model, struct npu_engine *engine,
 		    enum wsp_precision precision, int threads,
 		    struct wsp_context **out, char *err, size_t errlen)
 {
-	snprintf(err, errlen, "wsp_context_new: not implemented yet");
-	*out = NULL;
-	return -ENOSYS;
-}
+	const struct wsp_hparams *hp;
+	struct wsp_context *c;
+	char path[4096];
+	int ret;
 
-void wsp_context_free(struct wsp_context *c)
-{
+	if (!out || !model || (precision != WSP_INT8 && precision != WSP_FP32)) {
+		snprintf(err, errlen, "wsp_context_new: invalid arguments");
+		return -EINVAL;
+	}
+	*out = NULL;
+	hp = wsp_model_hparams(model);
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	c->model = model;
+	c->multilingual = wsp_model_is_multilingual(model);
+	c->exec.precision = precision;
+	c->exec.threads = threads;
+	ret = wsp_tokenizer_load(wsp_model_dir(model), hp->n_vocab, &c->tok, err, errlen);
+	if (ret)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/config.json", wsp_model_dir(model));
+	ret = wsp_rules_init(&c->rules, c->tok, hp->n_vocab, path, err, errlen);
+	if (ret)
+		goto fail;
+	if (c->rules.sp.timestamp_begin < 0 || c->rules.sp.timestamp_begin >= hp->n_vocab) {
+		snprintf(err, errlen, "%s: tokenizer has no timestamp tokens", wsp_model_dir(model));
+		ret = -EINVAL;
+		goto fail;
+	}
+	ret = wsp_mel_new(hp->n_mels, &c->mel);
+	if (ret) {
+		snprintf(err, errlen, "log-mel filters for %d bins: %s", hp->n_mels, strerror(-ret));
+		goto fail;
+	}
+	if (engine) {
+		ret = npu_tenant_open(engine, &c->tenant, "whisper", 1);
+		if (ret) {
+			snprintf(err, errlen, "engine tenant: %s", strerror(-ret));
+			goto fail;
+		}
+		c->exec.tenant = c->tenant;
+	}
+	*out = c;
+	return 0;
+fail:
+	wsp_context_free(c);
+	return ret;
 }
 
 const struct wsp_tokenizer *wsp_context_tokenizer(const struct wsp_context *c)
 {
-	return NULL;
+	return c ? c->tok : NULL;
+}
+
+struct pcm_src {
+	const float *s;
+	size_t n, pos;
+};
+
+static long pcm_read(void *arg, float *dst, size_t max, char *err, size_t errlen)
+{
+	struct pcm_src *p = arg;
+	size_t k = p->n - p->pos < max ? p->n - p->pos : max;
+
+	memcpy(dst, p->s + p->pos, k * sizeof(float));
+	p->pos += k;
+	return (long)k;
+}
+
+static int check_args(struct wsp_context *c, const struct wsp_transcribe_opts *o,
+		      struct wsp_result *res, char *err, size_t errlen)
+{
+	if (!c || !res) {
+		snprintf(err, errlen, "wsp_transcribe: no context or result");
+		return -EINVAL;
+	}
+	memset(res, 0, sizeof(*res));
+	if (o && (o->beam_size > 256 || o->best_of > 256 || o->n_temperatures < 0 ||
+		  (o->temperatures && o->n_temperatures == 0))) {
+		snprintf(err, errlen, "wsp_transcribe: beam_size/best_of above 256 or empty temperature list");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int wsp_transcribe_pcm(struct wsp_context *c, const float *samples, size_t n,
 		       const struct wsp_transcribe_opts *o, struct wsp_result *res,
 		       char *err, size_t errlen)
 {
-	snprintf(err, errlen, "wsp_transcribe_pcm: not implemented yet");
-	return -ENOSYS;
+	struct wsp_transcribe_opts def;
+	struct pcm_src p = { samples, n, 0 };
+	struct wsp_source src = { pcm_read, &p, (double)n / WSP_SAMPLE_RATE };
+	int ret = check_args(c, o, res, err, errlen);
+
+	if (ret)
+		return ret;
+	if (!samples && n) {
+		snprintf(err, errlen, "wsp_transcribe_pcm: no samples");
+		return -EINVAL;
+	}
+	if (!o) {
+		wsp_transcribe_opts_default(&def);
+		o = &def;
+	}
+	if (err && errlen)
+		err[0] = 0;
+	return wsp_seek_run(c, &src, o, res, err, errlen);
+}
+
+static long file_read(void *arg, float *dst, size_t max, char *err, size_t errlen)
+{
+	return wsp_audio_read(arg, dst, max, err, errlen);
 }
 
 int wsp_transcribe_file(struct wsp_context *c, const char *path,
 			const struct wsp_transcribe_opts *o, struct wsp_result *res,
 			char *err, size_t errlen)
 {
-	snprintf(err, errlen, "wsp_transcribe_file: not implemented yet");
-	return -ENOSYS;
+	struct wsp_transcribe_opts def;
+	struct wsp_audio_stream *s = NULL;
+	struct wsp_source src;
+	int ret = check_args(c, o, res, err, errlen);
+
+	if (ret)
+		return ret;
+	if (!o) {
+		wsp_transcribe_opts_default(&def);
+		o = &def;
+	}
+	ret = wsp_audio_open(path, &s, err, errlen);
+	if (ret)
+		return ret;
+	src.read = file_read;
+	src.arg = s;
+	src.total_s = wsp_audio_duration(s);
+	if (err && errlen)
+		err[0] = 0;
+	ret = wsp_seek_run(c, &src, o, res, err, errlen);
+	wsp_audio_close(s);
+	return ret;
 }
 
 void wsp_result_free(struct wsp_result *res)

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: MIT
+/*
+ * whisper/decode_rules.c - the logit filters of openai-whisper applied to one
+ * row of logits: SuppressBlank, SuppressTokens and ApplyTimestampRules, plus
+ * the row helpers the decoders share (log-sum-exp, top-k).
+ *
+ * Log-probabilities are never materialized: a rule that compares
+ * log-probabilities of one row compares the logits (the normalizer cancels),
+ * and callers get the row's log-sum-exp to turn a logit into a log-probability.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "whisper/decode.h"
+
+static void mask_range(float *v, int from, int to)
+{
+	for (int i = from; i < to; i++)
+		v[i] = -INFINITY;
+}
+
+static float row_max(const float *v, int n)
+{
+	float m = -INFINITY;
+
+	for (int i = 0; i < n; i++)
+		m = v[i] > m ? v[i] : m;
+	return m;
+}
+
+static float sum_exp(const float *v, int n, float m)
+{
+	float s = 0.0f;
+
+	for (int i = 0; i < n; i++)
+		s += expf(v[i] - m);
+	return s;
+}
+
+float wsp_logsumexp(const float *v, int n)
+{
+	float m = row_max(v, n);
+
+	if (m == -INFINITY)
+		return -INFINITY;
+	return m + logf(sum_exp(v, n, m));
+}
+
+int wsp_topk(const float *v, int n, int k, int32_t *idx)
+{
+	int have = 0;
+
+	if (k > n)
+		k = n;
+	if (k <= 0)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		int j;
+
+		if (have == k && !(v[i] > v[idx[k - 1]]))
+			continue;
+		j = have < k ? have++ : k - 1;
+		while (j > 0 && v[i] > v[idx[j - 1]]) {
+			idx[j] = idx[j - 1];
+			j--;
+		}
+		idx[j] = i;
+	}
+	return have;
+}
+
+/* ApplyTimestampRules on one row; returns the row's log-sum-exp afterwards. */
+static float timestamp_rules(const struct wsp_rules *r, const struct wsp_rule_opts *o,
+			     const struct wsp_rule_seq *s, float *lg)
+{
+	const int tb = r->sp.timestamp_begin, V = r->n_vocab, eot = r->sp.eot;
+	const int32_t *seq = s->sampled;
+	int n = s->n_sampled, last_ts = -1;
+	float mt, st, mx, ms, lse_ts;
+
+	if (r->sp.no_timestamps >= 0)
+		lg[r->sp.no_timestamps] = -INFINITY;
+	if (n >= 1 && seq[n - 1] >= tb) {
+		int penult = n < 2 || seq[n - 2] >= tb;
+
+		if (penult)
+			mask_range(lg, tb, V);   /* after a pair: text or eot */
+		else
+			mask_range(lg, 0, eot);  /* after one timestamp: its pair or eot */
+	}
+	for (int i = n - 1; i >= 0; i--)
+		if (seq[i] >= tb) {
+			last_ts = seq[i];
+			break;
+		}
+	if (last_ts >= 0) {
+		/* never decreasing; a segment must not be empty */
+		int lim = (n >= 1 && seq[n - 1] >= tb && !(n < 2 || seq[n - 2] >= tb)) ?
+			  last_ts : last_ts + 1;
+
+		mask_range(lg, tb, lim < V ? lim : V);
+	}
+	if (n == 0) {
+		mask_range(lg, 0, tb);
+		if (o->max_initial_ts >= 0 && tb + o->max_initial_ts + 1 < V)
+			mask_range(lg, tb + o->max_initial_ts + 1, V);
+	}
+	/* timestamp mass above the best text token: force a timestamp */
+	mt = row_max(lg, tb);
+	mx = row_max(lg + tb, V - tb);
+	if (mx == -INFINITY)
+		lse_ts = -INFINITY;
+	else
+		lse_ts = mx + logf(sum_exp(lg + tb, V - tb, mx));
+	if (lse_ts > mt) {
+		mask_range(lg, 0, tb);
+		return lse_ts;
+	}
+	if (mt == -INFINITY)
+		return lse_ts;
+	st = sum_exp(lg, tb, mt);
+	if (lse_ts == -INFINITY)
+		return mt + logf(st);
+	/* log(exp(lse_text) + exp(lse_ts)) with lse_ts <= mt */
+	ms = mt + logf(st);
+	return ms + log1pf(expf(lse_ts - ms));
+}
+
+float wsp_apply_rules(const struct wsp_rules *r, const struct wsp_rule_opts *o,
+		      const struct wsp_rule_seq *s, float *logits)
+{
+	if (o->suppress_blank && s->n_sampled == 0)
+		for (int i = 0; i < r->n_suppress_begin; i++)
+			logits[r->suppress_begin[i]] = -INFINITY;
+	for (int i = 0; i < r->n_suppress; i++)
+		logits[r->suppress[i]] = -INFINITY;
+	if (o->timestamps && r->sp.timestamp_begin > 0)
+		return timestamp_rules(r, o, s, logits);
+	return wsp_logsumexp(logits, r->n_vocab);
+}
