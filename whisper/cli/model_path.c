@@ -44,7 +44,9 @@ int cli_find_model(const char *given, char *out, size_t cap, char *err, size_t e
 		/* build/amanuensis -> build/../models/tiny.en */
 		snprintf(beside, sizeof(beside), "%s/../%s", dirname(exe), DEFAULT_MODEL);
 		if (exists(beside)) {
-			snprintf(out, cap, "%s", beside);
+			char real[PATH_MAX];
+
+			snprintf(out, cap, "%s", realpath(beside, real) ? real : beside);
 			return 0;
 		}
 	}
