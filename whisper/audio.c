@@ -187,7 +187,7 @@ static int fill_mono(struct wsp_audio_stream *s, char *err, size_t errlen)
 			return -EIO;
 		}
 		/* MPEG lengths are estimates; other formats state theirs exactly. */
-		if (s->frames_read < s->info.frames &&
+		if (s->frames_read < s->info.frames && s->info.frames != SF_COUNT_MAX &&
 		    (s->info.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_MPEG) {
 			set_err(err, errlen, "%s: truncated: %lld of %lld frames", s->path,
 				s->frames_read, (long long)s->info.frames);
@@ -304,8 +304,14 @@ int wsp_audio_load(const char *path, struct wsp_audio *out, char *err, size_t er
 	if (ret)
 		return ret;
 
-	/* The header's length, resampled, plus slack for soxr's rounding. */
-	cap = (size_t)ceil((double)s->info.frames * WSP_SAMPLE_RATE / s->info.samplerate) + 1024;
+	/*
+	 * The header's length, resampled, plus slack for soxr's rounding; a file
+	 * of unknown length (SF_COUNT_MAX) or an absurd header starts at 1 Mi
+	 * samples and grows.
+	 */
+	double est = ceil((double)s->info.frames * WSP_SAMPLE_RATE / s->info.samplerate);
+
+	cap = est < (double)(1 << 28) ? (size_t)est + 1024 : (size_t)1 << 20;
 	buf = malloc(cap * sizeof(float));
 	if (!buf)
 		goto nomem;
