@@ -28,7 +28,9 @@ normalize(text) applies, in this order:
      BRITISH table below: -our, -re, -ise/-yse, doubled-l and other common
      words);
   9. drop the remaining . $ ¢ € £ not followed by a digit and % not preceded
-     by one; collapse whitespace.
+     by one; collapse whitespace. One deliberate difference: a symbol at the
+     very end is dropped too (openai's rule needs a character after it, so
+     "regard..." would leave a lone "." word that WER counts as an insertion).
 
 `python3 tools/whisper_normalizer.py --selftest` checks known input/output
 pairs; without arguments it normalises stdin line by line.
@@ -332,7 +334,7 @@ def normalize(s):
     s = remove_symbols(s)
     s = standardize_numbers(s)
     s = " ".join(BRITISH.get(w, w) for w in s.split())
-    s = re.sub(r"[.$¢€£]([^0-9])", r" \1", s)
+    s = re.sub(r"[.$¢€£]([^0-9]|$)", r" \1", s)
     s = re.sub(r"([^0-9])%", r"\1 ", s)
     return re.sub(r"\s+", " ", s).strip()
 
@@ -367,6 +369,8 @@ SELFTEST = [
      "activities thereunder in this regard"),
     ("  lots   of\tspace  ", "lots of space"),
     ("What? No -- really!", "what no really"),
+    ("In this regard...", "in this regard"),
+    ("It costs $5.", "it costs $5"),
 ]
 
 

@@ -1,0 +1,418 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""
+tools/bench_transcribe.py - accuracy and speed of amanuensis against its
+peers, faster-whisper (CTranslate2) and whisper.cpp (pywhispercpp), in one
+run on one machine over the same audio, model weights, threads and beams.
+
+For every implementation x precision x beam x model it reports:
+  rtf          realtime factor, audio seconds / wall seconds (higher is faster)
+  wer          corpus-level word error rate (jiwer) after openai-whisper's
+               English normalisation (tools/whisper_normalizer.py)
+  peak_rss_mb  the peak resident set of the process that did the work
+and the ratio of each rtf to faster-whisper int8's with the same model and
+beam, measured in the same run.
+
+Timing rule, the same for every implementation: the model is loaded and one
+file (the first) transcribed once as a warm-up, then the wall time of
+transcribing all files one after another, audio decoding included, is what
+rtf divides by. Model load time is left out of rtf and reported on its own
+(load_s). faster-whisper and whisper.cpp are timed inside a worker process
+(this script run with --worker) around that loop. The amanuensis CLI loads
+the model once per call; it is given the warm-up file (under another name)
+followed by all files with --jobs 1, and rtf is taken from the per-file
+"run" objects of its JSON output (run.wall_ms: decode of the file to the end
+of its transcription, model load excluded) summed over all but the warm-up.
+
+Each setting runs in its own child process; peak RSS is that child's
+ru_maxrss from wait4(). The Python peers' number includes the interpreter
+and their Python dependencies; the amanuensis number is the C process alone.
+
+The multi-stream run gives one amanuensis process 8 files at once
+(--jobs 8) and the same 8 one after another (--jobs 1), and reports the
+aggregate audio seconds per second of both and their ratio. The sequential
+run's process time minus the sum of its per-file wall times is its fixed
+cost (load, context, exit); that cost is subtracted from the concurrent
+run's process time to get its transcription span.
+
+whisper.cpp reads a ggml file made from the same CTranslate2 weights by
+scripts/ct2_to_ggml.py (into build/ggml/, made on first use).
+
+Usage: tools/bench_transcribe.py [--json] [--models tiny.en,base]
+         [--impls amanuensis,faster-whisper,whisper.cpp] [--beams 5,1]
+         [--threads 2] [--audio DIR] [--no-multistream] [--multistream-only]
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+from whisper_normalizer import normalize  # noqa: E402
+
+IMPLS = ("amanuensis", "faster-whisper", "whisper.cpp")
+COMPUTES = {"amanuensis": ("int8", "fp32"), "faster-whisper": ("int8", "float32"),
+            "whisper.cpp": ("f16",)}
+WORKER_TIMEOUT_S = 900
+
+
+def read_manifest(audio_dir):
+    """[(path, duration_s, transcript)] from manifest.tsv, in its order."""
+    rows = []
+    with open(os.path.join(audio_dir, "manifest.tsv"), encoding="utf-8") as f:
+        header = f.readline().rstrip("\n").split("\t")
+        ci, di, ti = header.index("file"), header.index("duration_s"), header.index("transcript")
+        for line in f:
+            col = line.rstrip("\n").split("\t")
+            if len(col) > ti:
+                rows.append((os.path.join(audio_dir, col[ci]), float(col[di]), col[ti]))
+    return rows
+
+
+def corpus_wer(refs, hyps):
+    import jiwer
+    r = [normalize(t) for t in refs]
+    h = [normalize(t) for t in hyps]
+    keep = [(a, b) for a, b in zip(r, h) if a]
+    if not keep:
+        return None
+    return jiwer.wer([a for a, _ in keep], [b for _, b in keep])
+
+
+def run_child(argv, timeout=WORKER_TIMEOUT_S, env=None):
+    """Run @argv, return (rc, stdout, stderr, peak_rss_mb, wall_s)."""
+    t0 = time.perf_counter()
+    p = _Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                         cwd=ROOT)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        return -9, out.decode(errors="replace"), "timeout", None, time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    # RUSAGE_CHILDREN keeps the maximum over all children ever reaped, so the
+    # child's own ru_maxrss is read when _Popen reaps it through wait4().
+    rss = getattr(p, "_bench_rss", None)
+    return p.returncode, out.decode(errors="replace"), err.decode(errors="replace"), rss, wall
+
+
+class _Popen(subprocess.Popen):
+    """Popen whose reaping goes through wait4 and keeps the child's ru_maxrss."""
+
+    def _try_wait(self, wait_flags):
+        try:
+            pid, sts, ru = os.wait4(self.pid, wait_flags)
+        except ChildProcessError:
+            return (self.pid, 0)
+        if pid == self.pid:
+            self._bench_rss = ru.ru_maxrss / 1024.0
+        return (pid, sts)
+
+
+
+# ---------------------------------------------------------------- workers
+
+def worker_faster_whisper(spec, files):
+    from faster_whisper import WhisperModel
+    t0 = time.perf_counter()
+    m = WhisperModel(spec["model_dir"], device="cpu", compute_type=spec["compute"],
+                     cpu_threads=spec["threads"], num_workers=1)
+    load = time.perf_counter() - t0
+
+    def one(path):
+        segs, _ = m.transcribe(path, beam_size=spec["beam"], language="en")
+        return "".join(s.text for s in segs)
+    one(files[0])
+    t0 = time.perf_counter()
+    texts = [one(f) for f in files]
+    return load, time.perf_counter() - t0, texts
+
+
+def worker_whisper_cpp(spec, files):
+    from pywhispercpp.model import Model
+    params = dict(n_threads=spec["threads"], language="en", print_progress=False,
+                  print_realtime=False)
+    if spec["beam"] > 1:
+        params["beam_search"] = {"beam_size": spec["beam"], "patience": -1.0}
+    t0 = time.perf_counter()
+    m = Model(spec["ggml"], params_sampling_strategy=1 if spec["beam"] > 1 else 0,
+              redirect_whispercpp_logs_to=None, **params)
+    load = time.perf_counter() - t0
+
+    def one(path):
+        return " ".join(s.text for s in m.transcribe(path))
+    one(files[0])
+    t0 = time.perf_counter()
+    texts = [one(f) for f in files]
+    return load, time.perf_counter() - t0, texts
+
+
+def worker_main(spec_json):
+    spec = json.loads(spec_json)
+    fn = {"faster-whisper": worker_faster_whisper, "whisper.cpp": worker_whisper_cpp}[spec["impl"]]
+    load, wall, texts = fn(spec, spec["files"])
+    print(json.dumps({"load_s": load, "wall_s": wall, "texts": texts}))
+    return 0
+
+
+# ---------------------------------------------------------------- settings
+
+def result(impl, model, compute, beam, **kw):
+    r = {"impl": impl, "model": model, "compute": compute, "beam": beam,
+         "rtf": None, "wer": None, "peak_rss_mb": None}
+    r.update(kw)
+    return r
+
+
+def bench_peer(impl, model, compute, beam, args, rows):
+    spec = {"impl": impl, "compute": compute, "beam": beam, "threads": args.threads,
+            "model_dir": os.path.join(args.models_dir, model), "files": [p for p, _, _ in rows]}
+    if impl == "whisper.cpp":
+        spec["ggml"] = ensure_ggml(model, args)
+        if not spec["ggml"]:
+            return result(impl, model, compute, beam, status="unavailable: no ggml model")
+    rc, out, err, rss, _ = run_child([sys.executable, os.path.abspath(__file__), "--worker",
+                                      json.dumps(spec)])
+    if rc != 0:
+        tail = (err.strip().splitlines() or ["?"])[-1]
+        return result(impl, model, compute, beam, status=f"failed: {tail}")
+    w = json.loads(out.strip().splitlines()[-1])
+    audio = sum(d for _, d, _ in rows)
+    return result(impl, model, compute, beam, rtf=audio / w["wall_s"],
+                  wer=corpus_wer([t for _, _, t in rows], w["texts"]),
+                  peak_rss_mb=rss, audio_s=audio, wall_s=w["wall_s"], load_s=w["load_s"],
+                  status="ok", texts=w["texts"])
+
+
+def amanuensis_path(args):
+    p = os.path.join(ROOT, args.amanuensis) if not os.path.isabs(args.amanuensis) else args.amanuensis
+    return p if os.access(p, os.X_OK) else None
+
+
+def run_amanuensis(args, model, compute, beam, paths, jobs, outdir):
+    """Run the CLI over @paths; return (rc, err, rss, process wall, {basename: json})."""
+    argv = [amanuensis_path(args), "--model", os.path.join(args.models_dir, model),
+            "--precision", compute, "--beam-size", str(beam), "--threads", str(args.threads),
+            "--jobs", str(jobs), "--output-format", "json", "--output-dir", outdir, "-q"]
+    if not model.endswith(".en"):
+        argv += ["--language", "en"]
+    rc, _, err, rss, wall = run_child(argv + paths)
+    docs = {}
+    for p in paths:
+        base = os.path.splitext(os.path.basename(p))[0]
+        try:
+            with open(os.path.join(outdir, base + ".json"), encoding="utf-8") as f:
+                docs[base] = json.load(f)
+        except (OSError, ValueError):
+            pass
+    return rc, err, rss, wall, docs
+
+
+def doc_text(doc):
+    return "".join(s.get("text", "") for s in doc.get("segments", []))
+
+
+def doc_wall_s(doc):
+    run = doc.get("run") or {}
+    return run["wall_ms"] / 1000.0 if isinstance(run.get("wall_ms"), (int, float)) else None
+
+
+def bench_amanuensis(model, compute, beam, args, rows):
+    if not amanuensis_path(args):
+        return result("amanuensis", model, compute, beam,
+                      status=f"unavailable: {args.amanuensis} not built")
+    tmp = tempfile.mkdtemp(prefix="amn_bench_")
+    try:
+        warm = os.path.join(tmp, "zz_warmup" + os.path.splitext(rows[0][0])[1])
+        os.symlink(os.path.abspath(rows[0][0]), warm)
+        paths = [warm] + [p for p, _, _ in rows]
+        rc, err, rss, pwall, docs = run_amanuensis(args, model, compute, beam, paths, 1,
+                                                   os.path.join(tmp, "out"))
+        if rc != 0:
+            tail = (err.strip().splitlines() or [f"exit {rc}"])[-1]
+            return result("amanuensis", model, compute, beam, status=f"failed: {tail}")
+        texts, walls = [], []
+        for p, _, _ in rows:
+            d = docs.get(os.path.splitext(os.path.basename(p))[0])
+            if d is None:
+                return result("amanuensis", model, compute, beam,
+                              status=f"failed: no JSON for {os.path.basename(p)}")
+            texts.append(doc_text(d))
+            walls.append(doc_wall_s(d))
+        audio = sum(d for _, d, _ in rows)
+        if any(w is None for w in walls):
+            wall, how = pwall, "process wall (no run.wall_ms in JSON)"
+        else:
+            wall, how = sum(walls), "sum of run.wall_ms"
+        return result("amanuensis", model, compute, beam, rtf=audio / wall,
+                      wer=corpus_wer([t for _, _, t in rows], texts), peak_rss_mb=rss,
+                      audio_s=audio, wall_s=wall, load_s=pwall - wall, timing=how,
+                      status="ok", texts=texts)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def bench_multistream(args, rows, model="tiny.en", compute="int8", beam=5, n=8):
+    base = {"bench": "multistream", "impl": "amanuensis", "model": model, "compute": compute,
+            "beam": beam, "streams": n}
+    if not amanuensis_path(args):
+        return dict(base, concurrent_rtf=None, sequential_rtf=None, ratio=None,
+                    status=f"unavailable: {args.amanuensis} not built")
+    tmp = tempfile.mkdtemp(prefix="amn_multi_")
+    try:
+        paths, audio = [], 0.0
+        for i in range(n):   # n distinct names over the manifest's files, cycled
+            p, d, _ = rows[i % len(rows)]
+            link = os.path.join(tmp, f"s{i}_{os.path.basename(p)}")
+            os.symlink(os.path.abspath(p), link)
+            paths.append(link)
+            audio += d
+        out = {}
+        for jobs in (1, n):
+            rc, err, rss, pwall, docs = run_amanuensis(args, model, compute, beam, paths, jobs,
+                                                       os.path.join(tmp, f"out{jobs}"))
+            walls = [doc_wall_s(d) for d in docs.values()]
+            if rc != 0 or len(docs) != n or any(w is None for w in walls):
+                tail = (err.strip().splitlines() or [f"exit {rc}"])[-1]
+                return dict(base, concurrent_rtf=None, sequential_rtf=None, ratio=None,
+                            status=f"failed (--jobs {jobs}): {tail}")
+            out[jobs] = (pwall, sum(walls), rss)
+        seq_wall = out[1][1]
+        fixed = max(0.0, out[1][0] - out[1][1])
+        conc_wall = max(1e-9, out[n][0] - fixed)
+        seq, conc = audio / seq_wall, audio / conc_wall
+        return dict(base, audio_s=audio, concurrent_rtf=conc, sequential_rtf=seq,
+                    ratio=conc / seq, concurrent_wall_s=conc_wall, sequential_wall_s=seq_wall,
+                    fixed_cost_s=fixed, concurrent_peak_rss_mb=out[n][2],
+                    sequential_peak_rss_mb=out[1][2], status="ok")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def ensure_ggml(model, args):
+    path = os.path.join(ROOT, "build", "ggml", f"ggml-{model}.bin")
+    if os.path.exists(path):
+        return path
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    rc = subprocess.call([sys.executable, os.path.join(ROOT, "scripts", "ct2_to_ggml.py"),
+                          os.path.join(args.models_dir, model), path + ".tmp"],
+                         stdout=subprocess.DEVNULL)
+    if rc != 0:
+        return None
+    os.replace(path + ".tmp", path)
+    return path
+
+
+# ---------------------------------------------------------------- report
+
+def fmt(v, spec):
+    return "-" if v is None else format(v, spec)
+
+
+def print_table(results, ms):
+    ref = {(r["model"], r["beam"]): r["rtf"] for r in results
+           if r["impl"] == "faster-whisper" and r["compute"] == "int8" and r["rtf"]}
+    hdr = f"{'impl':<15} {'model':<8} {'compute':<8} {'beam':>4} {'rtf':>8} {'vs fw-int8':>10} " \
+          f"{'wer %':>6} {'rss MB':>7} {'load s':>7}  status"
+    print(hdr)
+    print("-" * len(hdr))
+    for r in results:
+        rel = r["rtf"] / ref[(r["model"], r["beam"])] if r["rtf"] and \
+            ref.get((r["model"], r["beam"])) else None
+        print(f"{r['impl']:<15} {r['model']:<8} {r['compute']:<8} {r['beam']:>4} "
+              f"{fmt(r['rtf'], '8.2f')} {fmt(rel, '10.2f')} "
+              f"{fmt(None if r['wer'] is None else 100 * r['wer'], '6.2f')} "
+              f"{fmt(r['peak_rss_mb'], '7.0f')} {fmt(r.get('load_s'), '7.2f')}  {r['status']}")
+    if ms:
+        print()
+        if ms["status"] == "ok":
+            print(f"multistream ({ms['streams']} files, {ms['model']} {ms['compute']} beam "
+                  f"{ms['beam']}): concurrent {ms['concurrent_rtf']:.2f} audio-s/s, "
+                  f"sequential {ms['sequential_rtf']:.2f} audio-s/s, ratio {ms['ratio']:.2f}")
+        else:
+            print(f"multistream: {ms['status']}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--json", action="store_true", help="also print one JSON object per setting")
+    ap.add_argument("--audio", default=os.environ.get("AMN_SHARED_AUDIO",
+                                                      os.path.join(ROOT, "..", "shared", "audio")))
+    ap.add_argument("--models-dir", default=os.path.join(ROOT, "models"))
+    ap.add_argument("--models", default=None,
+                    help="comma list (default: tiny.en, and base if models/base exists)")
+    ap.add_argument("--impls", default=",".join(IMPLS))
+    ap.add_argument("--computes", default=None,
+                    help="comma list to restrict precisions (e.g. int8,float32,f16)")
+    ap.add_argument("--beams", default="5,1")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--amanuensis", default="build/amanuensis")
+    ap.add_argument("--no-multistream", action="store_true")
+    ap.add_argument("--multistream-only", action="store_true")
+    ap.add_argument("--texts", action="store_true", help="print each setting's transcripts")
+    args = ap.parse_args()
+    if args.worker:
+        return worker_main(args.worker)
+
+    rows = read_manifest(args.audio)
+    if args.models:
+        models = args.models.split(",")
+    else:
+        models = ["tiny.en"] + (["base"] if os.path.exists(
+            os.path.join(args.models_dir, "base", "model.bin")) else [])
+    impls = [i for i in args.impls.split(",") if i]
+    for i in impls:
+        if i not in IMPLS:
+            ap.error(f"unknown implementation {i!r} (know {', '.join(IMPLS)})")
+    beams = [int(b) for b in args.beams.split(",")]
+    only = set(args.computes.split(",")) if args.computes else None
+
+    results = []
+    if not args.multistream_only:
+        for model in models:
+            for beam in beams:
+                for impl in impls:
+                    for compute in COMPUTES[impl]:
+                        if only and compute not in only:
+                            continue
+                        if impl == "amanuensis":
+                            r = bench_amanuensis(model, compute, beam, args, rows)
+                        else:
+                            r = bench_peer(impl, model, compute, beam, args, rows)
+                        results.append(r)
+                        print(f"  {impl} {model} {compute} beam {beam}: "
+                              f"{fmt(r['rtf'], '.2f')} x realtime, {r['status']}",
+                              file=sys.stderr, flush=True)
+    ms = None
+    if not args.no_multistream and "amanuensis" in impls:
+        ms = bench_multistream(args, rows)
+
+    print(f"{len(rows)} files, {sum(d for _, d, _ in rows):.1f} s of audio, "
+          f"{args.threads} threads, host {os.uname().nodename}, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print_table(results, ms)
+    if args.texts:
+        for r in results:
+            for (p, _, ref), t in zip(rows, r.get("texts") or []):
+                print(f"[{r['impl']} {r['model']} {r['compute']} b{r['beam']}] "
+                      f"{os.path.basename(p)}: {t.strip()}")
+    if args.json:
+        for r in results:
+            print(json.dumps({k: v for k, v in r.items() if k != "texts"}))
+        if ms:
+            print(json.dumps(ms))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
