@@ -28,6 +28,7 @@ int cli_find_model(const char *given, char *out, size_t cap, char *err, size_t e
 {
 	char exe[PATH_MAX], beside[PATH_MAX + 32] = "";
 	const char *env = getenv("AMANUENSIS_MODEL");
+	char *dir;
 	ssize_t n;
 
 	if (given) {
@@ -41,12 +42,19 @@ int cli_find_model(const char *given, char *out, size_t cap, char *err, size_t e
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
 		exe[n] = '\0';
+		dir = dirname(exe);
 		/* build/amanuensis -> build/../models/tiny.en */
-		snprintf(beside, sizeof(beside), "%s/../%s", dirname(exe), DEFAULT_MODEL);
+		snprintf(beside, sizeof(beside), "%s/../%s", dir, DEFAULT_MODEL);
 		if (exists(beside)) {
-			char real[PATH_MAX];
+			char up[PATH_MAX + 4], real[PATH_MAX];
 
-			snprintf(out, cap, "%s", realpath(beside, real) ? real : beside);
+			/* "/repo/build/../models/tiny.en" shown as "/repo/models/tiny.en";
+			 * models/tiny.en itself may be a symlink and is kept as named. */
+			snprintf(up, sizeof(up), "%s/..", dir);
+			if (realpath(up, real))
+				snprintf(out, cap, "%s/%s", real, DEFAULT_MODEL);
+			else
+				snprintf(out, cap, "%s", beside);
 			return 0;
 		}
 	}
