@@ -234,6 +234,8 @@ Test(audio, reads_mp3)
  * Load must fail with @want and a message naming @path; so must open, or,
  * for a file whose damage shows only when decoding, a read with -EIO.
  */
+static void check_stream(const char *path, size_t piece);
+
 static void check_refused(const char *path, int want)
 {
 	struct wsp_audio a = { .samples = (float *)1, .n = 7 };
@@ -326,6 +328,51 @@ Test(audio, refuses_truncated_wav)
 	write_bytes(path, head, 44 + 1000);
 	check_refused(path, -EINVAL);
 	free(head);
+}
+
+static void put_le(unsigned char *p, unsigned v, int bytes)
+{
+	for (int i = 0; i < bytes; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+Test(audio, refuses_bad_wav_headers)
+{
+	static const struct {
+		int off, bytes;
+		unsigned val;
+		const char *what;
+	} bad[] = {
+		{ 20, 2, 0x1234, "unknown format tag" },
+		{ 22, 2, 0, "zero channels" },
+		{ 22, 2, 5000, "5000 channels" },
+		{ 24, 4, 0, "0 Hz" },
+		{ 24, 4, 1, "1 Hz (16000x upsampling)" },
+		{ 24, 4, 0x7fffffff, "2^31 - 1 Hz" },
+		{ 34, 2, 0, "0 bits per sample" },
+	};
+	size_t size = 44 + 32000;
+	unsigned char *head, *buf = malloc(size);
+	char path[128];
+
+	need_jfk();
+	head = jfk_head(size);
+	cr_assert_eq(memcmp(head + 36, "data", 4), 0, "jfk.wav: not a 44-byte header");
+	put_le(head + 4, (unsigned)size - 8, 4);	/* RIFF and data sizes of the cut */
+	put_le(head + 40, (unsigned)size - 44, 4);
+	snprintf(path, sizeof(path), "%s/bad.wav", tmpdir);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memcpy(buf, head, size);
+		put_le(buf + bad[i].off, bad[i].val, bad[i].bytes);
+		write_bytes(path, buf, size);
+		cr_log_info("%s", bad[i].what);
+		check_refused(path, -EINVAL);
+	}
+	/* the unmodified cut is a good 1 s file */
+	write_bytes(path, head, size);
+	check_stream(path, 1000);
+	free(head);
+	free(buf);
 }
 
 Test(audio, refuses_truncated_flac)

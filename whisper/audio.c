@@ -24,6 +24,9 @@
 #include "whisper/audio.h"
 
 #define CHUNK_FRAMES 4096	/* input frames decoded per step */
+#define SOXR_MAX_OUT 65536	/* output samples asked of soxr per call (it counts in int) */
+#define WSP_AUDIO_MIN_RATE 1000
+#define WSP_AUDIO_MAX_RATE 768000
 
 struct wsp_audio_stream {
 	char *path;
@@ -128,6 +131,12 @@ int wsp_audio_open(const char *path, struct wsp_audio_stream **out, char *err, s
 	if (s->info.channels < 1 || s->info.samplerate < 1 || s->info.frames < 0) {
 		set_err(err, errlen, "%s: bad header (%d channels, %d Hz)", path,
 			s->info.channels, s->info.samplerate);
+		wsp_audio_close(s);
+		return -EINVAL;
+	}
+	if (s->info.samplerate < WSP_AUDIO_MIN_RATE || s->info.samplerate > WSP_AUDIO_MAX_RATE) {
+		set_err(err, errlen, "%s: unsupported sample rate %d Hz (%d to %d)", path,
+			s->info.samplerate, WSP_AUDIO_MIN_RATE, WSP_AUDIO_MAX_RATE);
 		wsp_audio_close(s);
 		return -EINVAL;
 	}
@@ -254,14 +263,16 @@ long wsp_audio_read(struct wsp_audio_stream *s, float *dst, size_t max, char *er
 		if (s->drained)
 			break;
 
-		size_t idone = 0, odone = 0;
+		size_t idone = 0, odone = 0, room = max - done;
 		soxr_error_t e;
 
+		if (room > SOXR_MAX_OUT)
+			room = SOXR_MAX_OUT;
 		if (s->mono_pos < s->mono_len)
 			e = soxr_process(s->soxr, s->mono + s->mono_pos, s->mono_len - s->mono_pos,
-					 &idone, dst + done, max - done, &odone);
+					 &idone, dst + done, room, &odone);
 		else	/* end of input: NULL input asks soxr for its tail */
-			e = soxr_process(s->soxr, NULL, 0, NULL, dst + done, max - done, &odone);
+			e = soxr_process(s->soxr, NULL, 0, NULL, dst + done, room, &odone);
 		if (e) {
 			set_err(err, errlen, "%s: resampling failed: %s", s->path, e);
 			return -EIO;
