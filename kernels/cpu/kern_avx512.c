@@ -4,8 +4,8 @@
  *
  * vpdpbusd multiplies u8 by s8: the weights are the u8 operand (w + 128) and
  * each A dword (4 signed k-values) is broadcast as the s8 operand. The
- * result is sum(a * w) + 128 * rowsum(a); the epilogue subtracts the latter,
- * which is exact. Blocking: up to 4 rows × 4 zmm (64 columns) of int32
+ * result is sum(a * w) + 128 * rowsum(a); the accumulators start at
+ * -128 * rowsum(a), so they end exact. Blocking: up to 4 rows × 4 zmm (64 columns) of int32
  * accumulators; each (rows, vectors) shape is its own unrolled copy, so the
  * inner loop has no tests but the k count.
  *
@@ -35,15 +35,22 @@ INLINE __mmask16 col_mask(int cols, int v)
 	return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
 }
 
-/* acc[r][v] = sum over k in [k0, k1) of a[r][k] * (w + 128)[k][16v..16v+15]. */
+/*
+ * acc[r][v] = sum over k in [k0, k1) of a[r][k] * w[k][16v..16v+15], exact:
+ * the accumulators start at -128 * sum(a[r][k0..k1)) (@rowsum[r * @rs]),
+ * which the u8 weights (w + 128) add back.
+ */
 INLINE void dot(__m512i acc[4][4], int R, int NV, const int8_t *a, size_t lda,
-		const uint8_t *b, size_t ldb, int k0, int k1)
+		const int32_t *rowsum, int rs, const uint8_t *b, size_t ldb, int k0, int k1)
 {
 	const uint8_t *bk = b + (size_t)(k0 / 4) * ldb;
 
-	for (int r = 0; r < R; r++)
+	for (int r = 0; r < R; r++) {
+		__m512i init = _mm512_set1_epi32(-128 * rowsum[r * rs]);
+
 		for (int v = 0; v < NV; v++)
-			acc[r][v] = _mm512_setzero_si512();
+			acc[r][v] = init;
+	}
 	for (int k = k0; k < k1; k += 4, bk += ldb) {
 		__m512i w[4];
 
@@ -63,14 +70,11 @@ INLINE void s8_tile(int R, int NV, const int8_t *a, size_t lda, const int32_t *r
 {
 	__m512i acc[4][4];
 
-	dot(acc, R, NV, a, lda, b, ldb, 0, kp);
-	for (int r = 0; r < R; r++) {
-		__m512i corr = _mm512_set1_epi32(rowsum[r] * 128);
-
+	dot(acc, R, NV, a, lda, rowsum, 1, b, ldb, 0, kp);
+	for (int r = 0; r < R; r++)
 		for (int v = 0; v < NV; v++)
 			_mm512_mask_storeu_epi32(c + (size_t)r * ldc + v * 16, col_mask(cols, v),
-						 _mm512_sub_epi32(acc[r][v], corr));
-	}
+						 acc[r][v]);
 }
 
 INLINE void f32_tile(int R, int NV, const int8_t *a, size_t lda, const int32_t *rowsum,
@@ -85,19 +89,17 @@ INLINE void f32_tile(int R, int NV, const int8_t *a, size_t lda, const int32_t *
 		__m512i acc[4][4];
 		__m512 sbv[4];
 
-		dot(acc, R, NV, a, lda, b, ldb, k0, k1);
+		dot(acc, R, NV, a, lda, rowsum + j, nkb, b, ldb, k0, k1);
 		for (int v = 0; v < NV; v++)
 			sbv[v] = _mm512_loadu_ps(sb + (size_t)j * ldsb + v * 16);
 		for (int r = 0; r < R; r++) {
-			__m512i corr = _mm512_set1_epi32(rowsum[r * nkb + j] * 128);
 			__m512 sar = _mm512_set1_ps(sa[r * nkb + j]);
 			float *cr = c + (size_t)r * ldc;
 
 			for (int v = 0; v < NV; v++) {
 				__mmask16 mk = col_mask(cols, v);
-				__m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(
-						_mm512_sub_epi32(acc[r][v], corr)),
-						_mm512_mul_ps(sar, sbv[v]));
+				__m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][v]),
+							 _mm512_mul_ps(sar, sbv[v]));
 
 				if (j)
 					t = _mm512_add_ps(_mm512_maskz_loadu_ps(mk, cr + v * 16), t);

@@ -6,7 +6,8 @@
  * thread count: tile_matmul_s8 on prepacked weights ("amanuensis"), the fp32
  * path tile_matmul_f32 ("amanuensis_f32"), dnnl_gemm_u8s8s32 ("onednn") and
  * cblas_sgemm ("openblas"). GOPS counts 2·M·K·N per call; the best of
- * --reps runs is kept.
+ * --reps runs is kept. The implementations take turns within each rep, so
+ * on a shared machine they see the same load.
  */
 #include <cblas.h>
 #include <dlfcn.h>
@@ -50,46 +51,38 @@ static void set_omp_threads(int n)
 		fn(n);
 }
 
-/* Time one implementation on one shape; returns GOPS or a negative on error. */
-static double time_impl(int impl, const struct shape *s, int reps, int threads,
+/* Run one implementation once on one shape; returns seconds, or < 0 on error. */
+static double time_impl(int impl, const struct shape *s, int threads,
 			const int8_t *a8, const uint8_t *au8, const float *af,
 			const int8_t *b8, const float *bf,
 			const struct tile_weights *w8, const struct tile_weights *wf,
 			int32_t *c32, float *cf)
 {
 	struct tile_opts o = { .threads = threads };
-	double best = 1e30;
+	double t0 = now();
+	int ret = 0;
 
-	for (int r = 0; r < reps + 1; r++) {
-		double t0 = now();
-		int ret = 0;
+	switch (impl) {
+	case IMPL_AMN:
+		ret = tile_matmul_s8(a8, s->M, s->K, s->K, w8, c32, s->N, &o);
+		break;
+	case IMPL_AMN_F32:
+		ret = tile_matmul_f32(af, s->M, s->K, s->K, wf, NULL, cf, s->N, &o);
+		break;
+	case IMPL_ONEDNN: {
+		int32_t co = 0;
 
-		switch (impl) {
-		case IMPL_AMN:
-			ret = tile_matmul_s8(a8, s->M, s->K, s->K, w8, c32, s->N, &o);
-			break;
-		case IMPL_AMN_F32:
-			ret = tile_matmul_f32(af, s->M, s->K, s->K, wf, NULL, cf, s->N, &o);
-			break;
-		case IMPL_ONEDNN: {
-			int32_t co = 0;
-
-			ret = dnnl_gemm_u8s8s32('N', 'N', 'F', s->M, s->N, s->K, 1.0f, au8,
-						s->K, 0, b8, s->N, 0, 0.0f, c32, s->N, &co)
-			      == dnnl_success ? 0 : -1;
-			break;
-		}
-		case IMPL_OPENBLAS:
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->M, s->N,
-				    s->K, 1.0f, af, s->K, bf, s->N, 0.0f, cf, s->N);
-			break;
-		}
-		if (ret)
-			return -1.0;
-		if (r > 0 && now() - t0 < best)   /* first run is a warm-up */
-			best = now() - t0;
+		ret = dnnl_gemm_u8s8s32('N', 'N', 'F', s->M, s->N, s->K, 1.0f, au8,
+					s->K, 0, b8, s->N, 0, 0.0f, c32, s->N, &co)
+		      == dnnl_success ? 0 : -1;
+		break;
 	}
-	return 2.0 * s->M * s->K * s->N / best * 1e-9;
+	case IMPL_OPENBLAS:
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->M, s->N,
+			    s->K, 1.0f, af, s->K, bf, s->N, 0.0f, cf, s->N);
+		break;
+	}
+	return ret ? -1.0 : now() - t0;
 }
 
 static int run_shape(const struct shape *s, int reps, int threads, double gops[NIMPL])
@@ -117,11 +110,19 @@ static int run_shape(const struct shape *s, int reps, int threads, double gops[N
 	    tile_weights_pack_f32(&wf, bf, s->K, s->N, s->N, TILE_W_ROW_MAJOR_KN))
 		goto out;
 	ret = 0;
-	for (int i = 0; i < NIMPL; i++) {
-		gops[i] = time_impl(i, s, reps, threads, a8, au8, af, b8, bf, w8, wf, c32, cf);
-		if (gops[i] < 0)
-			ret = -1;
-	}
+	for (int i = 0; i < NIMPL; i++)
+		gops[i] = 1e30;
+	for (int r = 0; r < reps + 1 && !ret; r++)   /* rep 0 is a warm-up */
+		for (int i = 0; i < NIMPL; i++) {
+			double t = time_impl(i, s, threads, a8, au8, af, b8, bf, w8, wf, c32, cf);
+
+			if (t < 0)
+				ret = -1;
+			else if (r > 0 && t < gops[i])
+				gops[i] = t;
+		}
+	for (int i = 0; i < NIMPL; i++)
+		gops[i] = 2.0 * s->M * s->K * s->N / gops[i] * 1e-9;
 out:
 	tile_weights_free(w8);
 	tile_weights_free(wf);
