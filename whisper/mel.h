@@ -42,6 +42,34 @@ size_t wsp_mel_frames(size_t n_samples);
  */
 int wsp_mel_compute(const struct wsp_mel *m, const float *samples, size_t n, float *out);
 
+/**
+ * wsp_mel_compute_log - the log-mel of @n samples before normalization:
+ * log10(max(energy, 1e-10)) per bin and frame, laid out as wsp_mel_compute().
+ * @max: if not NULL, set to the largest value written (-10 when all silent,
+ * -INFINITY when no frame).
+ *
+ * For long audio read in windows, faster-whisper's numbers need the max of
+ * the whole (audio + 30 s zeros) spectrogram: take the max over all windows
+ * in a first pass, then wsp_mel_normalize() each window with it.
+ * Return: 0, -EINVAL, -ENOMEM.
+ */
+int wsp_mel_compute_log(const struct wsp_mel *m, const float *samples, size_t n, float *out,
+			float *max);
+
+/**
+ * wsp_mel_max - the largest of frames [@first, @first + @count) of a log-mel
+ * laid out as wsp_mel_compute() (@n_mels rows of @n_frames): for a window
+ * read with context frames, whose edge frames see reflect padding and must
+ * not count. Return: -INFINITY for an empty range.
+ */
+float wsp_mel_max(const float *x, int n_mels, size_t n_frames, size_t first, size_t count);
+
+/**
+ * wsp_mel_normalize - floor @count log-mel values at @max - 8, then map them
+ * by (x + 4) / 4, in place: the last step of wsp_mel_compute().
+ */
+void wsp_mel_normalize(float *x, size_t count, float max);
+
 #ifdef __cplusplus
 }
 #endif
