@@ -187,6 +187,53 @@ Test(mel, concurrent_calls_agree)
 	free(x);
 }
 
+/*
+ * Two windows read separately (the second with 2 frames of left context, as a
+ * streaming caller holds them), normalized with the max over both, give the
+ * whole signal's features bit for bit on the frames away from window edges.
+ */
+Test(mel, windows_with_global_max_match_whole)
+{
+	const size_t n = 8 * WSP_SAMPLE_RATE, split = 3 * WSP_SAMPLE_RATE;
+	const size_t nf = wsp_mel_frames(n), s0 = split - 2 * WSP_HOP_LENGTH;
+	const size_t fa = wsp_mel_frames(split + 400), fb = wsp_mel_frames(n - s0);
+	float *x = malloc(n * sizeof(float)), *whole = malloc(80 * nf * sizeof(float));
+	float *a = malloc(80 * fa * sizeof(float)), *b = malloc(80 * fb * sizeof(float));
+	float ma, mb, mw;
+	struct wsp_mel *m;
+
+	/* loud in the first window only: the second's own max would be lower */
+	for (size_t i = 0; i < n; i++)
+		x[i] = (i + 1000 < split ? 0.8f : 0.01f) * (float)sin(i * 0.07) +
+		       0.001f * (float)sin(i * 1.3);
+	cr_assert_eq(wsp_mel_new(80, &m), 0);
+	cr_assert_eq(wsp_mel_compute(m, x, n, whole), 0);
+	cr_assert_eq(wsp_mel_compute_log(m, x, split + 400, a, &ma), 0);
+	cr_assert_eq(wsp_mel_compute_log(m, x + s0, n - s0, b, &mb), 0);
+	cr_assert_eq(wsp_mel_compute_log(m, x, n, whole, &mw), 0);
+	/* b's first frames see its reflect padding: its max is over the rest */
+	cr_assert_eq(wsp_mel_max(a, 80, fa, 0, fa), ma);
+	mb = wsp_mel_max(b, 80, fb, 2, fb);
+	cr_assert_eq(fmaxf(ma, mb), mw, "%.9g %.9g %.9g", ma, mb, mw);
+	cr_assert_gt(ma, mb + 1.0f);
+	cr_assert_eq(wsp_mel_max(a, 80, fa, fa, 1), -INFINITY);
+	wsp_mel_normalize(a, 80 * fa, mw);
+	wsp_mel_normalize(b, 80 * fb, mw);
+	wsp_mel_normalize(whole, 80 * nf, mw);
+	for (int bin = 0; bin < 80; bin++) {
+		for (size_t t = 2; t < split / WSP_HOP_LENGTH; t++)
+			cr_assert_eq(a[bin * fa + t], whole[bin * nf + t], "bin %d frame %zu", bin, t);
+		for (size_t t = 2; t + 2 < fb; t++)
+			cr_assert_eq(b[bin * fb + t], whole[bin * nf + s0 / WSP_HOP_LENGTH + t],
+				     "bin %d frame %zu", bin, s0 / WSP_HOP_LENGTH + t);
+	}
+	wsp_mel_free(m);
+	free(x);
+	free(whole);
+	free(a);
+	free(b);
+}
+
 /* Reference features of @name from @dir (int32 n_mels, int32 n_frames, floats). */
 static float *read_ref(const char *dir, const char *name, int *n_mels, int *n_frames)
 {

@@ -210,7 +210,8 @@ static int gather(const float *x, size_t n, size_t t, float *frame)
 	return 0;
 }
 
-int wsp_mel_compute(const struct wsp_mel *m, const float *samples, size_t n, float *out)
+int wsp_mel_compute_log(const struct wsp_mel *m, const float *samples, size_t n, float *out,
+			float *max)
 {
 	size_t nf = wsp_mel_frames(n);
 	const int nm = m ? m->n_mels : 0;
@@ -219,6 +220,8 @@ int wsp_mel_compute(const struct wsp_mel *m, const float *samples, size_t n, flo
 	float vmax = -INFINITY;
 	int ret = -ENOMEM;
 
+	if (max)
+		*max = -INFINITY;
 	if (!m || (!samples && n) || (!out && nf))
 		return -EINVAL;
 	if (!nf)
@@ -260,20 +263,51 @@ int wsp_mel_compute(const struct wsp_mel *m, const float *samples, size_t n, flo
 				vmax = v;
 		}
 	}
-
-	/* Dynamic range of 8 (80 dB) below the loudest value, then (x + 4) / 4. */
-	const float floor_v = vmax - 8.0f;
-	const size_t total = (size_t)nm * nf;
-
-	for (size_t i = 0; i < total; i++) {
-		float v = out[i] > floor_v ? out[i] : floor_v;
-
-		out[i] = (v + 4.0f) / 4.0f;
-	}
+	if (max)
+		*max = vmax;
 	ret = 0;
 out:
 	fftwf_free(frame);
 	fftwf_free(spec);
 	free(power);
+	return ret;
+}
+
+float wsp_mel_max(const float *x, int n_mels, size_t n_frames, size_t first, size_t count)
+{
+	float vmax = -INFINITY;
+
+	if (first >= n_frames)
+		return vmax;
+	if (count > n_frames - first)
+		count = n_frames - first;
+	for (int b = 0; b < n_mels; b++) {
+		const float *row = x + (size_t)b * n_frames + first;
+
+		for (size_t t = 0; t < count; t++)
+			vmax = row[t] > vmax ? row[t] : vmax;
+	}
+	return vmax;
+}
+
+void wsp_mel_normalize(float *x, size_t count, float max)
+{
+	/* Dynamic range of 8 (80 dB) below the loudest value, then (x + 4) / 4. */
+	const float floor_v = max - 8.0f;
+
+	for (size_t i = 0; i < count; i++) {
+		float v = x[i] > floor_v ? x[i] : floor_v;
+
+		x[i] = (v + 4.0f) / 4.0f;
+	}
+}
+
+int wsp_mel_compute(const struct wsp_mel *m, const float *samples, size_t n, float *out)
+{
+	float vmax;
+	int ret = wsp_mel_compute_log(m, samples, n, out, &vmax);
+
+	if (!ret)
+		wsp_mel_normalize(out, (size_t)m->n_mels * wsp_mel_frames(n), vmax);
 	return ret;
 }
