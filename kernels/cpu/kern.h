@@ -42,8 +42,8 @@ typedef void kern_s8_fn(const int8_t *a, size_t lda, const int32_t *rowsum,
  * @c:      float output, leading dimension @ldc (elements).
  *
  * With acc_j the exact int32 sum of block j, every variant computes, in
- * float and in this order: s = acc_0 * (sa_0 * sb_0); s = s + acc_j *
- * (sa_j * sb_j) for j = 1.. nkb - 1; c = s + bias (or + 0).
+ * float and in this order: s = 0; s = fmaf((float)acc_j, sa_j * sb_j, s)
+ * for j = 0 .. nkb - 1 (one rounding each); c = s + bias (or + 0).
  */
 typedef void kern_f32_fn(const int8_t *a, size_t lda, const int32_t *rowsum,
 			 const float *sa, int rows, int kp, int kb,

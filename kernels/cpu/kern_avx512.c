@@ -10,8 +10,8 @@
  * inner loop has no tests but the k count.
  *
  * The f32 kernel runs the same loop once per K block, then dequantizes the
- * block (acc · (sa · sb)) and adds it to C, which holds the running sum;
- * after the last block it adds the bias. The float operations and their
+ * block and adds it to C, which holds the running sum (one fma:
+ * acc · (sa · sb) + sum); after the last block it adds the bias. The float operations and their
  * order are those of kern_f32_scalar, so the results are bit-identical.
  */
 #include <immintrin.h>
@@ -98,11 +98,11 @@ INLINE void f32_tile(int R, int NV, const int8_t *a, size_t lda, const int32_t *
 
 			for (int v = 0; v < NV; v++) {
 				__mmask16 mk = col_mask(cols, v);
-				__m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][v]),
-							 _mm512_mul_ps(sar, sbv[v]));
+				__m512 t = j ? _mm512_maskz_loadu_ps(mk, cr + v * 16) :
+					       _mm512_setzero_ps();
 
-				if (j)
-					t = _mm512_add_ps(_mm512_maskz_loadu_ps(mk, cr + v * 16), t);
+				t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][v]),
+						    _mm512_mul_ps(sar, sbv[v]), t);
 				if (j == nkb - 1)
 					t = _mm512_add_ps(t, bias ?
 						_mm512_maskz_loadu_ps(mk, bias + v * 16) :

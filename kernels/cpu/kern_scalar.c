@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* kernels/cpu/kern_scalar.c - portable reference INT8 tile kernels (s8 and f32). */
+#include <math.h>
 #include "kernels/cpu/kern.h"
 
 static int32_t dot(const int8_t *ar, const uint8_t *b, size_t ldb, int n, int k0, int k1)
@@ -35,9 +36,8 @@ void kern_f32_scalar(const int8_t *a, size_t lda, const int32_t *rowsum,
 			for (int j = 0; j < nkb; j++) {
 				int k0 = j * kb, k1 = k0 + kb < kp ? k0 + kb : kp;
 				int32_t acc = dot(a + (size_t)m * lda, b, ldb, n, k0, k1);
-				float t = (float)acc * (sa[m * nkb + j] * sb[(size_t)j * ldsb + n]);
 
-				s = j ? s + t : t;
+				s = fmaf((float)acc, sa[m * nkb + j] * sb[(size_t)j * ldsb + n], s);
 			}
 			c[(size_t)m * ldc + n] = s + (bias ? bias[n] : 0.0f);
 		}
