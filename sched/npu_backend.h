@@ -34,12 +34,14 @@ struct npu_backend {
 	unsigned job_rows;          /* preferred A rows per job */
 	int completion_fd;          /* eventfd: readable when reap() has work */
 	bool simulated;
+	bool runs_inline;           /* submit() computes the batch before it returns */
 	struct tile_opts tile;      /* how the CPU runner calls the tiler */
 };
 
 /**
- * npu_backend_cpu_open - the CPU backend: a worker thread runs batches with
- * the tiler's SIMD kernels. Return: 0 or -errno.
+ * npu_backend_cpu_open - the CPU backend: the dispatcher thread itself runs
+ * each batch with the tiler's SIMD kernels (and its worker pool) when it
+ * submits it. Return: 0 or -errno.
  */
 int npu_backend_cpu_open(struct npu_backend **out, const struct tile_opts *tile);
 

@@ -241,6 +241,13 @@ static int64_t dispatch(struct npu_engine *e, bool draining, bool *progress)
 			b->status = -EIO;
 			b->submit_ns = now;
 			finish_batch(e, b);
+		} else if (e->be->runs_inline) {
+			/*
+			 * It ran while we submitted it: complete it now, and take
+			 * in what arrived meanwhile before packing the next one.
+			 */
+			reap(e, progress);
+			break;
 		}
 	}
 	return wake;
@@ -274,7 +281,11 @@ static void drain_fd(int fd)
 	}
 }
 
-/* Sleep until a doorbell, a completion or @deadline (INT64_MAX: none). */
+/*
+ * Sleep until a doorbell, a completion or @deadline (INT64_MAX: none).
+ * Dispatcher thread only; the ring must have been armed (npu_ring_arm())
+ * unless a doorbell poll is already pending.
+ */
 static void wait_events(struct npu_engine *e, int64_t deadline)
 {
 	struct __kernel_timespec ts, *tsp = NULL;
@@ -283,8 +294,7 @@ static void wait_events(struct npu_engine *e, int64_t deadline)
 	unsigned head, seen = 0;
 
 	if (!e->bell_pending) {
-		if (!npu_ring_arm(e->ring))
-			return;  /* a job arrived meanwhile */
+		/* The caller armed the ring under dlock. */
 		sqe = io_uring_get_sqe(&e->uring);
 		io_uring_prep_poll_add(sqe, npu_ring_doorbell_fd(e->ring), POLLIN);
 		io_uring_sqe_set_data64(sqe, TAG_BELL);
@@ -322,28 +332,90 @@ static void wait_events(struct npu_engine *e, int64_t deadline)
 	io_uring_cq_advance(&e->uring, seen);
 }
 
+/* One round: ring -> tenant queues, finished runs, new runs, stats. Under dlock. */
+static bool round_locked(struct npu_engine *e, bool stopping, int64_t *wake)
+{
+	bool progress = false;
+
+	intake(e, &progress);
+	reap(e, &progress);
+	*wake = dispatch(e, stopping, &progress);
+	publish(e, false);
+	return progress;
+}
+
+bool npu_dispatch_help(struct npu_mm *m)
+{
+	struct npu_engine *e = m->e;
+	bool progress, left;
+	uint64_t one = 1;
+	int64_t wake;
+
+	/*
+	 * Count ourselves in while @m is provably unfinished: it completes
+	 * under efd_lock, and close cannot get past the completion of every
+	 * job to its wait for helpers without seeing our count.
+	 */
+	pthread_mutex_lock(&m->efd_lock);
+	if (!atomic_load_explicit(&m->pending, memory_order_acquire)) {
+		pthread_mutex_unlock(&m->efd_lock);
+		return true;
+	}
+	if (!e->be->runs_inline) {
+		pthread_mutex_unlock(&m->efd_lock);
+		return false;
+	}
+	atomic_fetch_add_explicit(&e->helpers, 1, memory_order_relaxed);
+	pthread_mutex_unlock(&m->efd_lock);
+
+	if (pthread_mutex_trylock(&e->dlock)) {
+		/*
+		 * Someone is dispatching, perhaps our jobs. Jobs a synchronous
+		 * caller queued quietly may have come too late for that round:
+		 * wake the dispatcher thread for them, then sleep until woken.
+		 */
+		npu_ring_notify(e->ring);
+		atomic_fetch_sub_explicit(&e->helpers, 1, memory_order_release);
+		return false;
+	}
+	progress = round_locked(e, false, &wake);
+	/* Work a quota held back: the dispatcher thread must time it. */
+	left = e->drr.queued != 0;
+	pthread_mutex_unlock(&e->dlock);
+	if (left && write(npu_ring_doorbell_fd(e->ring), &one, sizeof(one)) < 0) {
+		/* saturated: the dispatcher is awake anyway */
+	}
+	atomic_fetch_sub_explicit(&e->helpers, 1, memory_order_release);
+	return progress;
+}
+
 void *npu_dispatcher_main(void *arg)
 {
 	struct npu_engine *e = arg;
 
 	for (;;) {
-		bool progress = false;
 		bool stopping = atomic_load_explicit(&e->stop, memory_order_acquire);
+		bool progress, done, can_sleep = false;
 		int64_t wake;
 
-		intake(e, &progress);
-		reap(e, &progress);
-		wake = dispatch(e, stopping, &progress);
-		publish(e, false);
-		if (stopping && !e->drr.queued && !e->in_flight && !npu_ring_count(e->ring))
+		pthread_mutex_lock(&e->dlock);
+		progress = round_locked(e, stopping, &wake);
+		done = stopping && !e->drr.queued && !e->in_flight && !npu_ring_count(e->ring);
+		if (!progress && !done) {
+			/* Publish the last changes soon even if nothing else happens. */
+			if (e->stats_dirty && e->last_publish_ns + PUBLISH_NS < wake)
+				wake = e->last_publish_ns + PUBLISH_NS;
+			/* Arm while no helper can take from the ring: false if a job is there. */
+			can_sleep = e->bell_pending || npu_ring_arm(e->ring);
+		}
+		pthread_mutex_unlock(&e->dlock);
+		if (done)
 			break;
-		if (progress)
-			continue;
-		/* Publish the last changes soon even if nothing else happens. */
-		if (e->stats_dirty && e->last_publish_ns + PUBLISH_NS < wake)
-			wake = e->last_publish_ns + PUBLISH_NS;
-		wait_events(e, wake);
+		if (can_sleep)
+			wait_events(e, wake);
 	}
+	pthread_mutex_lock(&e->dlock);
 	publish(e, true);
+	pthread_mutex_unlock(&e->dlock);
 	return NULL;
 }

@@ -122,6 +122,7 @@ int npu_engine_open(struct npu_engine **out, const struct npu_engine_opts *o)
 	if (!e)
 		return -ENOMEM;
 	pthread_mutex_init(&e->lock, NULL);
+	pthread_mutex_init(&e->dlock, NULL);
 	e->tile.threads = o ? o->threads : 0;
 	e->tile.tile_edge = o ? o->tile_edge : 0;
 	e->batch_jobs = o && o->batch_jobs ? o->batch_jobs : DEFAULT_BATCH_JOBS;
@@ -193,6 +194,7 @@ err_ring:
 err_backend:
 	e->be->ops->close(e->be);
 err_free:
+	pthread_mutex_destroy(&e->dlock);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 	return ret;
@@ -209,11 +211,14 @@ void npu_engine_close(struct npu_engine *e)
 	while (atomic_load(&e->submitters))
 		sched_yield();
 	/* The dispatcher runs everything queued, then exits. */
-	atomic_store_explicit(&e->stop, 1, memory_order_release);
+	atomic_store_explicit(&e->stop, 1, memory_order_seq_cst);
 	if (write(npu_ring_doorbell_fd(e->ring), &one, sizeof(one)) < 0) {
 		/* saturated: it is awake */
 	}
 	pthread_join(e->thread, NULL);
+	/* Waiters that were dispatching for themselves leave the lock soon. */
+	while (atomic_load(&e->helpers))
+		sched_yield();
 	/* Tenants still open outlive the engine: detach them. */
 	pthread_mutex_lock(&e->lock);
 	for (struct npu_tenant *t = e->tenants; t; t = t->next_open) {
@@ -228,6 +233,7 @@ void npu_engine_close(struct npu_engine *e)
 	free_batches(e);
 	npu_ring_destroy(e->ring);
 	pthread_mutex_destroy(&e->lock);
+	pthread_mutex_destroy(&e->dlock);
 	free(e);
 }
 

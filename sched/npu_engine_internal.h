@@ -30,7 +30,15 @@ struct npu_engine {
 	_Atomic uint32_t closing;
 	_Atomic uint32_t stop;          /* tells the dispatcher to drain and exit */
 
-	/* dispatcher-private */
+	/*
+	 * Dispatcher state below is owned by whoever holds dlock: the
+	 * dispatcher thread, or, on a backend that runs batches inline (cpu),
+	 * a thread waiting for its matmul that does a round itself
+	 * (npu_dispatch_help()). helpers counts threads inside that call, so
+	 * that close can wait for them to leave.
+	 */
+	pthread_mutex_t dlock;
+	_Atomic uint32_t helpers;
 	pthread_t thread;
 	bool thread_started;
 	struct io_uring uring;
@@ -59,6 +67,18 @@ struct npu_engine {
 
 /** npu_dispatcher_main - the dispatcher thread (npu_dispatch.c). */
 void *npu_dispatcher_main(void *arg);
+
+/**
+ * npu_dispatch_help - a waiter's turn at dispatching (cpu backend only).
+ * @m: the caller's unfinished matmul, which pins the engine: the engine
+ *     cannot finish closing before @m completes, and @m completes under its
+ *     efd_lock, which this takes before touching the engine.
+ * If the dispatcher is free, run one round on the calling thread: take in the
+ * ring, run a batch (stacking whatever shares weights), complete its jobs.
+ * Return: true if the round did something (check @m again), false if the
+ * caller should sleep.
+ */
+bool npu_dispatch_help(struct npu_mm *m);
 
 /** npu_job_complete - finish one job with @status (dispatcher only). */
 void npu_job_complete(struct npu_engine *e, struct npu_job *j, int status);

@@ -37,6 +37,7 @@ struct npu_job {
 /* A matmul handle (struct npu_matmul in the public API). */
 struct npu_mm {
 	struct npu_tenant *t;
+	struct npu_engine *e;      /* the engine it was submitted to */
 	enum npu_kind kind;
 	const void *a;
 	int M, K, N;

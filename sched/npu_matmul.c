@@ -50,14 +50,22 @@ static void drop_unqueued(struct npu_mm *mm, int from)
 	}
 }
 
+/*
+ * @sync: the caller waits at once (npu_matmul_f32/_s8). On a backend that
+ * runs batches inline its jobs are then queued quietly, without waking the
+ * dispatcher thread: the caller dispatches them itself in npu_matmul_wait()
+ * unless someone else is dispatching, and then rings the doorbell.
+ */
 static int submit(struct npu_tenant *t, enum npu_kind kind, const void *a, int M, int K,
 		  size_t lda, const struct tile_weights *w, const float *bias, void *c,
-		  size_t ldc, const struct npu_submit_opts *opts, struct npu_matmul **out)
+		  size_t ldc, const struct npu_submit_opts *opts, bool sync,
+		  struct npu_matmul **out)
 {
 	struct npu_engine *e;
 	struct npu_mm *mm;
 	int64_t timeout = opts ? opts->timeout_ns : -1, now;
 	int ret, njobs, i;
+	bool quiet;
 
 	ret = check_args(t, a, M, K, lda, w, c, ldc);
 	if (ret)
@@ -72,6 +80,7 @@ static int submit(struct npu_tenant *t, enum npu_kind kind, const void *a, int M
 	if (!mm)
 		return -ENOMEM;
 	mm->t = t;
+	mm->e = e;
 	mm->kind = kind;
 	mm->a = a;
 	mm->M = M;
@@ -124,11 +133,15 @@ static int submit(struct npu_tenant *t, enum npu_kind kind, const void *a, int M
 		e->shadow.tenants[t->slot].queue_depth += njobs;
 		pthread_mutex_unlock(&e->lock);
 	}
+	quiet = sync && e->be->runs_inline;
 	for (i = 0; i < njobs; i++) {
-		ret = npu_ring_enqueue(e->ring, &mm->jobs[i], timeout);
+		ret = quiet ? npu_ring_enqueue_quiet(e->ring, &mm->jobs[i], timeout) :
+			      npu_ring_enqueue(e->ring, &mm->jobs[i], timeout);
 		if (ret)
 			break;
 	}
+	if (ret && quiet)
+		npu_ring_notify(e->ring);  /* the queued ones must be released by someone */
 	atomic_fetch_sub_explicit(&e->submitters, 1, memory_order_release);
 	if (ret) {
 		/* Full ring in try/timeout mode: take back what was queued. */
@@ -157,14 +170,14 @@ int npu_matmul_submit_f32(struct npu_tenant *t, const float *a, int M, int K, si
 			  float *c, size_t ldc, const struct npu_submit_opts *opts,
 			  struct npu_matmul **out)
 {
-	return submit(t, NPU_KIND_F32, a, M, K, lda, w, bias, c, ldc, opts, out);
+	return submit(t, NPU_KIND_F32, a, M, K, lda, w, bias, c, ldc, opts, false, out);
 }
 
 int npu_matmul_submit_s8(struct npu_tenant *t, const int8_t *a, int M, int K, size_t lda,
 			 const struct tile_weights *w, int32_t *c, size_t ldc,
 			 const struct npu_submit_opts *opts, struct npu_matmul **out)
 {
-	return submit(t, NPU_KIND_S8, a, M, K, lda, w, NULL, c, ldc, opts, out);
+	return submit(t, NPU_KIND_S8, a, M, K, lda, w, NULL, c, ldc, opts, false, out);
 }
 
 int npu_matmul_poll(const struct npu_matmul *m)
@@ -190,6 +203,9 @@ int npu_matmul_wait(struct npu_matmul *m, int64_t timeout_ns)
 			if (left <= 0)
 				return -ETIMEDOUT;
 		}
+		/* On the cpu backend, run the dispatcher ourselves if it is free. */
+		if (mm->e && npu_dispatch_help(mm))
+			continue;
 		npu_futex_wait(&mm->pending, p, left);
 	}
 	return atomic_load_explicit(&mm->status, memory_order_relaxed);
@@ -253,7 +269,7 @@ int npu_matmul_f32(struct npu_tenant *t, const float *a, int M, int K, size_t ld
 		   const struct tile_weights *w, const float *bias, float *c, size_t ldc)
 {
 	struct npu_matmul *m;
-	int ret = npu_matmul_submit_f32(t, a, M, K, lda, w, bias, c, ldc, NULL, &m);
+	int ret = submit(t, NPU_KIND_F32, a, M, K, lda, w, bias, c, ldc, NULL, true, &m);
 
 	if (ret)
 		return ret;
@@ -266,7 +282,7 @@ int npu_matmul_s8(struct npu_tenant *t, const int8_t *a, int M, int K, size_t ld
 		  const struct tile_weights *w, int32_t *c, size_t ldc)
 {
 	struct npu_matmul *m;
-	int ret = npu_matmul_submit_s8(t, a, M, K, lda, w, c, ldc, NULL, &m);
+	int ret = submit(t, NPU_KIND_S8, a, M, K, lda, w, NULL, c, ldc, NULL, true, &m);
 
 	if (ret)
 		return ret;

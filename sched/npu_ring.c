@@ -110,8 +110,25 @@ void npu_ring_destroy(struct npu_ring *r)
 	free(r);
 }
 
+void npu_ring_notify(struct npu_ring *r)
+{
+	/*
+	 * Seq_cst exchange pairs with the consumer's seq_cst store of armed and
+	 * its re-check in npu_ring_arm(): either it sees our slot, or we see
+	 * armed == 1 and ring the doorbell.
+	 */
+	if (atomic_load_explicit(&r->armed, memory_order_seq_cst) &&
+	    atomic_exchange_explicit(&r->armed, 0, memory_order_seq_cst)) {
+		uint64_t one = 1;
+
+		if (write(r->doorbell, &one, sizeof(one)) < 0) {
+			/* EAGAIN: the counter is saturated, the consumer will wake anyway. */
+		}
+	}
+}
+
 /* One claim attempt loop; returns false if the ring is full. */
-static bool try_enqueue(struct npu_ring *r, void *item)
+static bool try_enqueue(struct npu_ring *r, void *item, bool notify)
 {
 	uint64_t pos = atomic_load_explicit(&r->tail, memory_order_relaxed);
 	struct npu_ring_slot *s;
@@ -140,31 +157,23 @@ static bool try_enqueue(struct npu_ring *r, void *item)
 	s->item = item;
 	/* Release: the item store is visible before the slot reads as published. */
 	atomic_store_explicit(&s->seq, pos + 1, memory_order_release);
-	/*
-	 * Seq_cst exchange pairs with the consumer's seq_cst store of armed and
-	 * its re-check in npu_ring_arm(): either it sees our slot, or we see
-	 * armed == 1 and ring the doorbell.
-	 */
-	if (atomic_load_explicit(&r->armed, memory_order_seq_cst) &&
-	    atomic_exchange_explicit(&r->armed, 0, memory_order_seq_cst)) {
-		uint64_t one = 1;
-
-		if (write(r->doorbell, &one, sizeof(one)) < 0) {
-			/* EAGAIN: the counter is saturated, the consumer will wake anyway. */
-		}
-	}
+	if (notify)
+		npu_ring_notify(r);
 	return true;
 }
 
-int npu_ring_enqueue(struct npu_ring *r, void *item, int64_t timeout_ns)
+static int enqueue(struct npu_ring *r, void *item, int64_t timeout_ns, bool notify)
 {
 	int64_t deadline = 0;
 	int ret = 0;
 
 	if (!item)
 		return -EINVAL;
-	if (try_enqueue(r, item))
+	if (try_enqueue(r, item, notify))
 		return 0;
+	/* Full: a quiet producer's earlier items must not wait for its later ones. */
+	if (!notify)
+		npu_ring_notify(r);
 	if (timeout_ns == 0)
 		return -EAGAIN;
 	if (timeout_ns > 0)
@@ -176,7 +185,7 @@ int npu_ring_enqueue(struct npu_ring *r, void *item, int64_t timeout_ns)
 	 */
 	for (int i = 0; i < YIELDS_BEFORE_SLEEP; i++) {
 		sched_yield();
-		if (try_enqueue(r, item))
+		if (try_enqueue(r, item, notify))
 			return 0;
 	}
 	/* Seq_cst: the consumer's check of space_waiters after freeing sees us. */
@@ -185,7 +194,7 @@ int npu_ring_enqueue(struct npu_ring *r, void *item, int64_t timeout_ns)
 		uint32_t gen = atomic_load_explicit(&r->space_gen, memory_order_seq_cst);
 		int64_t left = -1;
 
-		if (try_enqueue(r, item))
+		if (try_enqueue(r, item, notify))
 			break;
 		if (timeout_ns > 0) {
 			left = deadline - npu_now_ns();
@@ -199,6 +208,16 @@ int npu_ring_enqueue(struct npu_ring *r, void *item, int64_t timeout_ns)
 	}
 	atomic_fetch_sub_explicit(&r->space_waiters, 1, memory_order_relaxed);
 	return ret;
+}
+
+int npu_ring_enqueue(struct npu_ring *r, void *item, int64_t timeout_ns)
+{
+	return enqueue(r, item, timeout_ns, true);
+}
+
+int npu_ring_enqueue_quiet(struct npu_ring *r, void *item, int64_t timeout_ns)
+{
+	return enqueue(r, item, timeout_ns, false);
 }
 
 unsigned npu_ring_dequeue_burst(struct npu_ring *r, void **items, unsigned max)

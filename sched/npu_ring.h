@@ -47,6 +47,20 @@ void npu_ring_destroy(struct npu_ring *r);
 int npu_ring_enqueue(struct npu_ring *r, void *item, int64_t timeout_ns);
 
 /**
+ * npu_ring_enqueue_quiet - npu_ring_enqueue() without waking the consumer.
+ * For a producer that will consume the item itself if it can: unless it
+ * does, it must call npu_ring_notify() afterwards, or the item may wait until
+ * some other producer wakes the consumer. (A full ring notifies by itself.)
+ */
+int npu_ring_enqueue_quiet(struct npu_ring *r, void *item, int64_t timeout_ns);
+
+/**
+ * npu_ring_notify - ring the doorbell if the consumer is armed: after this,
+ * every item published before the call is seen by the consumer.
+ */
+void npu_ring_notify(struct npu_ring *r);
+
+/**
  * npu_ring_dequeue_burst - take up to @max published items, in claim order.
  * Consumer only (one thread at a time). Stops at the first slot that is
  * claimed but not yet published. Wakes producers blocked on a full ring.
