@@ -9,11 +9,14 @@
  *
  * Two modes:
  *   int8: A and B are int8, C is the exact int32 product.
- *   fp32: A and B are float; B is quantized symmetric per output column, A
- *         symmetric per row, and C = (Aq·Bq) * sa[m] * sb[n] (+ bias[n]).
+ *   fp32: A and B are float, quantized symmetric per K block of 128: B per
+ *         output column and block, A per row and block. Each block's int32
+ *         sum is exact; C = sum over blocks j of acc_j * sa[m][j] * sb[j][n]
+ *         (+ bias[n]).
  *
  * The direct calls here run the jobs on the calling thread plus a worker pool.
- * The scheduler (sched/npu.h) runs the same jobs through its ring instead.
+ * The scheduler (sched/npu.h) runs the same jobs through its ring instead;
+ * the bytes a device run consumes are the batch ABI of tiler/tile_job.h.
  * Errors are negative errno values; nothing here aborts the process.
  */
 #ifndef AMN_TILE_H
@@ -40,7 +43,9 @@ struct tile_weights;
  * @ldw:   leading dimension of @w in elements.
  * @flags: TILE_W_ROW_MAJOR_KN or TILE_W_ROW_MAJOR_NK.
  *
- * Each output column n gets a symmetric scale sb[n] = max|B[:,n]| / 127.
+ * Each output column n gets one symmetric scale per K block of 128: the
+ * max-abs scale of that block or a tighter clip, whichever has the lower
+ * squared error.
  * Return: 0, -EINVAL on a bad shape or NULL, -ENOMEM.
  */
 int tile_weights_pack_f32(struct tile_weights **out, const float *w,
