@@ -129,7 +129,7 @@ $(BUILD)/tsan/%: $(BUILD)/obj/tsan/tests/%.o $(BUILD)/obj/tsan/tests/tsan/crt_ma
 	$(CXX) -o $@ $(filter %.o,$^) $(BUILD)/libamanuensis.a $(LDFLAGS) $(LIBS) $(PEER_LIBS)
 valgrind:
 	$(MAKE) BUILD=build-vg OPT=-O1 \
-	  TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
+	  TEST_WRAPPER="valgrind -q --trace-children=yes --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
 	  TEST_ARGS="--jobs 1 --no-early-exit" AMN_TEST_SCALE=small test
 
 # A long run for humans: 10 minutes, 32 threads, emu with faults on.
