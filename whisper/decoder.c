@@ -7,6 +7,10 @@
  * rows. Self-attention keys/values are cached per layer and sequence;
  * cross-attention keys/values are projected from the encoder output once, in
  * wsp_decoder_new(), and shared by all sequences.
+ *
+ * Keys are kept transposed (channel major: d rows of key positions), the
+ * layout the attention kernel reads, so no step transposes anything: a new
+ * self-attention key is written as one column of its sequence's cache.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,8 +23,11 @@ struct wsp_decoder {
 	const struct wsp_model *m;
 	struct wsp_exec x;
 	int n_seq, n_past;
-	float **kself, **vself;   /* per layer: n_seq × n_text_ctx × d */
+	float **kself, **vself;   /* per layer: n_seq × d × ldk (keys, transposed)
+				     and n_seq × n_text_ctx × d (values) */
 	float **cross_kv;         /* per layer: n_audio_ctx × 2d */
+	float **cross_kt;         /* per layer: d × ldc, the cross keys transposed */
+	size_t ldk, ldc;          /* wsp_attn_ld(n_text_ctx), wsp_attn_ld(n_audio_ctx) */
 	/* step scratch, grown on demand */
 	int cap_rows;
 	float *xs, *h, *qkv, *att, *ffn;
@@ -37,10 +44,13 @@ void wsp_decoder_free(struct wsp_decoder *d)
 			free(d->vself[l]);
 		if (d->cross_kv)
 			free(d->cross_kv[l]);
+		if (d->cross_kt)
+			free(d->cross_kt[l]);
 	}
 	free(d->kself);
 	free(d->vself);
 	free(d->cross_kv);
+	free(d->cross_kt);
 	free(d->xs);
 	free(d->h);
 	free(d->qkv);
@@ -112,18 +122,31 @@ int wsp_decoder_new(const struct wsp_model *m, const struct wsp_exec *x,
 	d->kself = calloc((size_t)hp->n_text_layer, sizeof(float *));
 	d->vself = calloc((size_t)hp->n_text_layer, sizeof(float *));
 	d->cross_kv = calloc((size_t)hp->n_text_layer, sizeof(float *));
-	if (!d->kself || !d->vself || !d->cross_kv)
+	d->cross_kt = calloc((size_t)hp->n_text_layer, sizeof(float *));
+	if (!d->kself || !d->vself || !d->cross_kv || !d->cross_kt)
 		goto fail;
+	d->ldk = wsp_attn_ld(hp->n_text_ctx);
+	d->ldc = wsp_attn_ld(hp->n_audio_ctx);
 	for (int l = 0; l < hp->n_text_layer; l++) {
-		d->kself[l] = malloc(cache * sizeof(float));
+		struct wsp_attn a = {
+			.n_kv = hp->n_audio_ctx, .n_head = hp->n_text_head,
+			.hd = (int)dm / hp->n_text_head, .ldk = 2 * dm,
+		};
+
+		d->kself[l] = calloc((size_t)n_seq * dm * d->ldk, sizeof(float));
 		d->vself[l] = malloc(cache * sizeof(float));
 		d->cross_kv[l] = malloc((size_t)hp->n_audio_ctx * 2 * dm * sizeof(float));
-		if (!d->kself[l] || !d->vself[l] || !d->cross_kv[l])
+		d->cross_kt[l] = calloc(dm * d->ldc, sizeof(float));
+		if (!d->kself[l] || !d->vself[l] || !d->cross_kv[l] || !d->cross_kt[l])
 			goto fail;
 		ret = wsp_linear(x, &m->dec[l].cross_kv, enc, hp->n_audio_ctx,
 				 (size_t)hp->n_audio_state, d->cross_kv[l], 2 * dm);
 		if (ret)
 			goto fail;
+		a.k = d->cross_kv[l];
+		for (int h = 0; h < a.n_head; h++)
+			wsp_attn_transpose_k(&a, h, d->cross_kt[l] + (size_t)h * a.hd * d->ldc,
+					     d->ldc);
 		ret = -ENOMEM;
 	}
 	*out = d;
@@ -141,7 +164,7 @@ void wsp_decoder_reset(struct wsp_decoder *d)
 
 int wsp_decoder_reorder(struct wsp_decoder *d, const int *src)
 {
-	size_t dm, per, used;
+	size_t dm, per, used, perk;
 	float *tmp;
 
 	if (!d || !src)
@@ -152,20 +175,29 @@ int wsp_decoder_reorder(struct wsp_decoder *d, const int *src)
 	dm = (size_t)d->m->hp.n_text_state;
 	per = (size_t)d->m->hp.n_text_ctx * dm;
 	used = (size_t)d->n_past * dm;
+	perk = dm * d->ldk;
 	if (used == 0)
 		return 0;
 	tmp = malloc((size_t)d->n_seq * used * sizeof(float));
 	if (!tmp)
 		return -ENOMEM;
 	for (int l = 0; l < d->m->hp.n_text_layer; l++) {
-		float *c[2] = { d->kself[l], d->vself[l] };
+		float *kc = d->kself[l], *vc = d->vself[l];
 
-		for (int k = 0; k < 2; k++) {
-			for (int i = 0; i < d->n_seq; i++)
-				memcpy(tmp + i * used, c[k] + src[i] * per, used * sizeof(float));
-			for (int i = 0; i < d->n_seq; i++)
-				memcpy(c[k] + i * per, tmp + i * used, used * sizeof(float));
-		}
+		/* values: n_past rows per sequence, contiguous */
+		for (int i = 0; i < d->n_seq; i++)
+			memcpy(tmp + i * used, vc + src[i] * per, used * sizeof(float));
+		for (int i = 0; i < d->n_seq; i++)
+			memcpy(vc + i * per, tmp + i * used, used * sizeof(float));
+		/* keys: d rows of n_past positions per sequence */
+		for (int i = 0; i < d->n_seq; i++)
+			for (size_t c = 0; c < dm; c++)
+				memcpy(tmp + i * used + c * d->n_past,
+				       kc + src[i] * perk + c * d->ldk, d->n_past * sizeof(float));
+		for (int i = 0; i < d->n_seq; i++)
+			for (size_t c = 0; c < dm; c++)
+				memcpy(kc + i * perk + c * d->ldk, tmp + i * used + c * d->n_past,
+				       d->n_past * sizeof(float));
 	}
 	free(tmp);
 	return 0;
@@ -187,19 +219,21 @@ static int dec_layer(struct wsp_decoder *d, int l, int n_tok, int thr)
 	if (ret)
 		return ret;
 	for (int s = 0; s < d->n_seq; s++) {
-		float *kc = d->kself[l] + s * per, *vc = d->vself[l] + s * per;
+		float *kc = d->kself[l] + s * (size_t)dm * d->ldk, *vc = d->vself[l] + s * per;
 		const float *q = d->qkv + (size_t)s * n_tok * 3 * dm;
 		struct wsp_attn a = {
 			.q = q, .ldq = 3 * (size_t)dm,
-			.k = kc, .ldk = (size_t)dm, .v = vc, .ldv = (size_t)dm,
+			.kt = kc, .ldkt = d->ldk, .v = vc, .ldv = (size_t)dm,
 			.out = d->att + (size_t)s * n_tok * dm, .ldo = (size_t)dm,
 			.n_q = n_tok, .n_kv = d->n_past + n_tok, .n_head = nh, .hd = hd,
 			.causal = 1,
 		};
 
 		for (int t = 0; t < n_tok; t++) {
-			memcpy(kc + (size_t)(d->n_past + t) * dm, q + (size_t)t * 3 * dm + dm,
-			       (size_t)dm * sizeof(float));
+			const float *kn = q + (size_t)t * 3 * dm + dm;
+
+			for (int c = 0; c < dm; c++)
+				kc[(size_t)c * d->ldk + d->n_past + t] = kn[c];
 			memcpy(vc + (size_t)(d->n_past + t) * dm, q + (size_t)t * 3 * dm + 2 * dm,
 			       (size_t)dm * sizeof(float));
 		}
@@ -220,7 +254,7 @@ static int dec_layer(struct wsp_decoder *d, int l, int n_tok, int thr)
 	{
 		struct wsp_attn a = {
 			.q = d->qkv, .ldq = (size_t)dm,
-			.k = d->cross_kv[l], .ldk = 2 * (size_t)dm,
+			.kt = d->cross_kt[l], .ldkt = d->ldc,
 			.v = d->cross_kv[l] + dm, .ldv = 2 * (size_t)dm,
 			.out = d->att, .ldo = (size_t)dm,
 			.n_q = rows, .n_kv = m->hp.n_audio_ctx, .n_head = nh, .hd = hd,

@@ -4,12 +4,35 @@
  * that -O3 vectorizes them (no libm calls inside the hot loops).
  */
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "whisper/ops.h"
+
+int wsp_have_avx512(void)
+{
+	static int have = -1;
+	int h = __atomic_load_n(&have, __ATOMIC_RELAXED);
+
+	if (h < 0) {
+		const char *e = getenv("AMN_OPS");
+
+		__builtin_cpu_init();
+		h = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+		    __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+		    !(e && strcmp(e, "generic") == 0);
+		__atomic_store_n(&have, h, __ATOMIC_RELAXED);
+	}
+	return h;
+}
 
 void wsp_layer_norm(float *y, const float *x, const float *g, const float *b,
 		    int rows, int d)
 {
+	if (wsp_have_avx512()) {
+		wsp_layer_norm_avx512(y, x, g, b, rows, d);
+		return;
+	}
 	for (int r = 0; r < rows; r++) {
 		const float *xr = x + (size_t)r * d;
 		float *yr = y + (size_t)r * d;
@@ -43,6 +66,10 @@ static inline float erf_as(float x)
 
 void wsp_gelu(float *x, size_t n)
 {
+	if (wsp_have_avx512()) {
+		wsp_gelu_avx512(x, n);
+		return;
+	}
 	for (size_t i = 0; i < n; i++)
 		x[i] = 0.5f * x[i] * (1.0f + erf_as(x[i] * 0.70710678118654752f));
 }
@@ -73,6 +100,10 @@ void wsp_softmax_rows(float *s, int rows, int cols, size_t ld, float scale,
 
 void wsp_add(float *y, const float *x, size_t n)
 {
+	if (wsp_have_avx512()) {
+		wsp_add_avx512(y, x, n);
+		return;
+	}
 	for (size_t i = 0; i < n; i++)
 		y[i] += x[i];
 }

@@ -91,18 +91,62 @@ int wsp_exec_threads(const struct wsp_exec *x);
 /* One multi-head attention over already projected queries, keys and values. */
 struct wsp_attn {
 	const float *q; size_t ldq;   /* n_q × n_head·hd */
-	const float *k; size_t ldk;   /* n_kv × n_head·hd */
+	const float *k; size_t ldk;   /* n_kv × n_head·hd (unused when kt is set) */
 	const float *v; size_t ldv;   /* n_kv × n_head·hd */
 	float *out; size_t ldo;       /* n_q × n_head·hd */
+	/*
+	 * Optional keys already transposed: head h is the hd × n_kv matrix at
+	 * kt + h·hd·ldkt (row k holds channel k of every key), ldkt >= n_kv.
+	 */
+	const float *kt; size_t ldkt;
 	int n_q, n_kv, n_head, hd;
 	int causal;                   /* query i sees keys 0 .. n_kv - n_q + i */
 };
 
+/* Query rows per attention block (one work item of wsp_attention()). */
+#define WSP_ATTN_QBLOCK 32
+
+/** wsp_attn_ld - the leading dimension used for transposed keys: n_kv rounded up to 16. */
+static inline size_t wsp_attn_ld(int n_kv)
+{
+	return ((size_t)n_kv + 15) & ~(size_t)15;
+}
+
 /**
- * wsp_attention - softmax(Q·Kᵀ / sqrt(hd)) · V per head, in fp32 (OpenBLAS),
- * in blocks of query rows so the score block stays in cache.
- * @threads: threads for the softmax.
+ * wsp_attn_transpose_k - write head @h's keys of @a transposed: hd rows of
+ * n_kv floats at @kt, leading dimension @ldkt (>= n_kv).
+ */
+void wsp_attn_transpose_k(const struct wsp_attn *a, int h, float *kt, size_t ldkt);
+
+/**
+ * wsp_attn_block - attention of query rows [@q0, @q0 + @nq) of head @h,
+ * written to a->out: scores against the transposed keys @kt (this head's
+ * hd × n_kv block, leading dimension @ldkt), softmax, values.
+ * @s: scratch of @nq × @ldkt floats. Single-threaded; distinct (h, q0)
+ * blocks may run concurrently.
+ */
+void wsp_attn_block(const struct wsp_attn *a, int h, int q0, int nq,
+		    const float *kt, size_t ldkt, float *s);
+
+/**
+ * wsp_attention - softmax(Q·Kᵀ / sqrt(hd)) · V per head, in fp32, as
+ * (head, query block) items on the tiler's worker pool; keys are transposed
+ * first unless a->kt is set.
+ * @threads: at most this many threads.
  * Return: 0 or -ENOMEM.
  */
 int wsp_attention(const struct wsp_attn *a, int threads);
+
+/** wsp_have_avx512 - 1 when the AVX-512 forms of the ops run on this CPU
+ * (AVX-512 F/BW/DQ/VL present and AMN_OPS is not "generic"). */
+int wsp_have_avx512(void);
+
+/* AVX-512 forms (whisper/ops_avx512.c); call only when wsp_have_avx512(). */
+void wsp_layer_norm_avx512(float *y, const float *x, const float *g, const float *b,
+			   int rows, int d);
+void wsp_gelu_avx512(float *x, size_t n);
+void wsp_add_avx512(float *y, const float *x, size_t n);
+/* hd must be 64 */
+void wsp_attn_block_avx512(const struct wsp_attn *a, int h, int q0, int nq,
+			   const float *kt, size_t ldkt, float *s);
 #endif

@@ -1,69 +1,159 @@
 // SPDX-License-Identifier: MIT
 /*
  * whisper/ops_attn.c - scaled dot-product attention for the encoder and
- * decoder: fp32 GEMMs for scores and values, softmax in between.
+ * decoder, fused per (head, block of query rows): scores against keys
+ * transposed once per head, softmax, values, all in fp32 and in cache.
  *
  * Scores and values stay in fp32 on both precisions: they are products of two
- * activations (no constant weight to pack once), and in the encoder they are
- * computed block by block so a 1500-wide score block stays in L2.
+ * activations (no constant weight to pack once). The AVX-512 form of a block
+ * is in ops_avx512.c; the loops here are the portable form.
  */
-#include <cblas.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 
+#include "tiler/tile_pool.h"
 #include "whisper/ops.h"
 
-#define ATTN_QBLOCK 128
+void wsp_attn_transpose_k(const struct wsp_attn *a, int h, float *kt, size_t ldkt)
+{
+	const float *k = a->k + (size_t)h * a->hd;
 
-struct softmax_job {
-	float *s;
-	int cols;
-	float scale;
-	int causal, keep0;
+	/* blocks of 16 keys keep both sides in cache lines */
+	for (int j0 = 0; j0 < a->n_kv; j0 += 16) {
+		int j1 = j0 + 16 < a->n_kv ? j0 + 16 : a->n_kv;
+
+		for (int c = 0; c < a->hd; c++)
+			for (int j = j0; j < j1; j++)
+				kt[(size_t)c * ldkt + j] = k[(size_t)j * a->ldk + c];
+	}
+}
+
+static void block_generic(const struct wsp_attn *a, int h, int q0, int nq,
+			  const float *kt, size_t ldkt, float *s)
+{
+	const float *q = a->q + (size_t)q0 * a->ldq + (size_t)h * a->hd;
+	const float *v = a->v + (size_t)h * a->hd;
+	float *out = a->out + (size_t)q0 * a->ldo + (size_t)h * a->hd;
+	float scale = 1.0f / sqrtf((float)a->hd);
+	int keep0 = a->n_kv - a->n_q + q0 + 1;
+	int ncols = a->causal ? keep0 + nq - 1 : a->n_kv;
+
+	if (ncols > a->n_kv)
+		ncols = a->n_kv;
+	for (int r = 0; r < nq; r++) {
+		float *sr = s + (size_t)r * ldkt;
+		float *o = out + (size_t)r * a->ldo;
+
+		for (int j = 0; j < ncols; j++)
+			sr[j] = 0.0f;
+		for (int c = 0; c < a->hd; c++) {
+			float qc = q[(size_t)r * a->ldq + c];
+			const float *kr = kt + (size_t)c * ldkt;
+
+			for (int j = 0; j < ncols; j++)
+				sr[j] += qc * kr[j];
+		}
+		wsp_softmax_rows(sr, 1, ncols, ldkt, scale, a->causal, keep0 + r);
+		for (int c = 0; c < a->hd; c++)
+			o[c] = 0.0f;
+		for (int j = 0; j < ncols; j++) {
+			const float *vr = v + (size_t)j * a->ldv;
+			float p = sr[j];
+
+			for (int c = 0; c < a->hd; c++)
+				o[c] += p * vr[c];
+		}
+	}
+}
+
+void wsp_attn_block(const struct wsp_attn *a, int h, int q0, int nq,
+		    const float *kt, size_t ldkt, float *s)
+{
+	if (a->hd == 64 && wsp_have_avx512())
+		wsp_attn_block_avx512(a, h, q0, nq, kt, ldkt, s);
+	else
+		block_generic(a, h, q0, nq, kt, ldkt, s);
+}
+
+struct attn_call {
+	const struct wsp_attn *a;
+	float *kt;          /* transposed keys, n_head × hd × ldkt */
+	size_t ldkt;
+	float *scratch;     /* per worker: qb × ldkt */
+	int nqb, qb;        /* query blocks per head, rows per block */
 };
 
-static void softmax_slice(void *ctx, int r0, int r1)
+static void transpose_item(void *arg, int h, int worker)
 {
-	struct softmax_job *j = ctx;
+	struct attn_call *c = arg;
 
-	wsp_softmax_rows(j->s + (size_t)r0 * j->cols, r1 - r0, j->cols, (size_t)j->cols,
-			 j->scale, j->causal, j->keep0 + r0);
+	(void)worker;
+	wsp_attn_transpose_k(c->a, h, c->kt + (size_t)h * c->a->hd * c->ldkt, c->ldkt);
+}
+
+static void block_item(void *arg, int i, int worker)
+{
+	struct attn_call *c = arg;
+	const struct wsp_attn *a = c->a;
+	int h = i / c->nqb, q0 = (i % c->nqb) * WSP_ATTN_QBLOCK;
+	int nq = a->n_q - q0 < WSP_ATTN_QBLOCK ? a->n_q - q0 : WSP_ATTN_QBLOCK;
+
+	wsp_attn_block(a, h, q0, nq, c->kt + (size_t)h * a->hd * c->ldkt, c->ldkt,
+		       c->scratch + (size_t)worker * c->qb * c->ldkt);
+}
+
+/* Run @fn over @count items on the tiler's pool, or inline for one thread. */
+static void run_items(int count, int threads, tile_pool_fn *fn, void *arg)
+{
+	struct tile_pool *pool = threads > 1 ? tile_pool_default() : NULL;
+
+	if (pool && threads > tile_pool_threads(pool))
+		threads = tile_pool_threads(pool);
+	if (!pool || threads <= 1 || count <= 1) {
+		for (int i = 0; i < count; i++)
+			fn(arg, i, 0);
+		return;
+	}
+	tile_pool_for(pool, count, threads, fn, arg);
 }
 
 int wsp_attention(const struct wsp_attn *a, int threads)
 {
-	int qb = a->n_q < ATTN_QBLOCK ? a->n_q : ATTN_QBLOCK;
-	float scale = 1.0f / sqrtf((float)a->hd);
-	float *s;
+	struct attn_call c = { .a = a };
+	float *own_kt = NULL;
+	struct tile_pool *pool;
 
 	if (a->n_q <= 0 || a->n_kv <= 0)
 		return 0;
-	s = malloc((size_t)qb * a->n_kv * sizeof(float));
-	if (!s)
-		return -ENOMEM;
-	for (int h = 0; h < a->n_head; h++) {
-		const float *qh = a->q + (size_t)h * a->hd;
-		const float *kh = a->k + (size_t)h * a->hd;
-		const float *vh = a->v + (size_t)h * a->hd;
-		float *oh = a->out + (size_t)h * a->hd;
-
-		for (int q0 = 0; q0 < a->n_q; q0 += qb) {
-			int nq = a->n_q - q0 < qb ? a->n_q - q0 : qb;
-			int keep0 = a->n_kv - a->n_q + q0 + 1;
-			/* causal: this block needs keys up to keep0 + nq - 1 */
-			int nkv = a->causal ? keep0 + nq - 1 : a->n_kv;
-			struct softmax_job j = { s, nkv, scale, a->causal, keep0 };
-
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nkv, a->hd,
-				    1.0f, qh + (size_t)q0 * a->ldq, (int)a->ldq,
-				    kh, (int)a->ldk, 0.0f, s, nkv);
-			wsp_parallel_rows(nq, nq >= 32 ? threads : 1, softmax_slice, &j);
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, a->hd, nkv,
-				    1.0f, s, nkv, vh, (int)a->ldv, 0.0f,
-				    oh + (size_t)q0 * a->ldo, (int)a->ldo);
-		}
+	c.nqb = (a->n_q + WSP_ATTN_QBLOCK - 1) / WSP_ATTN_QBLOCK;
+	if (threads > a->n_head * c.nqb)
+		threads = a->n_head * c.nqb;
+	pool = threads > 1 ? tile_pool_default() : NULL;
+	if (!pool)
+		threads = 1;
+	else if (threads > tile_pool_threads(pool))
+		threads = tile_pool_threads(pool);
+	if (a->kt) {
+		c.kt = (float *)a->kt;
+		c.ldkt = a->ldkt;
+	} else {
+		c.ldkt = wsp_attn_ld(a->n_kv);
+		own_kt = malloc((size_t)a->n_head * a->hd * c.ldkt * sizeof(float));
+		if (!own_kt)
+			return -ENOMEM;
+		c.kt = own_kt;
 	}
-	free(s);
+	c.qb = a->n_q < WSP_ATTN_QBLOCK ? a->n_q : WSP_ATTN_QBLOCK;
+	c.scratch = malloc((size_t)threads * c.qb * c.ldkt * sizeof(float));
+	if (!c.scratch) {
+		free(own_kt);
+		return -ENOMEM;
+	}
+	if (own_kt)
+		run_items(a->n_head, threads, transpose_item, &c);
+	run_items(a->n_head * c.nqb, threads, block_item, &c);
+	free(c.scratch);
+	free(own_kt);
 	return 0;
 }
