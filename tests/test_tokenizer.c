@@ -656,6 +656,7 @@ Test(tokenizer, small_json)
 	cr_assert_eq(wsp_tokenizer_special(t)->n_langs, 2);
 	cr_assert_eq(wsp_tokenizer_lang_token(t, "de"), 262);
 	cr_assert_eq(wsp_tokenizer_special(t)->timestamp_begin, SMALL_VOCAB);
+	wsp_tokenizer_free(t);
 	/* without room for timestamps, or with too much */
 	cr_assert_eq(load_json(b.p, b.n, SMALL_VOCAB, &t, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(wsp_tokenizer_special(t)->timestamp_begin, -1);

@@ -47,7 +47,8 @@ int wsp_tok_set(struct wsp_tokenizer *t, int32_t id, const void *s, size_t n)
 		t->blob = b;
 		t->blob_cap = cap;
 	}
-	memcpy(t->blob + t->blob_len, s, n);
+	if (n)
+		memcpy(t->blob + t->blob_len, s, n);
 	t->off[id] = (uint32_t)t->blob_len;
 	t->len[id] = (uint32_t)n;
 	t->blob_len += n;

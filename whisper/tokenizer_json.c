@@ -61,6 +61,8 @@ static int expect(struct jcur *j, char c, const char *what)
 
 static int sbuf_put(struct jcur *j, size_t at, const char *s, size_t n)
 {
+	if (!n)
+		return 0;
 	if (at + n > j->scap) {
 		size_t cap = j->scap ? j->scap * 2 : 256;
 		char *b;
@@ -424,7 +426,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t size)
 static int keep(struct collect *c, const char *s, size_t n, int bytelevel, uint32_t *off,
 		uint32_t *len)
 {
-	int ret = grow((void **)&c->bytes, &c->cbytes, c->nbytes + n, 1);
+	int ret = grow((void **)&c->bytes, &c->cbytes, c->nbytes + n + 1, 1);
 
 	if (ret)
 		return ret;
