@@ -14,6 +14,7 @@
 
 #include "sched/npu.h"
 #include "whisper/cli/cli.h"
+#include "whisper/tokenizer.h"
 
 /* mkdir -p: openai-whisper creates the output directory too. */
 static int make_dirs(const char *dir)
@@ -42,8 +43,8 @@ static int make_dirs(const char *dir)
 
 /*
  * The language check needs the model: English-only models only speak
- * English. Unknown codes for multilingual models are the library's to
- * refuse (wsp_transcribe_file() returns -EINVAL naming the code).
+ * English. Codes a multilingual model does not know are refused once, by
+ * check_language_code(), rather than as a failure of every file.
  */
 static int check_language(struct cli_opts *o, const struct wsp_model *m)
 {
@@ -56,6 +57,18 @@ static int check_language(struct cli_opts *o, const struct wsp_model *m)
 			fprintf(stderr, "amanuensis: --task translate needs a multilingual model\n");
 			return -EINVAL;
 		}
+	}
+	return 0;
+}
+
+static int check_language_code(const struct cli_opts *o, const struct wsp_context *ctx)
+{
+	const struct wsp_tokenizer *tok = wsp_context_tokenizer(ctx);
+
+	if (o->t.language && tok && wsp_tokenizer_lang_token(tok, o->t.language) < 0) {
+		fprintf(stderr, "amanuensis: --language: the model has no language '%s' "
+			"(use a code such as en, de, fr, or auto)\n", o->t.language);
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -119,6 +132,10 @@ int main(int argc, char **argv)
 		status = model_status(rc);
 		goto out_engine;
 	}
+	if (check_language_code(&o, ctx)) {
+		status = CLI_EXIT_USAGE;
+		goto out_ctx;
+	}
 	info.model = model_path;
 	info.backend = npu_engine_backend_name(engine);
 	info.precision = o.precision == WSP_FP32 ? "fp32" : "int8";
@@ -127,6 +144,7 @@ int main(int argc, char **argv)
 	info.task = o.t.task == WSP_TASK_TRANSLATE ? "translate" : "transcribe";
 	status = cli_run(&o, ctx, &info);
 
+out_ctx:
 	wsp_context_free(ctx);
 out_engine:
 	npu_engine_close(engine);
