@@ -124,14 +124,14 @@ Test(kernels, f32_scalar_dequantizes_each_block)
 
 Test(kernels, every_f32_variant_matches_scalar)
 {
-	static const char *names[] = { "scalar", "avx512vnni" };
+	static const char *names[] = { "scalar", "avx2", "avx512vnni" };
 
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) {
 		kern_f32_fn *fn = kern_f32_by_name(names[i]);
 
 		if (!fn)
 			continue;
-		for (int rows = 1; rows <= 9; rows += 2)
+		for (int rows = 1; rows <= 19; rows += 3)   /* 19 rows, 127 cols: 2 × 2 AVX2 tiles */
 			for (int kp = 0; kp <= 300; kp += 52)
 				for (int kb = 4; kb <= 128; kb *= 4)
 					for (int cols = 1; cols <= 130; cols += 21)

@@ -73,6 +73,8 @@ kern_s8_fn kern_s8_avx512vnni;
 
 /** kern_f32_scalar - portable reference fp32-mode kernel. */
 kern_f32_fn kern_f32_scalar;
+/** kern_f32_avx2 - fp32-mode kernel on kern_s8_avx2, scaled per block. */
+kern_f32_fn kern_f32_avx2;
 /** kern_f32_avx512vnni - AVX-512 VNNI fp32-mode kernel, fused dequantization. */
 kern_f32_fn kern_f32_avx512vnni;
 
@@ -98,15 +100,15 @@ kern_s8_fn *kern_s8_by_name(const char *name);
 
 /**
  * kern_f32_select, kern_quant_select - the fp32-mode kernel and the row
- * quantizer for this machine, chosen like kern_s8_select() (AMN_KERNEL=avx2
- * gives the scalar ones: there is no AVX2 variant). Return: never NULL.
+ * quantizer for this machine, chosen like kern_s8_select() (the quantizer
+ * has no AVX2 variant: avx2 gives the scalar one). Return: never NULL.
  */
 kern_f32_fn *kern_f32_select(void);
 kern_quant_fn *kern_quant_select(void);
 
 /**
  * kern_f32_by_name, kern_quant_by_name - look up by kernel name ("scalar",
- * "avx512vnni"). Return: NULL when unknown or unsupported on this CPU.
+ * "avx2" (kern_f32 only), "avx512vnni"). Return: NULL when unknown or unsupported on this CPU.
  */
 kern_f32_fn *kern_f32_by_name(const char *name);
 kern_quant_fn *kern_quant_by_name(const char *name);

@@ -8,6 +8,7 @@
  * column collects two partial sums that one vphaddd joins at the end.
  */
 #include <immintrin.h>
+#include <math.h>
 #include "kernels/cpu/kern.h"
 
 static __m256i a_quad(const int8_t *p)
@@ -50,5 +51,45 @@ void kern_s8_avx2(const int8_t *a, size_t lda, const int32_t *rowsum,
 			_mm256_maskstore_epi32((int *)(c + (size_t)r * ldc + n), mask, sum);
 		}
 	}
+	(void)rowsum;
+}
+
+/*
+ * fp32 mode on AVX2: each K block of up to 16 rows × 64 columns through
+ * kern_s8_avx2 into an int32 tile, then scaled and summed with fmaf as in
+ * kern_f32_scalar (same operations, same bits).
+ */
+void kern_f32_avx2(const int8_t *a, size_t lda, const int32_t *rowsum,
+		   const float *sa, int rows, int kp, int kb,
+		   const uint8_t *b, size_t ldb, const float *sb, size_t ldsb,
+		   const float *bias, int cols, float *c, size_t ldc)
+{
+	int nkb = (kp + kb - 1) / kb;
+	int32_t acc[16 * 64];
+
+	for (int m0 = 0; m0 < rows; m0 += 16)
+		for (int n0 = 0; n0 < cols; n0 += 64) {
+			int R = rows - m0 < 16 ? rows - m0 : 16, W = cols - n0 < 64 ? cols - n0 : 64;
+
+			for (int r = 0; r < R; r++)
+				for (int n = 0; n < W; n++)
+					c[(size_t)(m0 + r) * ldc + n0 + n] = 0.0f;
+			for (int j = 0; j < nkb; j++) {
+				int k0 = j * kb, len = kp - k0 < kb ? kp - k0 : kb;
+
+				kern_s8_avx2(a + (size_t)m0 * lda + k0, lda, NULL, R, len,
+					     b + (size_t)(k0 / 4) * ldb + (size_t)n0 * 4, ldb, W, acc, 64);
+				for (int r = 0; r < R; r++) {
+					float s = sa[(size_t)(m0 + r) * nkb + j], *cr = c + (size_t)(m0 + r) * ldc + n0;
+					const float *sbj = sb + (size_t)j * ldsb + n0;
+
+					for (int n = 0; n < W; n++)
+						cr[n] = fmaf((float)acc[r * 64 + n], s * sbj[n], cr[n]);
+				}
+			}
+			for (int r = 0; r < R; r++)
+				for (int n = 0; n < W; n++)
+					c[(size_t)(m0 + r) * ldc + n0 + n] += bias ? bias[n0 + n] : 0.0f;
+		}
 	(void)rowsum;
 }

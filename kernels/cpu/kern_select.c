@@ -47,6 +47,8 @@ kern_f32_fn *kern_f32_by_name(const char *name)
 		return NULL;
 	if (!strcmp(name, "scalar"))
 		return kern_f32_scalar;
+	if (!strcmp(name, "avx2"))
+		return have_avx2() ? kern_f32_avx2 : NULL;
 	if (!strcmp(name, "avx512vnni"))
 		return have_vnni() ? kern_f32_avx512vnni : NULL;
 	return NULL;
@@ -79,7 +81,8 @@ kern_f32_fn *kern_f32_select(void)
 
 kern_quant_fn *kern_quant_select(void)
 {
-	kern_quant_fn *fn = kern_quant_by_name(chosen());
+	const char *name = chosen();
+	kern_quant_fn *fn = kern_quant_by_name(strcmp(name, "avx2") ? name : "scalar");
 
 	return fn ? fn : kern_quant_scalar;
 }
