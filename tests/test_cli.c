@@ -404,3 +404,21 @@ Test(cli, three_files_in_one_run)
 	cr_assert(h0 && h1 && h2 && h0 < h1 && h1 < h2, "blocks out of order: %s", out);
 	rm_rf(dir);
 }
+
+Test(cli, language_checks_exit_2)
+{
+	static char out[4096], err[4096];
+	char args[ARGS_MAX], base[PATH_MAX + 32];
+
+	NEED_MODEL();
+	/* an English-only model cannot translate */
+	snprintf(args, sizeof(args), "--task translate '%s/jfk.wav'", audio);
+	cr_assert_eq(run(NULL, args, out, sizeof(out), err, sizeof(err)), 2, "%s", err);
+	cr_assert(strstr(err, "multilingual"), "%s", err);
+	snprintf(base, sizeof(base), "%s/models/base/model.bin", root);
+	if (access(base, R_OK))
+		cr_skip_test("models/base missing: unknown-language check skipped");
+	snprintf(args, sizeof(args), "--model '%s/models/base' -l xx '%s/jfk.wav'", root, audio);
+	cr_assert_eq(run(NULL, args, out, sizeof(out), err, sizeof(err)), 2, "%s", err);
+	cr_assert(strstr(err, "'xx'"), "%s", err);
+}
