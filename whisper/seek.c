@@ -26,6 +26,9 @@
 #define PRE_FRAMES 2                         /* frames of left context */
 #define POST_SAMP  400                       /* samples of right context */
 #define PREV_MAX   448
+#define SILENCE    1e-4f      /* |sample| below: digital silence (about 3 LSB of 16 bits) */
+#define MIN_QUIET  100        /* frames of silence before a window start is moved */
+#define QUIET_KEEP 20         /* frames of silence kept before the first sound */
 
 static double now_ms(void)
 {
@@ -194,6 +197,30 @@ static int window_mel(struct job *j, int seek, int size)
 		memset(dst + size, 0, (size_t)(N_FRAMES - size) * sizeof(float));
 	}
 	return 0;
+}
+
+/*
+ * Where the window at @seek should start: past a leading run of digital
+ * silence of at least MIN_QUIET frames (keeping QUIET_KEEP frames of it).
+ * Return: the new seek; seek + N_FRAMES when all held samples of the window
+ * are silent (the caller refills and looks again).
+ */
+static int skip_silence(const struct job *j, int seek)
+{
+	size_t from = (size_t)seek * HOP - j->b0, end = j->n, lim;
+	size_t i;
+
+	lim = from + (size_t)N_FRAMES * HOP;
+	if (end > lim)
+		end = lim;
+	for (i = from; i < end; i++)
+		if (j->buf[i] > SILENCE || j->buf[i] < -SILENCE)
+			break;
+	if (i == end)
+		return end == lim ? seek + N_FRAMES : (int)((j->b0 + end) / HOP) + 1;
+	if ((i - from) / HOP < MIN_QUIET)
+		return seek;
+	return (int)((j->b0 + i) / HOP) - QUIET_KEEP;
 }
 
 static int add_segment(struct job *j, double t0, double t1, const int32_t *toks, int n,
@@ -376,6 +403,12 @@ static int run(struct job *j)
 	int seek = 0, first = 1, ret = 0;
 	double t0;
 
+	if (!c->multilingual || o->language) {
+		ret = set_language(j, &win, f.beam_size, &lang);
+		if (ret)
+			return ret;
+		first = 0;
+	}
 	while (1) {
 		struct wsp_decoded d;
 		int size, sot_index, n_prompt, next_seek;
@@ -389,6 +422,11 @@ static int run(struct job *j)
 		content = j->eof ? j->total / HOP : (size_t)seek + N_FRAMES;
 		if ((size_t)seek >= content)
 			break;
+		next_seek = skip_silence(j, seek);
+		if (next_seek != seek) {
+			seek = next_seek;
+			continue;
+		}
 		size = (size_t)seek + N_FRAMES <= content ? N_FRAMES : (int)(content - seek);
 
 		t0 = now_ms();
@@ -403,7 +441,7 @@ static int run(struct job *j)
 			break;
 
 		t0 = now_ms();
-		if (first) {
+		if (first && lang < 0 && c->multilingual) {
 			ret = set_language(j, &win, f.beam_size, &lang);
 			if (ret)
 				break;
