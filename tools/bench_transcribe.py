@@ -40,7 +40,11 @@ scripts/ct2_to_ggml.py (into build/ggml/, made on first use).
 
 Usage: tools/bench_transcribe.py [--json] [--models tiny.en,base]
          [--impls amanuensis,faster-whisper,whisper.cpp] [--beams 5,1]
-         [--threads 2] [--audio DIR] [--no-multistream] [--multistream-only]
+         [--threads 2] [--repeat N] [--audio DIR] [--no-multistream]
+         [--multistream-only] [--computes int8,...] [--texts]
+
+With --repeat N every setting runs N times, in rounds over all settings, and
+keeps its fastest run (WER and transcripts of that run; peak RSS the highest).
 """
 import argparse
 import json
@@ -359,6 +363,8 @@ def main():
                     help="comma list to restrict precisions (e.g. int8,float32,f16)")
     ap.add_argument("--beams", default="5,1")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="rounds over all settings; each keeps its fastest (default 1)")
     ap.add_argument("--amanuensis", default="build/amanuensis")
     ap.add_argument("--no-multistream", action="store_true")
     ap.add_argument("--multistream-only", action="store_true")
@@ -382,20 +388,28 @@ def main():
 
     results = []
     if not args.multistream_only:
-        for model in models:
-            for beam in beams:
-                for impl in impls:
-                    for compute in COMPUTES[impl]:
-                        if only and compute not in only:
-                            continue
-                        if impl == "amanuensis":
-                            r = bench_amanuensis(model, compute, beam, args, rows)
-                        else:
-                            r = bench_peer(impl, model, compute, beam, args, rows)
-                        results.append(r)
-                        print(f"  {impl} {model} {compute} beam {beam}: "
-                              f"{fmt(r['rtf'], '.2f')} x realtime, {r['status']}",
-                              file=sys.stderr, flush=True)
+        settings = [(model, beam, impl, compute) for model in models for beam in beams
+                    for impl in impls for compute in COMPUTES[impl]
+                    if not only or compute in only]
+        best = {}
+        # Rounds go over every setting in turn, so that a busy spell on a
+        # shared machine hits all implementations rather than one.
+        for rnd in range(args.repeat):
+            for key in settings:
+                model, beam, impl, compute = key
+                if impl == "amanuensis":
+                    r = bench_amanuensis(model, compute, beam, args, rows)
+                else:
+                    r = bench_peer(impl, model, compute, beam, args, rows)
+                print(f"  [{rnd + 1}/{args.repeat}] {impl} {model} {compute} beam {beam}: "
+                      f"{fmt(r['rtf'], '.2f')} x realtime, {r['status']}",
+                      file=sys.stderr, flush=True)
+                b = best.get(key)
+                if b is None or (r["rtf"] or 0) > (b["rtf"] or 0):
+                    if b is not None and b["peak_rss_mb"] and r["peak_rss_mb"]:
+                        r["peak_rss_mb"] = max(r["peak_rss_mb"], b["peak_rss_mb"])
+                    best[key] = r
+        results = [dict(best[k], runs=args.repeat) for k in settings]
     ms = None
     if not args.no_multistream and "amanuensis" in impls:
         ms = bench_multistream(args, rows)
