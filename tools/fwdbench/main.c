@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sched/npu.h"
@@ -37,25 +38,6 @@ static double median(double *v, int n)
 {
 	qsort(v, n, sizeof(*v), cmp_d);
 	return n ? v[n / 2] : 0.0;
-}
-
-static double bench_encode(const struct wsp_model *m, const struct wsp_exec *x,
-			   const float *mel, float *out, int reps, double *best)
-{
-	double t[64];
-
-	*best = 1e30;
-	for (int i = 0; i < reps; i++) {
-		double t0 = now_ms();
-
-		if (wsp_encode(m, x, mel, out)) {
-			fprintf(stderr, "fwdbench: encode failed\n");
-			return -1.0;
-		}
-		t[i] = now_ms() - t0;
-		*best = t[i] < *best ? t[i] : *best;
-	}
-	return median(t, reps);
 }
 
 /* Prompt of 3 tokens, then @steps single-token steps; median step time. */
@@ -96,28 +78,109 @@ static double bench_decode(const struct wsp_model *m, const struct wsp_exec *x,
 	return steps ? median(t, steps) : -1.0;
 }
 
-static double ct2_run(const char *model, const char *mel, const char *ctype, int threads,
-		      int reps)
-{
-	char cmd[2048];
-	double ms = -1.0;
-	FILE *p;
+/*
+ * CTranslate2 runs in a Python coprocess that loads the model in float32 and
+ * int8 once, then times one encode per request line ("float32" or "int8") and
+ * answers "wall_ms cpu_ms", so its runs interleave with ours under the same load.
+ */
+struct ct2 {
+	pid_t pid;
+	FILE *to, *from;
+};
 
-	snprintf(cmd, sizeof(cmd),
-		 "python3 -c \"import sys,time,numpy as np,ctranslate2 as c\n"
-		 "m=c.models.Whisper('%s',device='cpu',compute_type='%s',intra_threads=%d)\n"
-		 "x=np.fromfile('%s',np.float32).reshape(1,-1,3000)\n"
-		 "s=c.StorageView.from_array(x);m.encode(s);t=[]\n"
-		 "for i in range(%d):\n t0=time.perf_counter();m.encode(s);t.append(time.perf_counter()-t0)\n"
-		 "t.sort();print(t[len(t)//2]*1e3)\" 2>/dev/null",
-		 model, ctype, threads, mel, reps);
-	p = popen(cmd, "r");
-	if (!p)
-		return -1.0;
-	if (fscanf(p, "%lf", &ms) != 1)
-		ms = -1.0;
-	pclose(p);
-	return ms;
+static const char ct2_script[] =
+	"import sys,time,numpy as np,ctranslate2 as c\n"
+	"mp,mel,th=sys.argv[1],sys.argv[2],int(sys.argv[3])\n"
+	"x=np.fromfile(mel,np.float32).reshape(1,-1,3000)\n"
+	"s=c.StorageView.from_array(x)\n"
+	"ms={t:c.models.Whisper(mp,device='cpu',compute_type=t,intra_threads=th) for t in ('float32','int8')}\n"
+	"for m in ms.values(): m.encode(s)\n"
+	"print('ready',flush=True)\n"
+	"for line in sys.stdin:\n"
+	" m=ms[line.strip()];w=time.perf_counter();p=time.process_time();m.encode(s)\n"
+	" print((time.perf_counter()-w)*1e3,(time.process_time()-p)*1e3,flush=True)\n";
+
+static int ct2_start(struct ct2 *c, const char *model, const char *mel, int threads)
+{
+	int in[2], out[2];
+	char th[16], line[64];
+
+	if (pipe(in) || pipe(out))
+		return -errno;
+	snprintf(th, sizeof(th), "%d", threads);
+	c->pid = fork();
+	if (c->pid < 0)
+		return -errno;
+	if (c->pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		close(in[1]);
+		close(out[0]);
+		execlp("python3", "python3", "-c", ct2_script, model, mel, th, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	c->to = fdopen(in[1], "w");
+	c->from = fdopen(out[0], "r");
+	if (!c->to || !c->from || !fgets(line, sizeof(line), c->from) ||
+	    strncmp(line, "ready", 5)) {
+		fprintf(stderr, "fwdbench: the CTranslate2 coprocess did not start "
+			"(python3 with ctranslate2 and numpy needed)\n");
+		return -EIO;
+	}
+	return 0;
+}
+
+static int ct2_encode(struct ct2 *c, const char *type, double *wall, double *cpu)
+{
+	fprintf(c->to, "%s\n", type);
+	fflush(c->to);
+	return fscanf(c->from, "%lf %lf", wall, cpu) == 2 ? 0 : -EIO;
+}
+
+static void ct2_stop(struct ct2 *c)
+{
+	if (c->to)
+		fclose(c->to);
+	if (c->from)
+		fclose(c->from);
+	if (c->pid > 0)
+		waitpid(c->pid, NULL, 0);
+}
+
+static double cpu_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* One sample series: wall and CPU milliseconds per run. */
+struct series {
+	double wall[64], cpu[64];
+	int n;
+};
+
+static void add(struct series *s, double wall, double cpu)
+{
+	s->wall[s->n] = wall;
+	s->cpu[s->n] = cpu;
+	s->n++;
+}
+
+static void report(const char *name, struct series *s)
+{
+	double best;
+
+	if (!s->n)
+		return;
+	qsort(s->wall, s->n, sizeof(double), cmp_d);
+	qsort(s->cpu, s->n, sizeof(double), cmp_d);
+	best = s->wall[0];
+	printf("%-30s %9.1f %9.1f %9.1f\n", name, median(s->wall, s->n), best,
+	       median(s->cpu, s->n));
 }
 
 int main(int argc, char **argv)
@@ -128,11 +191,13 @@ int main(int argc, char **argv)
 	const struct wsp_hparams *hp;
 	struct npu_engine *e = NULL;
 	struct npu_tenant *tn = NULL;
+	struct ct2 c2 = { 0 };
+	static struct series enc[2], ct[2];
 	char err[512];
-	float *mel, *enc;
+	float *mel, *out;
 	size_t nmel;
 	FILE *f;
-	double ct2f = -1, ct2i = -1, enc_ms[2], enc_best[2], dec_ms[2], dec_best[2];
+	double dec_ms[2], dec_best[2];
 
 	while ((opt = getopt(argc, argv, "m:i:t:n:s:b:TC")) != -1) {
 		switch (opt) {
@@ -161,9 +226,9 @@ int main(int argc, char **argv)
 	hp = wsp_model_hparams(m);
 	nmel = (size_t)hp->n_mels * 2 * hp->n_audio_ctx;
 	mel = malloc(nmel * sizeof(float));
-	enc = malloc((size_t)hp->n_audio_ctx * hp->n_audio_state * sizeof(float));
+	out = malloc((size_t)hp->n_audio_ctx * hp->n_audio_state * sizeof(float));
 	f = fopen(melpath, "rb");
-	if (!mel || !enc || !f || fread(mel, sizeof(float), nmel, f) != nmel) {
+	if (!mel || !out || !f || fread(mel, sizeof(float), nmel, f) != nmel) {
 		fprintf(stderr, "fwdbench: cannot read %zu floats from %s\n", nmel, melpath);
 		return 1;
 	}
@@ -176,35 +241,58 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (!skip_ct2 && ct2_start(&c2, model, melpath, threads))
+		skip_ct2 = 1;
+	/* rep 0 warms up (page faults, pools) and is not counted */
+	for (int r = 0; r <= reps; r++) {
+		for (int p = 0; p < 2; p++) {
+			struct wsp_exec x = { .precision = p ? WSP_FP32 : WSP_INT8,
+					      .tenant = p ? NULL : tn, .threads = threads };
+			double w0 = now_ms(), c0 = cpu_ms(), w, c;
+
+			if (wsp_encode(m, &x, mel, out)) {
+				fprintf(stderr, "fwdbench: encode failed\n");
+				return 1;
+			}
+			w = now_ms() - w0;
+			c = cpu_ms() - c0;
+			if (r)
+				add(&enc[p], w, c);
+			if (!skip_ct2 && !ct2_encode(&c2, p ? "float32" : "int8", &w, &c) && r)
+				add(&ct[p], w, c);
+		}
+	}
 	for (int p = 0; p < 2; p++) {
 		struct wsp_exec x = { .precision = p ? WSP_FP32 : WSP_INT8,
 				      .tenant = p ? NULL : tn, .threads = threads };
 
-		enc_ms[p] = bench_encode(m, &x, mel, enc, reps, &enc_best[p]);
-		dec_ms[p] = bench_decode(m, &x, enc, beams, steps, &dec_best[p]);
+		if (wsp_encode(m, &x, mel, out))
+			return 1;
+		dec_ms[p] = bench_decode(m, &x, out, beams, steps, &dec_best[p]);
 	}
-	if (!skip_ct2) {
-		ct2f = ct2_run(model, melpath, "float32", threads, reps);
-		ct2i = ct2_run(model, melpath, "int8", threads, reps);
+	printf("fwdbench: %s, %d threads, INT8 %s, %d beam(s), %d reps\n", model, threads,
+	       tenant ? "through the cpu engine" : "direct tiler", beams, reps);
+	printf("%-30s %9s %9s %9s\n", "encode, one 30 s window", "median", "best", "cpu ms");
+	report("ours int8", &enc[0]);
+	report("ours fp32", &enc[1]);
+	report("CTranslate2 int8", &ct[0]);
+	report("CTranslate2 float32", &ct[1]);
+	if (ct[0].n && ct[1].n) {
+		printf("CT2 int8 / ours int8:  %.2fx median, %.2fx best (>1: ours faster)\n",
+		       median(ct[0].wall, ct[0].n) / median(enc[0].wall, enc[0].n),
+		       ct[0].wall[0] / enc[0].wall[0]);
+		printf("CT2 fp32 / ours fp32:  %.2fx median, %.2fx best\n",
+		       median(ct[1].wall, ct[1].n) / median(enc[1].wall, enc[1].n),
+		       ct[1].wall[0] / enc[1].wall[0]);
 	}
-	printf("fwdbench: %s, %d threads, %s, %d beam(s)\n", model, threads,
-	       tenant ? "INT8 through the cpu engine" : "INT8 direct tiler", beams);
-	printf("%-28s %10s %10s\n", "", "median ms", "best ms");
-	printf("%-28s %10.1f %10.1f\n", "encode int8", enc_ms[0], enc_best[0]);
-	printf("%-28s %10.1f %10.1f\n", "encode fp32", enc_ms[1], enc_best[1]);
-	printf("%-28s %10.2f %10.2f\n", "decoder step int8", dec_ms[0], dec_best[0]);
-	printf("%-28s %10.2f %10.2f\n", "decoder step fp32", dec_ms[1], dec_best[1]);
-	if (ct2f > 0 && ct2i > 0) {
-		printf("%-28s %10.1f\n", "encode CTranslate2 float32", ct2f);
-		printf("%-28s %10.1f\n", "encode CTranslate2 int8", ct2i);
-		printf("ratio CT2 int8 / our int8 encode: %.2fx (>1: we are faster)\n",
-		       ct2i / enc_ms[0]);
-		printf("ratio CT2 fp32 / our fp32 encode: %.2fx\n", ct2f / enc_ms[1]);
-	}
+	printf("%-30s %9s %9s\n", "decoder step, 1 token", "median", "best");
+	printf("%-30s %9.2f %9.2f\n", "ours int8", dec_ms[0], dec_best[0]);
+	printf("%-30s %9.2f %9.2f\n", "ours fp32", dec_ms[1], dec_best[1]);
+	ct2_stop(&c2);
 	npu_tenant_close(tn);
 	npu_engine_close(e);
 	free(mel);
-	free(enc);
+	free(out);
 	wsp_model_free(m);
 	return 0;
 }
