@@ -121,7 +121,8 @@ int main(int argc, char **argv)
 	rc = npu_engine_open(&engine, &eo);
 	if (rc) {
 		fprintf(stderr, "amanuensis: cannot start the engine (backend %s): %s\n",
-			o.backend ? o.backend : "auto", rc == -ENODEV ?
+			!o.backend ? "auto" : !strcmp(o.backend, "xrt") ? "npu" : o.backend,
+			rc == -ENODEV ?
 			"no such device on this machine" : strerror(-rc));
 		status = CLI_EXIT_FAIL;
 		goto out_model;
