@@ -9,10 +9,15 @@
 /* K block of the fp32 mode: A and B get one scale per block of this many k. */
 #define TILE_KBLOCK 128
 
+/* Columns per weight panel: a kernel call never crosses a panel. */
+#define TILE_PANEL 64
+
 /*
- * Packed weights: b[(k / 4) * ldb + n * 4 + k % 4] = w[k][n] + 128 as u8,
- * kp = K rounded up to 4, np = N rounded up to 16, ldb = 4 * np. Padding
- * holds 128 (weight 0), so it changes no result.
+ * Packed weights, in panels of 64 columns, each panel contiguous over K:
+ * b[(n / 64) * pstride + (k / 4) * ldb + (n % 64) * 4 + k % 4] = w[k][n] + 128
+ * as u8, kp = K rounded up to 4, np = N rounded up to 64, ldb = 256 (bytes
+ * between k-groups of a panel), pstride = (kp / 4) * 256 (bytes between
+ * panels). Padding holds 128 (weight 0), so it changes no result.
  *
  * Scales: K is cut into nkb = ceil(kp / kb) blocks of kb k-values (the last
  * may be shorter); sb[j * np + n] is the scale of column n in block j
@@ -22,9 +27,15 @@
 struct tile_weights {
 	int K, N, kp, np;
 	int kb, nkb;
-	size_t ldb;
+	size_t ldb, pstride;
 	uint8_t *b;
 	float *sb;
 };
+
+/* Column @n's k-group 0: kernels read from here with leading dimension ldb. */
+static inline const uint8_t *tile_wcol(const struct tile_weights *w, int n)
+{
+	return w->b + (size_t)(n / TILE_PANEL) * w->pstride + (size_t)(n % TILE_PANEL) * 4;
+}
 
 #endif /* AMN_TILE_INTERNAL_H */

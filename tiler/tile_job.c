@@ -198,17 +198,25 @@ int tile_batch_run(void *buf, size_t len, const struct tile_weights *const *tabl
 				j->weights);
 			return -EINVAL;
 		}
-		if (j->kind == TILE_JOB_F32)
-			f32((const int8_t *)(base + j->panel_off), j->kp,
-			    (const int32_t *)(base + j->rowsum_off),
-			    (const float *)(base + j->sa_off), j->rows, (int)j->kp, (int)j->kb,
-			    w->b + (size_t)j->n0 * 4, w->ldb, w->sb + j->n0, w->np, NULL,
-			    (int)j->cols, (float *)(base + j->c_off), j->cols);
-		else
-			s8((const int8_t *)(base + j->panel_off), j->kp,
-			   (const int32_t *)(base + j->rowsum_off), j->rows, (int)j->kp,
-			   w->b + (size_t)j->n0 * 4, w->ldb, (int)j->cols,
-			   (int32_t *)(base + j->c_off), j->cols);
+		/* one kernel call per piece of a 64-column weight panel */
+		for (uint32_t n = j->n0; n < j->n0 + j->cols;) {
+			uint32_t e = (n / TILE_PANEL + 1) * TILE_PANEL, cw, off = n - j->n0;
+
+			e = e < j->n0 + j->cols ? e : j->n0 + j->cols;
+			cw = e - n;
+			if (j->kind == TILE_JOB_F32)
+				f32((const int8_t *)(base + j->panel_off), j->kp,
+				    (const int32_t *)(base + j->rowsum_off),
+				    (const float *)(base + j->sa_off), j->rows, (int)j->kp,
+				    (int)j->kb, tile_wcol(w, (int)n), w->ldb, w->sb + n, w->np,
+				    NULL, (int)cw, (float *)(base + j->c_off) + off, j->cols);
+			else
+				s8((const int8_t *)(base + j->panel_off), j->kp,
+				   (const int32_t *)(base + j->rowsum_off), j->rows, (int)j->kp,
+				   tile_wcol(w, (int)n), w->ldb, (int)cw,
+				   (int32_t *)(base + j->c_off) + off, j->cols);
+			n = e;
+		}
 	}
 	return 0;
 }

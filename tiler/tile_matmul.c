@@ -117,11 +117,11 @@ static void run_job(struct mm *p, int job, struct scratch *s)
 
 		if (p->is_f32)
 			p->kern_f32(s->a, s->lda, s->rowsum, s->sa, rows, w->kp, w->kb,
-				    w->b + (size_t)n * 4, w->ldb, w->sb + n, w->np,
+				    tile_wcol(w, n), w->ldb, w->sb + n, w->np,
 				    p->bias ? p->bias + n : NULL, cw,
 				    (float *)p->c + (size_t)m0 * p->ldc + n, p->ldc);
 		else
-			p->kern(s->a, s->lda, s->rowsum, rows, w->kp, w->b + (size_t)n * 4,
+			p->kern(s->a, s->lda, s->rowsum, rows, w->kp, tile_wcol(w, n),
 				w->ldb, cw, (int32_t *)p->c + (size_t)m0 * p->ldc + n, p->ldc);
 	}
 }

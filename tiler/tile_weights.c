@@ -18,15 +18,16 @@ static int weights_alloc(struct tile_weights **out, int K, int N, int kb)
 	w->K = K;
 	w->N = N;
 	w->kp = (K + 3) & ~3;
-	w->np = (N + 15) & ~15;
-	w->ldb = (size_t)w->np * 4;
+	w->np = (N + TILE_PANEL - 1) / TILE_PANEL * TILE_PANEL;
+	w->ldb = TILE_PANEL * 4;
+	w->pstride = (size_t)(w->kp / 4) * w->ldb;
 	w->kb = kb ? kb : (w->kp ? w->kp : 4);
 	w->nkb = (w->kp + w->kb - 1) / w->kb;
-	w->b = aligned_alloc(64, ((size_t)(w->kp / 4) * w->ldb + 64 + 63) & ~(size_t)63);
+	w->b = aligned_alloc(64, (size_t)(w->np / TILE_PANEL) * w->pstride + 64);
 	w->sb = calloc((size_t)(w->nkb ? w->nkb : 1) * w->np + 16, sizeof(float));
 	if (!w->b || !w->sb)
 		goto err;
-	memset(w->b, 128, (size_t)(w->kp / 4) * w->ldb + 64);
+	memset(w->b, 128, (size_t)(w->np / TILE_PANEL) * w->pstride + 64);
 	*out = w;
 	return 0;
 err:
@@ -36,7 +37,8 @@ err:
 
 static void put(struct tile_weights *w, int k, int n, int8_t v)
 {
-	w->b[(size_t)(k / 4) * w->ldb + (size_t)n * 4 + k % 4] = (uint8_t)(v + 128);
+	w->b[(size_t)(n / TILE_PANEL) * w->pstride + (size_t)(k / 4) * w->ldb +
+	     (size_t)(n % TILE_PANEL) * 4 + k % 4] = (uint8_t)(v + 128);
 }
 
 static int check(void *out, const void *src, int K, int N, size_t ldw, unsigned flags)
