@@ -81,7 +81,7 @@ int32_t wsp_tok_find_added(const struct wsp_tokenizer *t, const void *s, size_t 
 }
 
 /* An open-addressing table of @n ids, at most half full; the first id of a text wins. */
-static int build(const struct wsp_tokenizer *t, const uint8_t *where, int want,
+static int build_map(const struct wsp_tokenizer *t, const uint8_t *where, int want,
 		 int32_t **slots_out, uint32_t *mask_out)
 {
 	uint32_t cap = 16, mask;
@@ -119,11 +119,11 @@ static int build(const struct wsp_tokenizer *t, const uint8_t *where, int want,
 
 int wsp_tok_index(struct wsp_tokenizer *t, const uint8_t *where)
 {
-	int n = build(t, where, WSP_TOK_IN_VOCAB, &t->vocab_slots, &t->vocab_mask);
+	int n = build_map(t, where, WSP_TOK_IN_VOCAB, &t->vocab_slots, &t->vocab_mask);
 
 	if (n < 0)
 		return n;
-	n = build(t, where, WSP_TOK_IN_ADDED, &t->added_slots, &t->added_mask);
+	n = build_map(t, where, WSP_TOK_IN_ADDED, &t->added_slots, &t->added_mask);
 	if (n < 0)
 		return n;
 	t->n_added = n;
@@ -230,11 +230,37 @@ static int slurp(const char *path, char **buf, size_t *len, char *err, size_t er
 	return 0;
 }
 
-/* Read @name in @dir with @reader; -ENOENT when the file is not there. */
-static int load_file(struct wsp_tokenizer *t, const char *dir, const char *name, int n_vocab,
-		     int (*reader)(struct wsp_tokenizer *, const char *, const char *, size_t,
-				   int, char *, size_t),
-		     char *err, size_t errlen)
+int wsp_tok_load_buf(struct wsp_tokenizer **out, const char *path, const char *buf,
+		     size_t len, int is_json, int n_vocab, char *err, size_t errlen)
+{
+	struct wsp_tokenizer *t = calloc(1, sizeof(*t));
+	int ret;
+
+	*out = NULL;
+	if (!t) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	if (is_json)
+		ret = wsp_tok_read_json(t, path, buf, len, n_vocab, err, errlen);
+	else
+		ret = wsp_tok_read_vocab(t, path, buf, len, n_vocab, err, errlen);
+	if (!ret)
+		ret = resolve_specials(t, path, err, errlen);
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "%s: out of memory", path);
+	if (ret) {
+		wsp_tokenizer_free(t);
+		return ret;
+	}
+	snprintf(t->source, sizeof(t->source), "%s", is_json ? "tokenizer.json" : "vocabulary.txt");
+	*out = t;
+	return 0;
+}
+
+/* Read @name in @dir; -ENOENT (and no message) when the file is not there. */
+static int load_file(struct wsp_tokenizer **out, const char *dir, const char *name,
+		     int n_vocab, char *err, size_t errlen)
 {
 	char path[4096];
 	char *buf = NULL;
@@ -253,12 +279,8 @@ static int load_file(struct wsp_tokenizer *t, const char *dir, const char *name,
 			snprintf(err, errlen, "%s: %s", path, strerror(-ret));
 		return ret;
 	}
-	ret = reader(t, path, buf, len, n_vocab, err, errlen);
-	if (!ret)
-		ret = resolve_specials(t, path, err, errlen);
-	if (ret == -ENOMEM)
-		snprintf(err, errlen, "%s: out of memory", path);
-	snprintf(t->source, sizeof(t->source), "%s", name);
+	ret = wsp_tok_load_buf(out, path, buf, len, strcmp(name, "tokenizer.json") == 0, n_vocab,
+			       err, errlen);
 	free(buf);
 	return ret;
 }
@@ -266,7 +288,6 @@ static int load_file(struct wsp_tokenizer *t, const char *dir, const char *name,
 int wsp_tokenizer_load(const char *dir, int n_vocab, struct wsp_tokenizer **out,
 		       char *err, size_t errlen)
 {
-	struct wsp_tokenizer *t;
 	char dummy[1];
 	int ret;
 
@@ -280,33 +301,15 @@ int wsp_tokenizer_load(const char *dir, int n_vocab, struct wsp_tokenizer **out,
 		snprintf(err, errlen, "tokenizer: no model directory");
 		return -EINVAL;
 	}
-	t = calloc(1, sizeof(*t));
-	if (!t) {
-		snprintf(err, errlen, "tokenizer: out of memory");
-		return -ENOMEM;
-	}
-	ret = load_file(t, dir, "tokenizer.json", n_vocab, wsp_tok_read_json, err, errlen);
-	if (ret == -ENOENT) {
-		wsp_tokenizer_free(t);
-		t = calloc(1, sizeof(*t));
-		if (!t) {
-			snprintf(err, errlen, "tokenizer: out of memory");
-			return -ENOMEM;
-		}
-		ret = load_file(t, dir, "vocabulary.txt", n_vocab, wsp_tok_read_vocab, err,
-				errlen);
-	}
+	ret = load_file(out, dir, "tokenizer.json", n_vocab, err, errlen);
+	if (ret == -ENOENT)
+		ret = load_file(out, dir, "vocabulary.txt", n_vocab, err, errlen);
 	if (ret == -ENOENT)
 		snprintf(err, errlen,
 			 "%s: no tokenizer.json or vocabulary.txt (a ggml model's embedded "
 			 "vocabulary is not read: put the model's tokenizer.json beside it)",
 			 dir);
-	if (ret) {
-		wsp_tokenizer_free(t);
-		return ret;
-	}
-	*out = t;
-	return 0;
+	return ret;
 }
 
 void wsp_tokenizer_free(struct wsp_tokenizer *t)

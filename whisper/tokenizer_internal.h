@@ -98,6 +98,14 @@ size_t wsp_tok_bytelevel_decode(const char *s, size_t n, char *dst);
  */
 int32_t wsp_tok_utf8(const unsigned char *s, size_t n, size_t *len);
 
+/*
+ * wsp_tok_load_buf - a tokenizer from the contents of one file: tokenizer.json
+ * when @is_json, else vocabulary.txt. @path names it in messages. Return: as
+ * wsp_tokenizer_load(), less -ENOENT.
+ */
+int wsp_tok_load_buf(struct wsp_tokenizer **out, const char *path, const char *buf,
+		     size_t len, int is_json, int n_vocab, char *err, size_t errlen);
+
 /* Readers of the two file formats. */
 int wsp_tok_read_json(struct wsp_tokenizer *t, const char *path, const char *buf,
 		      size_t len, int n_vocab, char *err, size_t errlen);

@@ -613,7 +613,7 @@ static int parse(struct jcur *j, struct collect *c)
 
 /* ---- building the tables ---- */
 
-static int build(struct wsp_tokenizer *t, struct collect *c, const char *path, int n_vocab,
+static int build_tables(struct wsp_tokenizer *t, struct collect *c, const char *path, int n_vocab,
 		 char *err, size_t errlen)
 {
 	int32_t count = 0, notimestamps = -1, total;
@@ -761,7 +761,7 @@ int wsp_tok_read_json(struct wsp_tokenizer *t, const char *path, const char *buf
 		ret = -EINVAL;
 	}
 	if (!ret)
-		ret = build(t, &c, path, n_vocab, err, errlen);
+		ret = build_tables(t, &c, path, n_vocab, err, errlen);
 	free(j.sbuf);
 	free(c.bytes);
 	free(c.vocab);
