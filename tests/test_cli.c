@@ -376,7 +376,7 @@ Test(cli, three_files_in_one_run)
 		{ "spk1_snt2.wav", "spk1_snt2", "figures" },
 		{ "spk2_snt1.wav", "spk2_snt1", "war is enough" },
 	};
-	static char out[16384], err[16384];
+	static char out[16384], one[16384], err[16384];
 	char dir[] = "/tmp/test_cli_three_XXXXXX", args[ARGS_MAX], path[PATH_MAX], *txt;
 	const char *h0, *h1, *h2;
 	int i;
@@ -402,6 +402,11 @@ Test(cli, three_files_in_one_run)
 	h1 = strstr(out, f[0].wav);
 	h2 = strstr(out, f[1].wav);
 	cr_assert(h0 && h1 && h2 && h0 < h1 && h1 < h2, "blocks out of order: %s", out);
+	/* and the same text as one file at a time: the shared context keeps files apart */
+	snprintf(args, sizeof(args), "-j 1 '%s/%s' '%s/%s' '%s/%s'",
+		 audio, f[2].wav, audio, f[0].wav, audio, f[1].wav);
+	cr_assert_eq(run(NULL, args, one, sizeof(one), err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(out, one, "--jobs 3 and --jobs 1 differ");
 	rm_rf(dir);
 }
 
