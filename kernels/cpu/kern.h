@@ -3,9 +3,10 @@
  * kernels/cpu/kern.h - CPU INT8 tile kernels and their run-time selection.
  *
  * Weight layout every kernel reads (made by the tiler): u8 = w + 128, the
- * four k-values of a column side by side, b[(k / 4) * ldb + n * 4 + k % 4],
- * with ldb = 4 * Np (Np: N rounded up to 16, padding columns hold 128, i.e.
- * weight 0). The A panel is rows × Kp int8 (Kp: K rounded up to 4, zero
+ * four k-values of a column side by side, b[(k / 4) * ldb + n * 4 + k % 4]
+ * for the columns n < cols of one call (the tiler's 64-column panels have
+ * ldb = 256; padding columns hold 128, i.e. weight 0; a full 16-column
+ * vector must be readable at every 16th column). The A panel is rows × Kp int8 (Kp: K rounded up to 4, zero
  * padded). An s8 kernel returns the exact int32 sum over k of
  * a[m][k] * w[k][n]; an f32 kernel accumulates the same sums exactly per
  * K block and dequantizes each block with its row and column scales.

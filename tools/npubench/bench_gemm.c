@@ -6,8 +6,10 @@
  * thread count: tile_matmul_s8 on prepacked weights ("amanuensis"), the fp32
  * path tile_matmul_f32 ("amanuensis_f32"), dnnl_gemm_u8s8s32 ("onednn") and
  * cblas_sgemm ("openblas"). GOPS counts 2·M·K·N per call; the best of
- * --reps runs is kept. The implementations take turns within each rep, so
- * on a shared machine they see the same load.
+ * --reps runs is kept. Each implementation runs its reps back to back, then
+ * the bench sleeps 200 ms: OpenBLAS's and OpenMP's idle workers spin for a
+ * while after a call, and on a small machine that spinning would be charged
+ * to whatever runs next.
  */
 #include <cblas.h>
 #include <dlfcn.h>
@@ -112,8 +114,11 @@ static int run_shape(const struct shape *s, int reps, int threads, double gops[N
 	ret = 0;
 	for (int i = 0; i < NIMPL; i++)
 		gops[i] = 1e30;
-	for (int r = 0; r < reps + 1 && !ret; r++)   /* rep 0 is a warm-up */
-		for (int i = 0; i < NIMPL; i++) {
+	for (int i = 0; i < NIMPL && !ret; i++) {
+		struct timespec idle = { 0, 200 * 1000 * 1000 };
+
+		nanosleep(&idle, NULL);
+		for (int r = 0; r < reps + 1 && !ret; r++) {   /* rep 0 is a warm-up */
 			double t = time_impl(i, s, threads, a8, au8, af, b8, bf, w8, wf, c32, cf);
 
 			if (t < 0)
@@ -121,6 +126,7 @@ static int run_shape(const struct shape *s, int reps, int threads, double gops[N
 			else if (r > 0 && t < gops[i])
 				gops[i] = t;
 		}
+	}
 	for (int i = 0; i < NIMPL; i++)
 		gops[i] = 2.0 * s->M * s->K * s->N / gops[i] * 1e-9;
 out:
