@@ -1,0 +1,500 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/test_transcribe.c - end-to-end transcription on real audio with the
+ * model in $AMN_MODEL (models/tiny.en; skipped when missing):
+ *  - fp32 greedy without timestamps gives CTranslate2's greedy token ids
+ *    (build/ref/NAME.tokens.txt, scripts/ct2_reference.py);
+ *  - fp32 beam 5 with timestamps gives faster-whisper's segments on jfk.wav;
+ *  - INT8 gives the manifest's transcripts (letters only) on most files;
+ *  - digital silence and white noise give no text;
+ *  - sentences 10 s apart give both sentences and nothing in between;
+ *  - a ~75 s concatenation gives monotonic segments covering the sentences;
+ *  - concurrent transcriptions on one context agree with a serial one, and
+ *    a buffer agrees with its file;
+ *  - with models/base (multilingual), the language of jfk.wav is detected.
+ */
+#include <criterion/criterion.h>
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "whisper/audio.h"
+#include "whisper/transcribe.h"
+
+#define MAX_FILES 16
+
+static struct wsp_model *model;
+static struct wsp_context *ctx_i8, *ctx_f32;
+static char files[MAX_FILES][128], truth[MAX_FILES][512];
+static int n_files;
+
+static const char *env_or(const char *k, const char *def)
+{
+	const char *v = getenv(k);
+
+	return v && *v ? v : def;
+}
+
+static const char *audio_dir(void)
+{
+	return env_or("AMN_SHARED_AUDIO", "/work/shared/audio");
+}
+
+static void path_of(char *dst, size_t n, const char *file)
+{
+	snprintf(dst, n, "%.255s/%.200s", audio_dir(), file);
+}
+
+static void read_manifest(void)
+{
+	char path[512], line[2048];
+	FILE *f;
+
+	path_of(path, sizeof(path), "manifest.tsv");
+	f = fopen(path, "r");
+	cr_assert_not_null(f, "no %s", path);
+	cr_assert_not_null(fgets(line, sizeof(line), f));   /* header */
+	while (n_files < MAX_FILES && fgets(line, sizeof(line), f)) {
+		char *col[6], *p = line;
+		int n = 0;
+
+		line[strcspn(line, "\n")] = 0;
+		while (n < 6 && p) {
+			col[n++] = p;
+			p = strchr(p, '\t');
+			if (p)
+				*p++ = 0;
+		}
+		if (n < 6)
+			continue;
+		snprintf(files[n_files], sizeof(files[0]), "%.127s", col[0]);
+		snprintf(truth[n_files], sizeof(truth[0]), "%.511s", col[5]);
+		n_files++;
+	}
+	fclose(f);
+}
+
+static void setup(void)
+{
+	const char *dir = env_or("AMN_MODEL", "models/tiny.en");
+	char err[512], cfg[1024];
+	FILE *f;
+
+	snprintf(cfg, sizeof(cfg), "%s/config.json", dir);
+	f = fopen(cfg, "r");
+	if (!f)
+		cr_skip_test("no model at %s (set AMN_MODEL)", dir);
+	fclose(f);
+	cr_assert_eq(wsp_model_load(&model, dir, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(wsp_context_new(model, NULL, WSP_INT8, 2, &ctx_i8, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(wsp_context_new(model, NULL, WSP_FP32, 2, &ctx_f32, err, sizeof(err)), 0, "%s", err);
+	read_manifest();
+}
+
+static void teardown(void)
+{
+	wsp_context_free(ctx_i8);
+	wsp_context_free(ctx_f32);
+	wsp_model_free(model);
+	ctx_i8 = ctx_f32 = NULL;
+	model = NULL;
+}
+
+TestSuite(transcribe, .init = setup, .fini = teardown, .timeout = 600);
+
+/* All segment texts, concatenated. */
+static void joined(const struct wsp_result *r, char *dst, size_t cap)
+{
+	size_t n = 0;
+
+	dst[0] = 0;
+	for (int i = 0; i < r->n_segments && n + 1 < cap; i++)
+		n += (size_t)snprintf(dst + n, cap - n, "%s", r->segments[i].text);
+}
+
+/* Lowercase letters and digits only: compare transcripts up to punctuation and spacing. */
+static void letters(const char *s, char *dst, size_t cap)
+{
+	size_t n = 0;
+
+	for (; *s && n + 1 < cap; s++)
+		if (isalnum((unsigned char)*s))
+			dst[n++] = (char)tolower((unsigned char)*s);
+	dst[n] = 0;
+}
+
+static void no_space(const char *s, char *dst, size_t cap)
+{
+	size_t n = 0;
+
+	for (; *s && n + 1 < cap; s++)
+		if (!isspace((unsigned char)*s))
+			dst[n++] = *s;
+	dst[n] = 0;
+}
+
+static int has_text(const struct wsp_result *r)
+{
+	char buf[4096], l[4096];
+
+	joined(r, buf, sizeof(buf));
+	letters(buf, l, sizeof(l));
+	return l[0] != 0;
+}
+
+static int index_of(const char *file)
+{
+	for (int i = 0; i < n_files; i++)
+		if (strcmp(files[i], file) == 0)
+			return i;
+	return -1;
+}
+
+static float *load(const char *file, size_t *n)
+{
+	struct wsp_audio a = { 0 };
+	char path[512], err[512];
+
+	path_of(path, sizeof(path), file);
+	cr_assert_eq(wsp_audio_load(path, &a, err, sizeof(err)), 0, "%s", err);
+	*n = a.n;
+	return a.samples;
+}
+
+static int read_ref_tokens(const char *name, int32_t *tok, int cap)
+{
+	char path[1024];
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/%s.tokens.txt", env_or("AMN_REF_DIR", "build/ref"), name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (n < cap && fscanf(f, "%d", &tok[n]) == 1)
+		n++;
+	fclose(f);
+	return n;
+}
+
+Test(transcribe, fp32_greedy_without_timestamps_equals_ctranslate2)
+{
+	static const float t0[] = { 0.0f };
+	struct wsp_transcribe_opts o;
+	int checked = 0;
+
+	wsp_transcribe_opts_default(&o);
+	o.beam_size = 1;
+	o.without_timestamps = 1;
+	o.temperatures = t0;
+	o.n_temperatures = 1;
+	for (int i = 0; i < n_files; i++) {
+		struct wsp_result r;
+		char path[512], name[128], err[512];
+		int32_t ref[448], got[448];
+		int n_ref, n = 0;
+
+		snprintf(name, sizeof(name), "%s", files[i]);
+		*strrchr(name, '.') = 0;
+		n_ref = read_ref_tokens(name, ref, 448);
+		if (n_ref < 0)
+			continue;
+		path_of(path, sizeof(path), files[i]);
+		cr_assert_eq(wsp_transcribe_file(ctx_f32, path, &o, &r, err, sizeof(err)), 0, "%s", err);
+		for (int s = 0; s < r.n_segments; s++)
+			for (int k = 0; k < r.segments[s].n_tokens && n < 448; k++)
+				got[n++] = r.segments[s].tokens[k];
+		cr_expect_eq(n, n_ref, "%s: %d tokens, CTranslate2 %d", files[i], n, n_ref);
+		cr_expect(n == n_ref && memcmp(got, ref, (size_t)n * sizeof(int32_t)) == 0,
+			  "%s: tokens differ from CTranslate2 greedy", files[i]);
+		wsp_result_free(&r);
+		checked++;
+	}
+	if (!checked)
+		cr_skip_test("no reference tokens in %s", env_or("AMN_REF_DIR", "build/ref"));
+}
+
+Test(transcribe, fp32_beam5_jfk_equals_faster_whisper)
+{
+	/* faster-whisper 1.2.1, compute_type="float32", beam_size=5, defaults otherwise */
+	static const char *fw[] = {
+		" And so, my fellow Americans ask not what your country can do for you",
+		" ask what you can do for your country.",
+	};
+	static const double fw_t[][2] = { { 0.0, 8.0 }, { 8.0, 11.0 } };
+	struct wsp_transcribe_opts o;
+	struct wsp_result r;
+	char path[512], err[512], got[1024], a[1024], b[1024];
+
+	wsp_transcribe_opts_default(&o);
+	path_of(path, sizeof(path), "jfk.wav");
+	cr_assert_eq(wsp_transcribe_file(ctx_f32, path, &o, &r, err, sizeof(err)), 0, "%s", err);
+	joined(&r, got, sizeof(got));
+	no_space(got, a, sizeof(a));
+	snprintf(got, sizeof(got), "%s%s", fw[0], fw[1]);
+	no_space(got, b, sizeof(b));
+	cr_expect_str_eq(a, b);
+	cr_assert_eq(r.n_segments, 2);
+	for (int i = 0; i < 2; i++) {
+		cr_expect_float_eq(r.segments[i].start, fw_t[i][0], 1e-6);
+		cr_expect_float_eq(r.segments[i].end, fw_t[i][1], 1e-6);
+		cr_expect_str_eq(r.segments[i].text, fw[i]);
+		cr_expect_float_eq(r.segments[i].avg_logprob, -0.290f, 5e-3);
+	}
+	cr_expect_str_eq(r.language, "en");
+	cr_expect_float_eq(r.duration_s, 11.0, 1e-3);
+	cr_expect_gt(r.encode_ms, 0.0);
+	cr_expect_gt(r.decode_ms, 0.0);
+	wsp_result_free(&r);
+}
+
+Test(transcribe, int8_beam5_matches_transcripts_on_most_files)
+{
+	struct wsp_transcribe_opts o;
+	int ok = 0;
+
+	wsp_transcribe_opts_default(&o);
+	for (int i = 0; i < n_files; i++) {
+		struct wsp_result r;
+		char path[512], err[512], got[2048], a[2048], b[2048];
+
+		path_of(path, sizeof(path), files[i]);
+		cr_assert_eq(wsp_transcribe_file(ctx_i8, path, &o, &r, err, sizeof(err)), 0, "%s", err);
+		joined(&r, got, sizeof(got));
+		letters(got, a, sizeof(a));
+		letters(truth[i], b, sizeof(b));
+		if (strcmp(a, b) == 0)
+			ok++;
+		else
+			cr_log_warn("%s (int8): '%s'", files[i], got);
+		wsp_result_free(&r);
+	}
+	cr_expect_geq(ok, n_files - 1, "only %d of %d files transcribed exactly", ok, n_files);
+}
+
+Test(transcribe, silence_and_noise_give_no_text)
+{
+	const size_t n = 15 * 16000;
+	float *x = calloc(n, sizeof(float));
+	struct wsp_transcribe_opts o;
+	struct wsp_result r;
+	char err[512], got[4096];
+	uint32_t s = 12345;
+
+	cr_assert_not_null(x);
+	wsp_transcribe_opts_default(&o);
+	cr_assert_eq(wsp_transcribe_pcm(ctx_i8, x, n, &o, &r, err, sizeof(err)), 0, "%s", err);
+	joined(&r, got, sizeof(got));
+	cr_expect(!has_text(&r), "silence gave '%s'", got);
+	wsp_result_free(&r);
+
+	for (size_t i = 0; i < n; i++) {   /* uniform white noise, std 0.06 */
+		s = s * 1664525u + 1013904223u;
+		x[i] = ((float)(s >> 8) / 16777216.0f - 0.5f) * 0.2f;
+	}
+	cr_assert_eq(wsp_transcribe_pcm(ctx_i8, x, n, &o, &r, err, sizeof(err)), 0, "%s", err);
+	joined(&r, got, sizeof(got));
+	cr_expect(!has_text(&r), "white noise gave '%s'", got);
+	wsp_result_free(&r);
+	free(x);
+}
+
+Test(transcribe, pause_between_sentences)
+{
+	size_t na, nb, n;
+	float *a = load("jfk.wav", &na), *b = load("spk1_snt1.wav", &nb), *x;
+	const size_t gap = 10 * 16000;
+	struct wsp_transcribe_opts o;
+	struct wsp_result r;
+	char err[512], got[4096], l[4096];
+	double a_end = (double)na / 16000, b_start = (double)(na + gap) / 16000;
+
+	n = na + gap + nb;
+	x = calloc(n, sizeof(float));
+	cr_assert_not_null(x);
+	memcpy(x, a, na * sizeof(float));
+	memcpy(x + na + gap, b, nb * sizeof(float));
+	wsp_transcribe_opts_default(&o);
+	cr_assert_eq(wsp_transcribe_pcm(ctx_i8, x, n, &o, &r, err, sizeof(err)), 0, "%s", err);
+	joined(&r, got, sizeof(got));
+	letters(got, l, sizeof(l));
+	cr_expect(strstr(l, "askwhatyoucandoforyourcountry") != NULL, "first sentence missing: '%s'", got);
+	cr_expect(strstr(l, "thechildalmosthurtthesmalldog") != NULL, "second sentence missing: '%s'", got);
+	for (int i = 0; i < r.n_segments; i++) {
+		const struct wsp_segment *s = &r.segments[i];
+
+		cr_expect(s->end <= a_end + 1.0 || s->start >= b_start - 1.5,
+			  "segment [%.2f, %.2f] '%s' inside the pause [%.2f, %.2f]",
+			  s->start, s->end, s->text, a_end, b_start);
+	}
+	wsp_result_free(&r);
+	free(a);
+	free(b);
+	free(x);
+}
+
+Test(transcribe, long_form_monotonic_segments)
+{
+	const size_t gap = 16000;
+	float *clip[MAX_FILES], *x;
+	size_t len[MAX_FILES], n = 0, pos = 0;
+	struct wsp_transcribe_opts o;
+	struct wsp_result r;
+	char err[512], got[16384], l[16384];
+	int found = 0;
+
+	for (int i = 0; i < n_files; i++) {
+		clip[i] = load(files[i], &len[i]);
+		n += 2 * (len[i] + gap);
+	}
+	x = calloc(n, sizeof(float));
+	cr_assert_not_null(x);
+	for (int rep = 0; rep < 2; rep++)
+		for (int i = 0; i < n_files; i++) {
+			memcpy(x + pos, clip[i], len[i] * sizeof(float));
+			pos += len[i] + gap;
+		}
+	cr_assert_gt((double)n / 16000, 60.0);
+	wsp_transcribe_opts_default(&o);
+	cr_assert_eq(wsp_transcribe_pcm(ctx_i8, x, n, &o, &r, err, sizeof(err)), 0, "%s", err);
+	cr_assert_gt(r.n_segments, 4);
+	for (int i = 0; i < r.n_segments; i++) {
+		const struct wsp_segment *s = &r.segments[i];
+
+		cr_expect_leq(s->start, s->end, "segment %d: [%.2f, %.2f]", i, s->start, s->end);
+		if (i > 0)
+			cr_expect_geq(s->start, r.segments[i - 1].start, "segment %d starts at %.2f before "
+				      "segment %d at %.2f", i, s->start, i - 1, r.segments[i - 1].start);
+		cr_expect_leq(s->end, (double)n / 16000 + 0.5);
+	}
+	cr_expect_gt(r.segments[r.n_segments - 1].end, (double)n / 16000 - 8.0,
+		     "the segments stop at %.2f of %.2f s", r.segments[r.n_segments - 1].end,
+		     (double)n / 16000);
+	joined(&r, got, sizeof(got));
+	letters(got, l, sizeof(l));
+	for (int i = 0; i < n_files; i++) {
+		char t[512], *p;
+
+		letters(truth[i], t, sizeof(t));
+		p = strstr(l, t);
+		found += p != NULL;
+		found += p && strstr(p + 1, t) != NULL;
+	}
+	cr_expect_geq(found, 2 * n_files - 3, "only %d of %d sentences found in '%s'", found,
+		      2 * n_files, got);
+	cr_expect_float_eq(r.duration_s, (double)n / 16000, 1e-3);
+	wsp_result_free(&r);
+	for (int i = 0; i < n_files; i++)
+		free(clip[i]);
+	free(x);
+}
+
+struct worker {
+	const char *path;
+	struct wsp_result r;
+	int ret;
+	char err[256];
+};
+
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	struct wsp_transcribe_opts o;
+
+	wsp_transcribe_opts_default(&o);
+	w->ret = wsp_transcribe_file(ctx_i8, w->path, &o, &w->r, w->err, sizeof(w->err));
+	return NULL;
+}
+
+static void same_result(const struct wsp_result *a, const struct wsp_result *b, const char *what)
+{
+	cr_assert_eq(a->n_segments, b->n_segments, "%s: segment counts differ", what);
+	for (int i = 0; i < a->n_segments; i++) {
+		cr_expect_str_eq(a->segments[i].text, b->segments[i].text, "%s", what);
+		cr_expect_eq(a->segments[i].start, b->segments[i].start, "%s", what);
+		cr_expect_eq(a->segments[i].end, b->segments[i].end, "%s", what);
+	}
+}
+
+Test(transcribe, concurrent_calls_and_pcm_agree_with_serial)
+{
+	char p1[512], p2[512];
+	struct worker w[3];
+	pthread_t th[3];
+	struct wsp_transcribe_opts o;
+	struct wsp_result serial[2], pcm;
+	char err[512];
+	float *x;
+	size_t n;
+	int fi = index_of("spk1_snt2.wav");
+
+	path_of(p1, sizeof(p1), "jfk.wav");
+	path_of(p2, sizeof(p2), fi >= 0 ? files[fi] : "jfk.wav");
+	wsp_transcribe_opts_default(&o);
+	cr_assert_eq(wsp_transcribe_file(ctx_i8, p1, &o, &serial[0], err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(wsp_transcribe_file(ctx_i8, p2, &o, &serial[1], err, sizeof(err)), 0, "%s", err);
+	for (int i = 0; i < 3; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].path = i == 1 ? p2 : p1;
+		cr_assert_eq(pthread_create(&th[i], NULL, work, &w[i]), 0);
+	}
+	for (int i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		cr_assert_eq(w[i].ret, 0, "%s", w[i].err);
+		same_result(&w[i].r, &serial[i == 1], "concurrent vs serial");
+		wsp_result_free(&w[i].r);
+	}
+	x = load("jfk.wav", &n);
+	cr_assert_eq(wsp_transcribe_pcm(ctx_i8, x, n, &o, &pcm, err, sizeof(err)), 0, "%s", err);
+	same_result(&pcm, &serial[0], "buffer vs file");
+	wsp_result_free(&pcm);
+	wsp_result_free(&serial[0]);
+	wsp_result_free(&serial[1]);
+	free(x);
+}
+
+Test(transcribe, errors_are_reported)
+{
+	struct wsp_transcribe_opts o;
+	struct wsp_result r;
+	char err[512] = "";
+
+	wsp_transcribe_opts_default(&o);
+	cr_expect_eq(wsp_transcribe_file(ctx_i8, "/nonexistent/x.wav", &o, &r, err, sizeof(err)),
+		     -ENOENT);
+	cr_expect_neq(err[0], 0, "no message");
+	cr_expect_eq(r.n_segments, 0);
+	wsp_result_free(&r);
+}
+
+Test(transcribe, multilingual_detects_english, .timeout = 600)
+{
+	struct wsp_model *m;
+	struct wsp_context *c;
+	struct wsp_transcribe_opts o;
+	struct wsp_result r;
+	char err[512], path[512], got[1024], l[1024];
+	FILE *f = fopen("models/base/config.json", "r");
+
+	if (!f)
+		cr_skip_test("no models/base");
+	fclose(f);
+	cr_assert_eq(wsp_model_load(&m, "models/base", err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(wsp_context_new(m, NULL, WSP_INT8, 2, &c, err, sizeof(err)), 0, "%s", err);
+	wsp_transcribe_opts_default(&o);
+	path_of(path, sizeof(path), "jfk.wav");
+	cr_assert_eq(wsp_transcribe_file(c, path, &o, &r, err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(r.language, "en");
+	cr_expect_gt(r.language_prob, 0.5f);
+	joined(&r, got, sizeof(got));
+	letters(got, l, sizeof(l));
+	cr_expect(strstr(l, "asknotwhatyourcountrycandoforyou") != NULL, "'%s'", got);
+	wsp_result_free(&r);
+	o.language = "xx";
+	cr_expect_eq(wsp_transcribe_file(c, path, &o, &r, err, sizeof(err)), -EINVAL);
+	wsp_context_free(c);
+	wsp_model_free(m);
+}
