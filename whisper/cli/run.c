@@ -209,6 +209,31 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/*
+ * warn_same_names - as in openai-whisper, outputs are named after the input
+ * without its directory, so a/x.wav and b/x.wav write the same x.txt: say so.
+ */
+static void warn_same_names(const struct cli_opts *o)
+{
+	char a[256], b[256];
+	int i, j;
+
+	if (!o->formats || o->n_files > 1024)
+		return;
+	for (i = 0; i < o->n_files; i++) {
+		wsp_output_basename(a, sizeof(a), o->files[i]);
+		for (j = i + 1; j < o->n_files; j++) {
+			wsp_output_basename(b, sizeof(b), o->files[j]);
+			if (!strcmp(a, b)) {
+				fprintf(stderr, "amanuensis: warning: %s and %s both write %s/%s.*; "
+					"the one finishing last wins\n", o->files[i], o->files[j],
+					o->output_dir, a);
+				return;
+			}
+		}
+	}
+}
+
 int cli_run(const struct cli_opts *o, struct wsp_context *ctx, const struct wsp_run_info *info)
 {
 	struct run r = { .o = o, .ctx = ctx, .info = info };
@@ -220,6 +245,7 @@ int cli_run(const struct cli_opts *o, struct wsp_context *ctx, const struct wsp_
 		fprintf(stderr, "amanuensis: out of memory\n");
 		return CLI_EXIT_FAIL;
 	}
+	warn_same_names(o);
 	r.progress = cli_progress_new(o->n_files, !o->quiet && isatty(STDERR_FILENO));
 	atomic_init(&r.next, 0);
 	/* The calling thread is one of the workers. */
