@@ -105,27 +105,35 @@ static void put_num(FILE *f, double v, const char *fmt)
 		fputs("null", f);
 }
 
+/* num_field, str_field - ,"key":value */
+static void num_field(FILE *f, const char *key, double v, const char *fmt)
+{
+	fprintf(f, ",\"%s\":", key);
+	put_num(f, v, fmt);
+}
+
+static void str_field(FILE *f, const char *key, const char *s)
+{
+	fprintf(f, ",\"%s\":", key);
+	put_str(f, s);
+}
+
 static void put_segment(FILE *f, const struct wsp_segment *seg, int id)
 {
 	int i;
 
-	fprintf(f, "{\"id\":%d,\"start\":", id);
-	put_num(f, seg->start, "%.3f");
-	fputs(",\"end\":", f);
-	put_num(f, seg->end, "%.3f");
-	fputs(",\"text\":", f);
-	put_str(f, seg->text ? seg->text : "");
+	fprintf(f, "{\"id\":%d", id);
+	num_field(f, "start", seg->start, "%.3f");
+	num_field(f, "end", seg->end, "%.3f");
+	str_field(f, "text", seg->text ? seg->text : "");
 	fputs(",\"tokens\":[", f);
 	for (i = 0; i < seg->n_tokens; i++)
 		fprintf(f, "%s%d", i ? "," : "", (int)seg->tokens[i]);
-	fputs("],\"avg_logprob\":", f);
-	put_num(f, seg->avg_logprob, "%.6g");
-	fputs(",\"no_speech_prob\":", f);
-	put_num(f, seg->no_speech_prob, "%.6g");
-	fputs(",\"compression_ratio\":", f);
-	put_num(f, seg->compression_ratio, "%.6g");
-	fputs(",\"temperature\":", f);
-	put_num(f, seg->temperature, "%.6g");
+	fputc(']', f);
+	num_field(f, "avg_logprob", seg->avg_logprob, "%.6g");
+	num_field(f, "no_speech_prob", seg->no_speech_prob, "%.6g");
+	num_field(f, "compression_ratio", seg->compression_ratio, "%.6g");
+	num_field(f, "temperature", seg->temperature, "%.6g");
 	fputc('}', f);
 }
 
@@ -148,35 +156,25 @@ static void put_run(FILE *f, const struct wsp_result *r, const struct wsp_run_in
 
 	fputs("{\"file\":", f);
 	put_str(f, ri->file);
-	fputs(",\"model\":", f);
-	put_str(f, ri->model);
-	fputs(",\"backend\":", f);
-	put_str(f, ri->backend);
-	fputs(",\"precision\":", f);
-	put_str(f, ri->precision);
-	fprintf(f, ",\"threads\":%d,\"task\":", ri->threads);
-	put_str(f, ri->task);
+	str_field(f, "model", ri->model);
+	str_field(f, "backend", ri->backend);
+	str_field(f, "precision", ri->precision);
+	fprintf(f, ",\"threads\":%d", ri->threads);
+	str_field(f, "task", ri->task);
 	fprintf(f, ",\"beam_size\":%d,\"language\":", ri->beam_size);
 	wsp_json_write_string(f, r->language, strnlen(r->language, sizeof(r->language)));
-	fputs(",\"language_prob\":", f);
-	put_num(f, r->language_prob, "%.6g");
-	fputs(",\"duration\":", f);
-	put_num(f, r->duration_s, "%.3f");
+	num_field(f, "language_prob", r->language_prob, "%.6g");
+	num_field(f, "duration", r->duration_s, "%.3f");
 	fputs(",\"timings\":{\"audio_ms\":", f);
 	put_num(f, r->audio_ms, "%.3f");
-	fputs(",\"mel_ms\":", f);
-	put_num(f, r->mel_ms, "%.3f");
-	fputs(",\"encode_ms\":", f);
-	put_num(f, r->encode_ms, "%.3f");
-	fputs(",\"decode_ms\":", f);
-	put_num(f, r->decode_ms, "%.3f");
-	fputs("},\"wall_ms\":", f);
-	put_num(f, wall, "%.3f");
-	fputs(",\"realtime_factor\":", f);
-	if (r->duration_s > 0)
-		put_num(f, wall / 1000.0 / r->duration_s, "%.6g");
-	else
-		fputs("null", f);
+	num_field(f, "mel_ms", r->mel_ms, "%.3f");
+	num_field(f, "encode_ms", r->encode_ms, "%.3f");
+	num_field(f, "decode_ms", r->decode_ms, "%.3f");
+	fputc('}', f);
+	num_field(f, "wall_ms", wall, "%.3f");
+	/* wall time per second of audio: below 1 is faster than real time */
+	num_field(f, "realtime_factor", r->duration_s > 0 ? wall / 1000.0 / r->duration_s : NAN,
+		  "%.6g");
 	fputc('}', f);
 }
 
