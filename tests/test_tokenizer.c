@@ -667,6 +667,7 @@ Test(tokenizer, small_json)
 	rm_tmpdir();
 }
 
+
 /* Every prefix of the small file: -EINVAL with a message, never a crash. */
 Test(tokenizer, json_truncated)
 {
@@ -888,5 +889,29 @@ Test(tokenizer, vocabulary_txt_corrupt)
 		cr_assert_eq(wsp_tokenizer_special(t)->sot, -1);
 	}
 	wsp_tokenizer_free(t);
+	rm_tmpdir();
+}
+
+/* Files from the Hugging Face hub list timestamps as non-special added tokens. */
+Test(tokenizer, json_listed_timestamps)
+{
+	struct sbuf b = mutate("\n  ],\n  \"normalizer\"",
+			       ",\n    {\"id\": 269, \"content\": \"<|0.00|>\", \"special\": false},"
+			       "\n    {\"id\": 270, \"content\": \"<|0.02|>\", \"special\": false}"
+			       "\n  ],\n  \"normalizer\"");
+	struct wsp_tokenizer *t;
+	char err[512], out[64];
+	int32_t tok[] = { 258, 269, 'o', 270 };
+
+	make_tmpdir();
+	cr_assert_eq(load_json(b.p, b.n, SMALL_VOCAB + 2, &t, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(wsp_tokenizer_special(t)->timestamp_begin, SMALL_VOCAB);
+	cr_assert_eq(wsp_tokenizer_decode(t, tok, 4, out, sizeof(out)), 5);
+	cr_assert_str_eq(out, "hello");
+	/* written in the text, they are added tokens, as Hugging Face matches them */
+	cr_assert_eq(wsp_tokenizer_encode(t, "<|0.02|>", tok, 4), 1);
+	cr_assert_eq(tok[0], 270);
+	wsp_tokenizer_free(t);
+	free(b.p);
 	rm_tmpdir();
 }

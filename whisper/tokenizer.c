@@ -178,6 +178,12 @@ static int resolve_specials(struct wsp_tokenizer *t, const char *path, char *err
 		snprintf(err, errlen, "%s: no <|endoftext|> token", path);
 		return -EINVAL;
 	}
+	/*
+	 * Text tokens come before <|endoftext|>; everything from it on is
+	 * control or timestamps, and decode skips it (as faster-whisper does),
+	 * even where a file marks a timestamp as not special.
+	 */
+	memset(t->special + sp->eot, 1, (size_t)(t->n_vocab - sp->eot));
 
 	/* The languages follow <|startoftranscript|>, in the model's order. */
 	sp->lang_first = -1;
@@ -473,6 +479,8 @@ size_t wsp_tokenizer_decode(const struct wsp_tokenizer *t, const int32_t *tokens
 	struct out o = { dst, dst ? cap : 0, 0 };
 	struct utf8 u = { .need = 0 };
 
+	if (!tokens)
+		n = 0;
 	for (int i = 0; i < n; i++) {
 		int32_t id = tokens[i];
 		const unsigned char *s;
