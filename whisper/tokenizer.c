@@ -255,6 +255,8 @@ int wsp_tok_load_buf(struct wsp_tokenizer **out, const char *path, const char *b
 		ret = resolve_specials(t, path, err, errlen);
 	if (ret == -ENOMEM)
 		snprintf(err, errlen, "%s: out of memory", path);
+	else if (ret && !err[0])
+		snprintf(err, errlen, "%s: too large", path);
 	if (ret) {
 		wsp_tokenizer_free(t);
 		return ret;

@@ -624,20 +624,20 @@ static int build_tables(struct wsp_tokenizer *t, struct collect *c, const char *
 		snprintf(err, errlen, "%s: no model.vocab or no model.merges", path);
 		return -EINVAL;
 	}
-	for (size_t i = 0; i < c->nvocab; i++)
-		if (c->vocab[i].id >= count)
-			count = c->vocab[i].id + 1;
-	for (size_t i = 0; i < c->nadded; i++) {
-		struct tok_entry *e = &c->added[i];
+	for (size_t i = 0; i < c->nvocab + c->nadded; i++) {
+		struct tok_entry *e = i < c->nvocab ? &c->vocab[i] : &c->added[i - c->nvocab];
 
+		/* every id below the count needs a text: no gaps */
+		if ((size_t)e->id >= c->nvocab + c->nadded) {
+			snprintf(err, errlen, "%s: token id %d, but there are only %zu tokens", path,
+				 e->id, c->nvocab + c->nadded);
+			return -EINVAL;
+		}
 		if (e->id >= count)
 			count = e->id + 1;
-		if (e->len == 16 && memcmp(c->bytes + e->off, "<|notimestamps|>", 16) == 0)
+		if (i >= c->nvocab && e->len == 16 &&
+		    memcmp(c->bytes + e->off, "<|notimestamps|>", 16) == 0)
 			notimestamps = e->id;
-	}
-	if (count > (1 << 24)) {
-		snprintf(err, errlen, "%s: token id %d is too large", path, count - 1);
-		return -EINVAL;
 	}
 	/* Whisper's files stop at <|notimestamps|>; the timestamps follow it. */
 	total = count;
