@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sched/npu_backend_cpu.c - the cpu backend: the dispatcher runs each batch
- * itself, with the tiler's SIMD kernels and its worker pool, when it submits
- * it.
+ * sched/npu_backend_cpu.c - the cpu backend: a batch runs on the thread that
+ * dispatches it (the dispatcher thread, or a thread waiting for its own
+ * matmul), with the tiler's SIMD kernels and pool.
  *
- * Running on the dispatcher thread saves two thread hand-offs per batch (to
+ * Running where the batch is packed saves two thread hand-offs per batch (to
  * a worker and back), which for a decoder-sized matmul cost as much as the
- * computation. Nothing is lost by not overlapping: the "device" is the same
- * CPU cores, and jobs that arrive meanwhile wait in the ring and form the
- * next batch (which is how GEMVs from many threads get stacked).
+ * computation. One batch runs at a time: jobs that arrive meanwhile wait in
+ * the ring and form the next batch, which is how GEMVs from many threads
+ * against the same weights end up stacked into one tall tiler call.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,30 +20,22 @@
 #include "sched/npu_batch.h"
 #include "sched/npu_futex.h"
 
-struct cpu_backend {
-	struct npu_backend be;          /* must be first */
-	struct npu_batch *done;         /* the batch just run, until reaped */
-};
-
+/* Runs @b now, on the calling thread (whoever holds the dispatcher lock). */
 static int cpu_submit(struct npu_backend *be, struct npu_batch *b)
 {
-	struct cpu_backend *cb = (struct cpu_backend *)be;
+	int ret;
 
 	b->next = NULL;
 	b->submit_ns = npu_now_ns();
-	b->status = npu_batch_run_cpu(b, &be->tile);
+	ret = npu_batch_run_cpu(b, &be->tile);
 	b->done_ns = npu_now_ns();
-	cb->done = b;
-	return 0;
+	return ret;
 }
 
+/* Never called: the dispatcher completes inline batches itself. */
 static struct npu_batch *cpu_reap(struct npu_backend *be)
 {
-	struct cpu_backend *cb = (struct cpu_backend *)be;
-	struct npu_batch *b = cb->done;
-
-	cb->done = NULL;
-	return b;
+	return NULL;
 }
 
 static void cpu_close(struct npu_backend *be)
@@ -60,31 +52,35 @@ static const struct npu_backend_ops cpu_ops = {
 
 int npu_backend_cpu_open(struct npu_backend **out, const struct tile_opts *tile)
 {
-	struct cpu_backend *cb = calloc(1, sizeof(*cb));
+	struct npu_backend *be = calloc(1, sizeof(*be));
 
-	if (!cb)
+	if (!be)
 		return -ENOMEM;
-	cb->be.ops = &cpu_ops;
-	snprintf(cb->be.name, sizeof(cb->be.name), "cpu");
-	/* One at a time: a batch is finished when submit() returns. */
-	cb->be.max_in_flight = 1;
-	cb->be.runs_inline = true;
+	be->ops = &cpu_ops;
+	snprintf(be->name, sizeof(be->name), "cpu");
+	be->runs_inline = true;
+	if (tile)
+		be->tile = *tile;
+	/*
+	 * One batch at a time (it has every core, through the tiler's pool):
+	 * while it runs, GEMVs from other threads pile up in the ring and the
+	 * next batch stacks them all.
+	 */
+	be->max_in_flight = 1;
 	/*
 	 * Large row blocks: each job is one tiler call, which spreads it over
 	 * the worker pool; small blocks would pay the pool's start-up per job.
 	 * GEMV rows from different matmuls still stack (npu_batch.c).
 	 */
-	cb->be.job_rows = 256;
-	if (tile)
-		cb->be.tile = *tile;
+	be->job_rows = 256;
 	/* Never signalled (completions are immediate); the dispatcher polls it. */
-	cb->be.completion_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (cb->be.completion_fd < 0) {
+	be->completion_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (be->completion_fd < 0) {
 		int ret = -errno;
 
-		free(cb);
+		free(be);
 		return ret;
 	}
-	*out = &cb->be;
+	*out = be;
 	return 0;
 }

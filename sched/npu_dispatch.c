@@ -195,6 +195,18 @@ static void reap(struct npu_engine *e, bool *progress)
 	}
 }
 
+/*
+ * Run @b on this thread (a backend with runs_inline: cpu), holding dlock:
+ * one batch runs at a time, and every job submitted meanwhile waits in the
+ * ring for the next one, which is how concurrent GEMVs get stacked. Waiters
+ * that find dlock taken sleep until their jobs complete.
+ */
+static void run_inline(struct npu_engine *e, struct npu_batch *b)
+{
+	b->status = e->be->ops->submit(e->be, b);
+	finish_batch(e, b);
+}
+
 /* Submit batches while the backend has room; returns the next flush time. */
 static int64_t dispatch(struct npu_engine *e, bool draining, bool *progress)
 {
@@ -205,6 +217,7 @@ static int64_t dispatch(struct npu_engine *e, bool draining, bool *progress)
 		struct npu_batch *b;
 		unsigned n, kept = 0;
 
+		/* With a run in progress, let a partial batch gather for up to t_max. */
 		if (!draining && e->in_flight && e->drr.queued < e->batch_jobs &&
 		    now - oldest < e->t_max_ns) {
 			wake = oldest + e->t_max_ns;
@@ -236,18 +249,16 @@ static int64_t dispatch(struct npu_engine *e, bool draining, bool *progress)
 		if (!e->in_flight)
 			e->busy_since = now;
 		e->in_flight++;
+		if (e->be->runs_inline) {
+			run_inline(e, b);
+			/* Take in what arrived meanwhile before packing the next one. */
+			break;
+		}
 		if (e->be->ops->submit(e->be, b)) {
 			/* The device refused the batch: treat it as a failed run. */
 			b->status = -EIO;
 			b->submit_ns = now;
 			finish_batch(e, b);
-		} else if (e->be->runs_inline) {
-			/*
-			 * It ran while we submitted it: complete it now, and take
-			 * in what arrived meanwhile before packing the next one.
-			 */
-			reap(e, progress);
-			break;
 		}
 	}
 	return wake;
@@ -379,9 +390,9 @@ bool npu_dispatch_help(struct npu_mm *m)
 		return false;
 	}
 	progress = round_locked(e, false, &wake);
-	/* Work a quota held back: the dispatcher thread must time it. */
 	left = e->drr.queued != 0;
 	pthread_mutex_unlock(&e->dlock);
+	/* Work a quota held back (or left for a busy core): the dispatcher thread times it. */
 	if (left && write(npu_ring_doorbell_fd(e->ring), &one, sizeof(one)) < 0) {
 		/* saturated: the dispatcher is awake anyway */
 	}
