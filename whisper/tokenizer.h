@@ -93,7 +93,10 @@ const char *wsp_tokenizer_lang_code(const struct wsp_tokenizer *t, int32_t id);
  */
 int32_t wsp_tokenizer_token_id(const struct wsp_tokenizer *t, const char *text);
 
-/** wsp_tokenizer_is_special - true for ids decode skips (special, timestamps). */
+/**
+ * wsp_tokenizer_is_special - true for the ids decode skips: <|endoftext|>
+ * and every id after it (control, language and timestamp tokens).
+ */
 int wsp_tokenizer_is_special(const struct wsp_tokenizer *t, int32_t id);
 
 /**
