@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * whisper/encoder.c - the Whisper encoder: two convolutions as im2col
- * matmuls, sinusoidal positions, pre-LN transformer blocks, final layer norm.
+ * whisper/encoder.c - the Whisper encoder run step by step, each step over
+ * all rows (wsp_encode_direct()): two convolutions as im2col matmuls,
+ * sinusoidal positions, pre-LN transformer blocks, final layer norm. The
+ * default, wsp_encode(), runs the same steps as a job graph (encoder_graph.c).
  *
  * Activations are time-major (one row per frame), so every convolution and
  * linear layer is a single M×K×N matmul through wsp_linear().
@@ -60,12 +62,6 @@ static int enc_buf_alloc(struct enc_buf *b, const struct wsp_model *m)
 	return 0;
 }
 
-/*
- * im2col for a kernel-3, pad-1 convolution over time with the given stride.
- * @src is read through (chan_stride, time_stride) so both the mel layout
- * (bin major) and the time-major activations fit. Row t, column c·3 + j holds
- * src(c, stride·t + j - 1), or 0 outside.
- */
 struct im2col_job {
 	float *col;
 	const float *src;
@@ -77,18 +73,8 @@ static void im2col_slice(void *ctx, int r0, int r1)
 {
 	const struct im2col_job *j = ctx;
 
-	for (int t = r0; t < r1; t++) {
-		float *row = j->col + (size_t)t * j->n_chan * 3;
-
-		for (int c = 0; c < j->n_chan; c++) {
-			for (int k = 0; k < 3; k++) {
-				int ti = j->stride * t + k - 1;
-
-				row[c * 3 + k] = ti < 0 || ti >= j->t_in ? 0.0f :
-					j->src[(size_t)c * j->chan_stride + (size_t)ti * j->time_stride];
-			}
-		}
-	}
+	wsp_im2col_k3(j->col, j->src, j->n_chan, j->t_in, j->stride, j->chan_stride,
+		      j->time_stride, r0, r1);
 }
 
 struct gelu_job {
@@ -173,8 +159,8 @@ static int enc_layer(const struct wsp_model *m, const struct wsp_exec *x,
 	return 0;
 }
 
-int wsp_encode(const struct wsp_model *m, const struct wsp_exec *x,
-	       const float *mel, float *out)
+int wsp_encode_direct(const struct wsp_model *m, const struct wsp_exec *x,
+		      const float *mel, float *out)
 {
 	const struct wsp_hparams *hp;
 	struct enc_buf b;

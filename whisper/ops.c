@@ -107,3 +107,20 @@ void wsp_add(float *y, const float *x, size_t n)
 	for (size_t i = 0; i < n; i++)
 		y[i] += x[i];
 }
+
+void wsp_im2col_k3(float *col, const float *src, int n_chan, int t_in, int stride,
+		   size_t chan_stride, size_t time_stride, int r0, int r1)
+{
+	for (int t = r0; t < r1; t++) {
+		float *row = col + (size_t)t * n_chan * 3;
+
+		for (int c = 0; c < n_chan; c++) {
+			for (int k = 0; k < 3; k++) {
+				int ti = stride * t + k - 1;
+
+				row[c * 3 + k] = ti < 0 || ti >= t_in ? 0.0f :
+					src[(size_t)c * chan_stride + (size_t)ti * time_stride];
+			}
+		}
+	}
+}

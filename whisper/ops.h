@@ -32,6 +32,16 @@ void wsp_gelu(float *x, size_t n);
 void wsp_softmax_rows(float *s, int rows, int cols, size_t ld, float scale,
 		      int causal, int keep0);
 
+/**
+ * wsp_im2col_k3 - rows [@r0, @r1) of the im2col matrix of a kernel-3, pad-1
+ * convolution over time with stride @stride: row t, column c·3 + j holds
+ * src(c, stride·t + j - 1), or 0 outside [0, @t_in). @src is read through
+ * (@chan_stride, @time_stride) so both the mel layout (bin major) and
+ * time-major activations fit. @col has @n_chan·3 columns.
+ */
+void wsp_im2col_k3(float *col, const float *src, int n_chan, int t_in, int stride,
+		   size_t chan_stride, size_t time_stride, int r0, int r1);
+
 /** wsp_add - y[i] += x[i] for @n floats. */
 void wsp_add(float *y, const float *x, size_t n);
 

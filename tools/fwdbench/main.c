@@ -6,7 +6,9 @@
  * ratio is meaningful on a shared, noisy machine.
  *
  * usage: fwdbench [-m MODEL] [-i MEL.f32] [-t THREADS] [-n REPS] [-s STEPS]
- *                 [-g 0|1] [-T TENANT: 0 direct, 1 cpu engine] [-C] (skip CT2)
+ *                 [-b BEAMS] [-T] [-C] [-D]
+ *   -T  INT8 matmuls through a cpu-backend engine tenant (else the tiler directly)
+ *   -C  skip CTranslate2;  -D  also time wsp_encode_direct() (no job graph)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -186,20 +188,21 @@ static void report(const char *name, struct series *s)
 int main(int argc, char **argv)
 {
 	const char *model = "models/tiny.en", *melpath = "build/ref/jfk.mel.f32";
-	int threads = 2, reps = 5, steps = 30, beams = 1, tenant = 0, skip_ct2 = 0, opt;
+	int threads = 2, reps = 5, steps = 30, beams = 1, tenant = 0, skip_ct2 = 0, direct = 0;
+	int opt;
 	struct wsp_model *m;
 	const struct wsp_hparams *hp;
 	struct npu_engine *e = NULL;
 	struct npu_tenant *tn = NULL;
 	struct ct2 c2 = { 0 };
-	static struct series enc[2], ct[2];
+	static struct series enc[2], ct[2], dir[2];
 	char err[512];
 	float *mel, *out;
 	size_t nmel;
 	FILE *f;
 	double dec_ms[2], dec_best[2];
 
-	while ((opt = getopt(argc, argv, "m:i:t:n:s:b:TC")) != -1) {
+	while ((opt = getopt(argc, argv, "m:i:t:n:s:b:TCD")) != -1) {
 		switch (opt) {
 		case 'm': model = optarg; break;
 		case 'i': melpath = optarg; break;
@@ -209,9 +212,10 @@ int main(int argc, char **argv)
 		case 'b': beams = atoi(optarg); break;
 		case 'T': tenant = 1; break;
 		case 'C': skip_ct2 = 1; break;
+		case 'D': direct = 1; break;
 		default:
 			fprintf(stderr, "usage: %s [-m MODEL] [-i MEL.f32] [-t THREADS] [-n REPS] "
-				"[-s STEPS] [-b BEAMS] [-T] [-C]\n", argv[0]);
+				"[-s STEPS] [-b BEAMS] [-T] [-C] [-D]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -260,6 +264,14 @@ int main(int argc, char **argv)
 				add(&enc[p], w, c);
 			if (!skip_ct2 && !ct2_encode(&c2, p ? "float32" : "int8", &w, &c) && r)
 				add(&ct[p], w, c);
+			if (!direct)
+				continue;
+			w0 = now_ms();
+			c0 = cpu_ms();
+			if (wsp_encode_direct(m, &x, mel, out))
+				return 1;
+			if (r)
+				add(&dir[p], now_ms() - w0, cpu_ms() - c0);
 		}
 	}
 	for (int p = 0; p < 2; p++) {
@@ -275,6 +287,8 @@ int main(int argc, char **argv)
 	printf("%-30s %9s %9s %9s\n", "encode, one 30 s window", "median", "best", "cpu ms");
 	report("ours int8", &enc[0]);
 	report("ours fp32", &enc[1]);
+	report("ours int8, direct (no graph)", &dir[0]);
+	report("ours fp32, direct (no graph)", &dir[1]);
 	report("CTranslate2 int8", &ct[0]);
 	report("CTranslate2 float32", &ct[1]);
 	if (ct[0].n && ct[1].n) {
