@@ -27,13 +27,23 @@ struct wsp_exec {
 };
 
 /**
- * wsp_encode - run the encoder on one 30 s window.
+ * wsp_encode - run the encoder on one 30 s window, as one job graph
+ * (sched/graph.h): CPU nodes for the row-wise operations and attention, matmul
+ * nodes through @x->tenant on the INT8 path (CPU nodes on the tiler without one).
  * @mel: n_mels × (2 * n_audio_ctx) log-mel frames, row-major (mel bin major).
  * @out: n_audio_ctx × n_audio_state floats.
  * Return: 0 or -errno.
  */
 int wsp_encode(const struct wsp_model *m, const struct wsp_exec *x,
 	       const float *mel, float *out);
+
+/**
+ * wsp_encode_direct - wsp_encode() run step by step (each step over all rows,
+ * parallel inside the step) instead of as a job graph. Same arguments, same
+ * result; kept as the reference for the graph and for comparisons.
+ */
+int wsp_encode_direct(const struct wsp_model *m, const struct wsp_exec *x,
+		      const float *mel, float *out);
 
 struct wsp_decoder;
 
