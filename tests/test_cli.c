@@ -236,6 +236,7 @@ Test(cli, jfk_with_default_options)
 	rc = run(dir, args, out, sizeof(out), err, sizeof(err));
 	cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
 	cr_assert(strstr(out, "[00:00.000 --> "), "no console segments: %s", out);
+	cr_assert(!strchr(err, '\r') && !strstr(err, "\033["), "progress drawn into a pipe: %s", err);
 	normalize(out);
 	cr_assert(strstr(out, "ask not what your country can do for you"), "%s", out);
 	cr_assert_eq(rmdir(dir), 0, "no files expected without --output-format");
@@ -426,4 +427,61 @@ Test(cli, language_checks_exit_2)
 	snprintf(args, sizeof(args), "--model '%s/models/base' -l xx '%s/jfk.wav'", root, audio);
 	cr_assert_eq(run(NULL, args, out, sizeof(out), err, sizeof(err)), 2, "%s", err);
 	cr_assert(strstr(err, "'xx'"), "%s", err);
+}
+
+/*
+ * On a terminal (script(1) gives the command a pty), a file longer than one
+ * 30 s window gets a progress bar on stderr; the transcript is unchanged.
+ */
+Test(cli, progress_bar_only_on_a_terminal)
+{
+	static char out[65536], err[4096];
+	char dir[] = "/tmp/test_cli_tty_XXXXXX", path[PATH_MAX * 2], args[ARGS_MAX];
+	SF_INFO in_info = { 0 }, info;
+	SNDFILE *in, *o;
+	sf_count_t n;
+	float *x;
+	int i;
+
+	NEED_MODEL();
+	if (system("command -v script >/dev/null 2>&1") != 0)
+		cr_skip_test("script(1) not available");
+	make_tmpdir(dir);
+	/* jfk.wav three times: 33 s, two windows */
+	snprintf(path, sizeof(path), "%s/jfk.wav", audio);
+	in = sf_open(path, SFM_READ, &in_info);
+	cr_assert(in, "%s", path);
+	x = calloc((size_t)(in_info.frames * in_info.channels), sizeof(*x));
+	cr_assert(x);
+	n = sf_readf_float(in, x, in_info.frames);
+	sf_close(in);
+	info = in_info;
+	info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+	snprintf(path, sizeof(path), "%s/long.wav", dir);
+	o = sf_open(path, SFM_WRITE, &info);
+	cr_assert(o);
+	for (i = 0; i < 3; i++)
+		cr_assert_eq(sf_writef_float(o, x, n), n);
+	sf_close(o);
+	free(x);
+
+	snprintf(args, sizeof(args), "script -qec \"'%s' --beam-size 1 -f txt -o '%s' '%s'\" /dev/null",
+		 exe, dir, path);
+	{
+		FILE *p = popen(args, "r");
+		size_t got;
+
+		cr_assert(p);
+		got = fread(out, 1, sizeof(out) - 1, p);
+		out[got] = '\0';
+		cr_assert_eq(pclose(p), 0, "%s", out);
+	}
+	cr_assert(strstr(out, "\r\033[K[#"), "no progress bar on a terminal: %s", out);
+	cr_assert(strstr(out, "s audio"), "%s", out);
+
+	/* the same file with stderr into a file: no bar */
+	snprintf(args, sizeof(args), "--beam-size 1 -f txt -o '%s' '%s'", dir, path);
+	cr_assert_eq(run(NULL, args, out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+	cr_assert(!strchr(err, '\r') && !strstr(err, "\033["), "progress drawn into a file: %s", err);
+	rm_rf(dir);
 }
