@@ -9,6 +9,7 @@
  *                 [-b BEAMS] [-T] [-C] [-D]
  *   -T  INT8 matmuls through a cpu-backend engine tenant (else the tiler directly)
  *   -C  skip CTranslate2;  -D  also time wsp_encode_direct() (no job graph)
+ *   -I  INT8 only (no fp32 runs)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -189,7 +190,7 @@ int main(int argc, char **argv)
 {
 	const char *model = "models/tiny.en", *melpath = "build/ref/jfk.mel.f32";
 	int threads = 2, reps = 5, steps = 30, beams = 1, tenant = 0, skip_ct2 = 0, direct = 0;
-	int opt;
+	int int8_only = 0, opt;
 	struct wsp_model *m;
 	const struct wsp_hparams *hp;
 	struct npu_engine *e = NULL;
@@ -202,7 +203,7 @@ int main(int argc, char **argv)
 	FILE *f;
 	double dec_ms[2], dec_best[2];
 
-	while ((opt = getopt(argc, argv, "m:i:t:n:s:b:TCD")) != -1) {
+	while ((opt = getopt(argc, argv, "m:i:t:n:s:b:TCDI")) != -1) {
 		switch (opt) {
 		case 'm': model = optarg; break;
 		case 'i': melpath = optarg; break;
@@ -213,9 +214,10 @@ int main(int argc, char **argv)
 		case 'T': tenant = 1; break;
 		case 'C': skip_ct2 = 1; break;
 		case 'D': direct = 1; break;
+		case 'I': int8_only = 1; break;
 		default:
 			fprintf(stderr, "usage: %s [-m MODEL] [-i MEL.f32] [-t THREADS] [-n REPS] "
-				"[-s STEPS] [-b BEAMS] [-T] [-C] [-D]\n", argv[0]);
+				"[-s STEPS] [-b BEAMS] [-T] [-C] [-D] [-I]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -249,7 +251,7 @@ int main(int argc, char **argv)
 		skip_ct2 = 1;
 	/* rep 0 warms up (page faults, pools) and is not counted */
 	for (int r = 0; r <= reps; r++) {
-		for (int p = 0; p < 2; p++) {
+		for (int p = 0; p < 2 - int8_only; p++) {
 			struct wsp_exec x = { .precision = p ? WSP_FP32 : WSP_INT8,
 					      .tenant = p ? NULL : tn, .threads = threads };
 			double w0 = now_ms(), c0 = cpu_ms(), w, c;
@@ -274,7 +276,8 @@ int main(int argc, char **argv)
 				add(&dir[p], now_ms() - w0, cpu_ms() - c0);
 		}
 	}
-	for (int p = 0; p < 2; p++) {
+	dec_ms[1] = dec_best[1] = 0.0;
+	for (int p = 0; p < 2 - int8_only; p++) {
 		struct wsp_exec x = { .precision = p ? WSP_FP32 : WSP_INT8,
 				      .tenant = p ? NULL : tn, .threads = threads };
 
