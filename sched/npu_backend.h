@@ -32,6 +32,11 @@ struct npu_backend {
 	char name[48];
 	unsigned max_in_flight;
 	unsigned job_rows;          /* preferred A rows per job */
+	uint64_t min_run_ops;       /* a run queued behind others should carry at least
+				       this much work (its host overhead at the device's
+				       rate); 0: no minimum */
+	uint64_t max_run_ops;       /* and at most this much, so that work that becomes
+				       ready meanwhile can queue behind it; 0: no limit */
 	int completion_fd;          /* eventfd: readable when reap() has work */
 	bool simulated;
 	bool runs_inline;           /* submit() computes the batch before it returns */

@@ -4,7 +4,9 @@
  *
  * Results are exact: a healthy run is computed by the same CPU batch runner
  * as the cpu backend. Timing comes from the cost model (npu_emu_model.h) and
- * is reported as simulated; nothing sleeps. Injected faults leave the run's
+ * is reported as simulated; nothing sleeps. The simulated clock follows the
+ * dispatcher: a batch it submits with nothing else in flight finds the
+ * simulated device idle too. Injected faults leave the run's
  * outputs poisoned and fail it with -EIO (error) or -ETIMEDOUT (timeout, or a
  * hang that the watchdog ends), so the dispatcher's CPU fallback must redo it.
  */
@@ -28,6 +30,13 @@ static int emu_run(struct npu_worker *w, struct npu_batch *b)
 	uint64_t busy0 = emu->model.busy_ns, done, prev;
 	enum npu_emu_fault f;
 
+	/*
+	 * The dispatcher had nothing else in flight: every earlier run has
+	 * been reaped, so on the simulated clock too the device went idle
+	 * first, and this run pays the full launch cost.
+	 */
+	if (b->idle_start)
+		npu_emu_model_drain(&emu->model);
 	done = npu_emu_model_run(&emu->model, b->ops, b->tiles, &f);
 	prev = emu->last_done_ns > emu->model.first_ns ? emu->last_done_ns : emu->model.first_ns;
 	b->sim_ns = done > prev ? done - prev : 0;
@@ -73,6 +82,14 @@ int npu_backend_emu_open(struct npu_backend **out, const struct tile_opts *tile,
 	emu->w.be.simulated = true;
 	emu->w.be.max_in_flight = emu->model.o.max_in_flight;
 	emu->w.be.job_rows = 64;  /* one row of 64x64 tiles, as on the device */
+	/*
+	 * A chained run costs chain_us of host time: carry at least that much
+	 * compute, and not much more than four times it, so that work which
+	 * becomes ready meanwhile (the next step's rows) queues behind it
+	 * instead of waiting for one long run to finish.
+	 */
+	emu->w.be.min_run_ops = (uint64_t)(emu->model.o.chain_us * emu->model.o.tops * 1e6);
+	emu->w.be.max_run_ops = 4 * emu->w.be.min_run_ops;
 	snprintf(emu->w.be.name, sizeof(emu->w.be.name), "emu phoenix (simulated)");
 	if (tile)
 		emu->w.be.tile = *tile;

@@ -223,6 +223,15 @@ static int64_t dispatch(struct npu_engine *e, bool draining, bool *progress)
 			wake = oldest + e->t_max_ns;
 			break;
 		}
+		/*
+		 * With two or more runs queued on the device, a run too small
+		 * to pay for its own host overhead waits (past t_max) until it
+		 * is worth sending or the device is down to one run: sending
+		 * it would leave the device waiting for the host.
+		 */
+		if (!draining && e->in_flight >= 2 && e->drr.queued < e->batch_jobs &&
+		    e->drr.queued_ops < e->be->min_run_ops)
+			break;
 		b = e->free_batches;
 		n = npu_drr_pick(&e->drr, b->jobs, b->cap < e->batch_jobs ? b->cap : e->batch_jobs,
 				 now, &wake);
@@ -246,6 +255,7 @@ static int64_t dispatch(struct npu_engine *e, bool draining, bool *progress)
 			continue;
 		e->free_batches = b->next;
 		b->next = NULL;
+		b->idle_start = !e->in_flight;
 		if (!e->in_flight)
 			e->busy_since = now;
 		e->in_flight++;

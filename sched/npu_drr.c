@@ -62,6 +62,7 @@ void npu_drr_push(struct npu_drr *d, struct npu_tenant *t, struct npu_job *j)
 	t->q_tail = j;
 	t->q_len++;
 	d->queued++;
+	d->queued_ops += j->ops;
 	if (j->ops > d->quantum)
 		d->quantum = j->ops;
 	if (!t->active)
@@ -101,11 +102,13 @@ unsigned npu_drr_pick(struct npu_drr *d, struct npu_job **out, unsigned max,
 {
 	int64_t wake = INT64_MAX;
 	unsigned n = 0, idle_turns = 0, n_active = 0;
+	uint64_t ops = 0;
+	bool full = false;
 
 	for (const struct npu_tenant *t = d->head; t; t = t->next_active)
 		n_active++;
 
-	while (n < max && d->head) {
+	while (n < max && !full && d->head) {
 		struct npu_tenant *t = d->head;
 		bool took = false, held = false;
 
@@ -116,6 +119,10 @@ unsigned npu_drr_pick(struct npu_drr *d, struct npu_job **out, unsigned max,
 		while (n < max && t->q_head && (int64_t)t->q_head->ops <= t->deficit) {
 			struct npu_job *j = t->q_head;
 
+			if (d->max_ops && n && ops + j->ops > d->max_ops) {
+				full = true;  /* the run has its share of work */
+				break;
+			}
 			if (!quota_allows(t, j->ops, now_ns, &wake)) {
 				held = true;
 				d->throttled++;
@@ -129,8 +136,10 @@ unsigned npu_drr_pick(struct npu_drr *d, struct npu_job **out, unsigned max,
 				t->q_tail = NULL;
 			t->q_len--;
 			d->queued--;
+			d->queued_ops -= j->ops;
 			t->deficit -= (int64_t)j->ops;
 			j->next = NULL;
+			ops += j->ops;
 			out[n++] = j;
 			took = true;
 		}
@@ -139,7 +148,7 @@ unsigned npu_drr_pick(struct npu_drr *d, struct npu_job **out, unsigned max,
 			pop_head(d);
 			t->active = false;
 			t->deficit = 0;
-		} else if (n == max && !held && (int64_t)t->q_head->ops <= t->deficit) {
+		} else if ((n == max || full) && !held && (int64_t)t->q_head->ops <= t->deficit) {
 			break;  /* batch full mid-turn: continue this turn next time */
 		} else {
 			/* Credit spent or quota hit: to the back of the line. */

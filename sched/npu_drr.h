@@ -19,6 +19,8 @@ struct npu_drr {
 	struct npu_tenant *head, *tail;  /* active (backlogged) tenants */
 	uint64_t quantum;                /* credit per weight unit per turn, in ops */
 	uint64_t queued;                 /* jobs in all tenant queues */
+	uint64_t queued_ops;             /* their ops */
+	uint64_t max_ops;                /* a pick stops short of this many ops (0: no limit) */
 	bool charged;                    /* head already got its credit this turn */
 	uint64_t throttled;              /* turns skipped by a rate quota */
 };

@@ -159,6 +159,7 @@ int npu_engine_open(struct npu_engine **out, const struct npu_engine_opts *o)
 		e->free_batches = &e->batches[i];
 	}
 	npu_drr_init(&e->drr, 0);
+	e->drr.max_ops = e->be->max_run_ops;
 	ret = io_uring_queue_init(8, &e->uring, 0);
 	if (ret)
 		goto err_batches;

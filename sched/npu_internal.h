@@ -87,6 +87,7 @@ struct npu_batch {
 	uint64_t sim_ns;            /* emu: simulated device time of this run */
 	uint64_t sim_busy_ns;       /* emu: simulated core-busy time */
 	unsigned coalesced;         /* jobs stacked with other matmuls' rows */
+	bool idle_start;            /* submitted with no other run in flight */
 	/* stacking space for small jobs that share weights */
 	void *a_stage, *c_stage;
 	size_t a_cap, c_cap;

@@ -59,6 +59,36 @@ Test(emu, batched_beats_per_tile)
 		     npu_emu_model_utilization(&bat));
 }
 
+/*
+ * Through the engine, one synchronous matmul at a time: the dispatcher has
+ * nothing else in flight when it submits each run, so on the simulated clock
+ * every run starts on an idle device and pays the full launch.
+ */
+Test(emu, idle_dispatcher_means_idle_device)
+{
+	float a[64 * 32] = { 0 }, b[32 * 32] = { 0 }, c[64 * 32];
+	struct npu_engine_opts o = { .backend = "emu", .threads = 1 };
+	struct npu_engine_counters cnt;
+	struct tile_weights *w;
+	struct npu_engine *e;
+	struct npu_tenant *t;
+
+	cr_assert_eq(tile_weights_pack_f32(&w, b, 32, 32, 32, TILE_W_ROW_MAJOR_KN), 0);
+	cr_assert_eq(npu_engine_open(&e, &o), 0);
+	cr_assert_eq(npu_tenant_open(e, &t, "sync", 1), 0);
+	for (int i = 0; i < 10; i++)
+		cr_assert_eq(npu_matmul_f32(t, a, 64, 32, 32, w, NULL, c, 32), 0);
+	npu_tenant_close(t);
+	npu_engine_counters(e, &cnt);
+	npu_engine_close(e);
+	tile_weights_free(w);
+	cr_expect_eq(cnt.runs, 10);
+	/* 10 launches of 60 us, plus a little compute each */
+	cr_expect_geq(cnt.sim_ns, 10 * 60000ull, "simulated %llu ns for 10 idle starts",
+		      (unsigned long long)cnt.sim_ns);
+	cr_expect_lt(cnt.sim_ns, 10 * 70000ull);
+}
+
 /* Replay the fault draws of @runs runs with @o's seed. */
 static unsigned count_faults(const struct npu_emu_opts *o, uint64_t runs)
 {

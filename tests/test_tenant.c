@@ -121,6 +121,38 @@ Test(tenant, flood_does_not_starve)
 	cr_expect_leq(batches, 1, "light tenant waited %d batches behind the flood", batches);
 }
 
+/* max_ops caps the work of one pick; a pick always takes at least one job. */
+Test(tenant, pick_stops_at_max_ops)
+{
+	static struct npu_job jobs[10];
+	struct npu_job *out[16];
+	struct npu_tenant t = { 0 };
+	struct npu_drr d;
+	unsigned n;
+
+	npu_drr_init(&d, 0);
+	npu_drr_tenant_init(&t);
+	t.weight = 1;
+	d.max_ops = 250;
+	for (int i = 0; i < 10; i++) {
+		jobs[i].ops = i == 0 ? 400 : 100;
+		npu_drr_push(&d, &t, &jobs[i]);
+	}
+	cr_expect_eq(d.queued_ops, 1300);
+	n = npu_drr_pick(&d, out, 16, 0, NULL);
+	cr_expect_eq(n, 1, "a job larger than max_ops goes alone (took %u)", n);
+	n = npu_drr_pick(&d, out, 16, 0, NULL);
+	cr_expect_eq(n, 2, "two 100-op jobs fit in 250 ops (took %u)", n);
+	cr_expect_eq(out[0], &jobs[1]);
+	cr_expect_eq(out[1], &jobs[2]);
+	cr_expect_eq(d.queued_ops, 700);
+	d.max_ops = 0;
+	n = npu_drr_pick(&d, out, 16, 0, NULL);
+	cr_expect_eq(n, 7, "no limit: the rest (took %u)", n);
+	cr_expect_eq(d.queued, 0);
+	cr_expect_eq(d.queued_ops, 0);
+}
+
 /* A rate quota holds a tenant back and reports when it may run again. */
 Test(tenant, rate_quota)
 {
