@@ -119,6 +119,7 @@ tsan:
 	$(MAKE) BUILD=build-tsan OPT=-O1 SANITIZE="-fsanitize=thread" tsan-run
 tsan-run: $(TSAN_SUITES:%=$(BUILD)/tsan/%) $(BUILD)/npustress
 	$(TSAN_ENV) $(BUILD)/npustress -b emu -t 4 -T 2 -d 3 -m 96 -k 256 -N 64 -f 20000
+	$(TSAN_ENV) $(BUILD)/npustress -b cpu -t 8 -T 2 -d 2 -m 96 -k 256 -N 64
 	@for t in $(TSAN_SUITES); do echo "=== tsan $$t"; \
 	  $(TSAN_ENV) $(BUILD)/tsan/$$t || { echo "tsan: $$t failed"; exit 1; }; done
 $(BUILD)/obj/tsan/%.o: %.c
