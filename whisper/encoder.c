@@ -134,6 +134,7 @@ static int enc_layer(const struct wsp_model *m, const struct wsp_exec *x,
 		.out = b->att, .ldo = (size_t)d,
 		.n_q = ctx, .n_kv = ctx, .n_head = m->hp.n_audio_head,
 		.hd = d / m->hp.n_audio_head, .causal = 0,
+		.bf16 = wsp_attn_use_bf16(x, d / m->hp.n_audio_head),
 	};
 	int ret;
 

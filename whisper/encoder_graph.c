@@ -66,7 +66,8 @@ struct eg {
 	int ctx, d, nffn;
 	/* buffers */
 	float *col1, *col2, *h1, *x, *h, *qkv[2], *att, *o, *ffn, *kt;
-	size_t ldkt;
+	uint32_t *kt2, *v2;             /* bf16 attention: packed keys and values */
+	size_t ldkt, v2_head;
 	struct wsp_attn attn[2];        /* per QKV copy */
 	float *scratch;                 /* ENC_MAX_SLOTS × WSP_ATTN_QBLOCK × ldkt */
 	int nslots;
@@ -90,6 +91,7 @@ static void eg_free(struct eg *g)
 	free(g->o);
 	free(g->ffn);
 	free(g->kt);
+	free(g->kt2);
 	free(g->scratch);
 	free(g->nodes);
 	npu_graph_free(g->graph);
@@ -140,8 +142,14 @@ static int node_run(void *arg)
 			       n->ln->g, n->ln->b, rows, g->d);
 		return 0;
 	case EG_KT:
-		wsp_attn_transpose_k(n->attn, n->head,
-				     g->kt + (size_t)n->head * n->attn->hd * g->ldkt, g->ldkt);
+		if (n->attn->bf16)
+			wsp_attn_pack_bf16(n->attn, n->head,
+					   g->kt2 + (size_t)n->head * n->attn->hd / 2 * g->ldkt,
+					   g->ldkt, g->v2 + n->head * g->v2_head);
+		else
+			wsp_attn_transpose_k(n->attn, n->head,
+					     g->kt + (size_t)n->head * n->attn->hd * g->ldkt,
+					     g->ldkt);
 		return 0;
 	case EG_ATTN: {
 		int s = slot_get(g);
@@ -150,8 +158,14 @@ static int node_run(void *arg)
 		for (int q0 = n->r0; q0 < n->r1; q0 += WSP_ATTN_QBLOCK) {
 			int nq = n->r1 - q0 < WSP_ATTN_QBLOCK ? n->r1 - q0 : WSP_ATTN_QBLOCK;
 
-			wsp_attn_block(n->attn, n->head, q0, nq,
-				       g->kt + (size_t)n->head * n->attn->hd * g->ldkt, g->ldkt, sc);
+			if (n->attn->bf16)
+				wsp_attn_block_bf16(n->attn, n->head, q0, nq,
+					g->kt2 + (size_t)n->head * n->attn->hd / 2 * g->ldkt,
+					g->ldkt, g->v2 + n->head * g->v2_head, sc);
+			else
+				wsp_attn_block(n->attn, n->head, q0, nq,
+					g->kt + (size_t)n->head * n->attn->hd * g->ldkt,
+					g->ldkt, sc);
 		}
 		slot_put(g, s);
 		return 0;
@@ -210,9 +224,12 @@ static int eg_alloc(struct eg *g, const struct wsp_model *m)
 	g->o = malloc(ctx * d * sizeof(float));
 	g->ffn = malloc(ctx * g->nffn * sizeof(float));
 	g->kt = malloc(d * g->ldkt * sizeof(float));
+	g->v2_head = (ctx + 1) / 2 * (d / hp->n_audio_head);
+	g->kt2 = malloc((d / 2 * g->ldkt + hp->n_audio_head * g->v2_head) * sizeof(uint32_t));
 	if (!g->col1 || !g->col2 || !g->h1 || !g->x || !g->h || !g->qkv[0] || !g->qkv[1] ||
-	    !g->att || !g->o || !g->ffn || !g->kt)
+	    !g->att || !g->o || !g->ffn || !g->kt || !g->kt2)
 		return -ENOMEM;
+	g->v2 = g->kt2 + d / 2 * g->ldkt;
 	for (int i = 0; i < 2; i++)
 		g->attn[i] = (struct wsp_attn){
 			.q = g->qkv[i], .ldq = 3 * d,
@@ -221,6 +238,7 @@ static int eg_alloc(struct eg *g, const struct wsp_model *m)
 			.out = g->att, .ldo = d,
 			.n_q = g->ctx, .n_kv = g->ctx, .n_head = hp->n_audio_head,
 			.hd = (int)d / hp->n_audio_head, .causal = 0,
+			.bf16 = wsp_attn_use_bf16(&g->x1, (int)d / hp->n_audio_head),
 		};
 	return 0;
 }

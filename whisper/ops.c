@@ -26,6 +26,27 @@ int wsp_have_avx512(void)
 	return h;
 }
 
+int wsp_have_bf16(void)
+{
+	static int have = -1;
+	int h = __atomic_load_n(&have, __ATOMIC_RELAXED);
+
+	if (h < 0) {
+		__builtin_cpu_init();
+		h = wsp_have_avx512() && __builtin_cpu_supports("avx512bf16");
+		__atomic_store_n(&have, h, __ATOMIC_RELAXED);
+	}
+	return h;
+}
+
+int wsp_attn_use_bf16(const struct wsp_exec *x, int hd)
+{
+	const char *e = getenv("AMN_ATTN");
+
+	return x->precision == WSP_INT8 && hd == 64 && wsp_have_bf16() &&
+	       !(e && strcmp(e, "fp32") == 0);
+}
+
 void wsp_layer_norm(float *y, const float *x, const float *g, const float *b,
 		    int rows, int d)
 {

@@ -111,6 +111,7 @@ struct wsp_attn {
 	const float *kt; size_t ldkt;
 	int n_q, n_kv, n_head, hd;
 	int causal;                   /* query i sees keys 0 .. n_kv - n_q + i */
+	int bf16;                     /* products in bf16 (wsp_attn_use_bf16()); kt unused */
 };
 
 /* Query rows per attention block (one work item of wsp_attention()). */
@@ -151,11 +152,31 @@ int wsp_attention(const struct wsp_attn *a, int threads);
  * (AVX-512 F/BW/DQ/VL present and AMN_OPS is not "generic"). */
 int wsp_have_avx512(void);
 
+/** wsp_have_bf16 - 1 when the CPU has AVX512-BF16 (and wsp_have_avx512()). */
+int wsp_have_bf16(void);
+
+/**
+ * wsp_attn_use_bf16 - whether attention of head size @hd runs its two
+ * products in bf16 (fp32 sums): on the INT8 path, with AVX512-BF16, hd = 64,
+ * unless AMN_ATTN=fp32. The fp32 path always keeps fp32 attention.
+ */
+int wsp_attn_use_bf16(const struct wsp_exec *x, int hd);
+
 /* AVX-512 forms (whisper/ops_avx512.c); call only when wsp_have_avx512(). */
 void wsp_layer_norm_avx512(float *y, const float *x, const float *g, const float *b,
 			   int rows, int d);
 void wsp_gelu_avx512(float *x, size_t n);
 void wsp_add_avx512(float *y, const float *x, size_t n);
+/*
+ * bf16 attention (call only when wsp_have_bf16(), hd = 64): pack head @h's
+ * keys as channel pairs (@kt2: hd/2 rows of @ldkt words) and values as
+ * position pairs (@v2: (n_kv + 1)/2 rows of hd words), then blocks as
+ * wsp_attn_block() with scratch @s of nq × ldkt floats.
+ */
+void wsp_attn_pack_bf16(const struct wsp_attn *a, int h, uint32_t *kt2, size_t ldkt,
+			uint32_t *v2);
+void wsp_attn_block_bf16(const struct wsp_attn *a, int h, int q0, int nq,
+			 const uint32_t *kt2, size_t ldkt, const uint32_t *v2, float *s);
 /* hd must be 64 */
 void wsp_attn_block_avx512(const struct wsp_attn *a, int h, int q0, int nq,
 			   const float *kt, size_t ldkt, float *s);

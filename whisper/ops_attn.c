@@ -79,6 +79,8 @@ void wsp_attn_block(const struct wsp_attn *a, int h, int q0, int nq,
 struct attn_call {
 	const struct wsp_attn *a;
 	float *kt;          /* transposed keys, n_head × hd × ldkt */
+	uint32_t *kt2, *v2; /* bf16: n_head × hd/2 × ldkt and n_head × (n_kv+1)/2 × hd */
+	size_t v2_head;     /* words per head in v2 */
 	size_t ldkt;
 	float *scratch;     /* per worker: qb × ldkt */
 	int nqb, qb;        /* query blocks per head, rows per block */
@@ -89,7 +91,11 @@ static void transpose_item(void *arg, int h, int worker)
 	struct attn_call *c = arg;
 
 	(void)worker;
-	wsp_attn_transpose_k(c->a, h, c->kt + (size_t)h * c->a->hd * c->ldkt, c->ldkt);
+	if (c->a->bf16)
+		wsp_attn_pack_bf16(c->a, h, c->kt2 + (size_t)h * c->a->hd / 2 * c->ldkt, c->ldkt,
+				   c->v2 + h * c->v2_head);
+	else
+		wsp_attn_transpose_k(c->a, h, c->kt + (size_t)h * c->a->hd * c->ldkt, c->ldkt);
 }
 
 static void block_item(void *arg, int i, int worker)
@@ -99,8 +105,13 @@ static void block_item(void *arg, int i, int worker)
 	int h = i / c->nqb, q0 = (i % c->nqb) * WSP_ATTN_QBLOCK;
 	int nq = a->n_q - q0 < WSP_ATTN_QBLOCK ? a->n_q - q0 : WSP_ATTN_QBLOCK;
 
-	wsp_attn_block(a, h, q0, nq, c->kt + (size_t)h * a->hd * c->ldkt, c->ldkt,
-		       c->scratch + (size_t)worker * c->qb * c->ldkt);
+	float *s = c->scratch + (size_t)worker * c->qb * c->ldkt;
+
+	if (a->bf16)
+		wsp_attn_block_bf16(a, h, q0, nq, c->kt2 + (size_t)h * a->hd / 2 * c->ldkt, c->ldkt,
+				    c->v2 + h * c->v2_head, s);
+	else
+		wsp_attn_block(a, h, q0, nq, c->kt + (size_t)h * a->hd * c->ldkt, c->ldkt, s);
 }
 
 /* Run @fn over @count items on the tiler's pool, or inline for one thread. */
@@ -134,7 +145,16 @@ int wsp_attention(const struct wsp_attn *a, int threads)
 		threads = 1;
 	else if (threads > tile_pool_threads(pool))
 		threads = tile_pool_threads(pool);
-	if (a->kt) {
+	if (a->bf16) {
+		c.ldkt = wsp_attn_ld(a->n_kv);
+		c.v2_head = (size_t)(a->n_kv + 1) / 2 * a->hd;
+		c.kt2 = malloc(((size_t)a->n_head * a->hd / 2 * c.ldkt +
+				a->n_head * c.v2_head) * sizeof(uint32_t));
+		if (!c.kt2)
+			return -ENOMEM;
+		c.v2 = c.kt2 + (size_t)a->n_head * a->hd / 2 * c.ldkt;
+		own_kt = (float *)c.kt2;
+	} else if (a->kt) {
 		c.kt = (float *)a->kt;
 		c.ldkt = a->ldkt;
 	} else {

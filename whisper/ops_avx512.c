@@ -254,3 +254,168 @@ void wsp_attn_block_avx512(const struct wsp_attn *a, int h, int q0, int nq,
 				     out + (size_t)i * a->ldo, a->ldo));
 	}
 }
+
+/*
+ * bf16 attention (AVX512-BF16, vdpbf16ps: two bf16 products per fp32 lane).
+ * Keys are packed as pairs of channels, kt2[p][j] = (K[j][2p], K[j][2p+1]),
+ * values as pairs of positions, v2[jp][c] = (V[2jp][c], V[2jp+1][c]); one
+ * 32-bit word per pair, low half first. Scores, softmax and sums stay fp32.
+ */
+#define BF16_FN __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16")))
+
+BF16_FN void wsp_attn_pack_bf16(const struct wsp_attn *a, int h, uint32_t *kt2, size_t ldkt,
+				uint32_t *v2)
+{
+	const float *k = a->k + (size_t)h * a->hd, *v = a->v + (size_t)h * a->hd;
+	int hd = a->hd, n = a->n_kv;
+
+	for (int j = 0; j < n; j++) {
+		const float *kr = k + (size_t)j * a->ldk;
+
+		/* 64 channels -> 32 pairs, stored down column j */
+		for (int c = 0; c < hd; c += 32) {
+			__m512i w = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(kr + c + 16),
+								 _mm512_loadu_ps(kr + c));
+			uint32_t t[16];
+
+			_mm512_storeu_si512(t, w);
+			for (int p = 0; p < 16; p++)
+				kt2[(size_t)(c / 2 + p) * ldkt + j] = t[p];
+		}
+	}
+	for (int jp = 0; jp < (n + 1) / 2; jp++) {
+		const float *r0 = v + (size_t)(2 * jp) * a->ldv;
+		const float *r1 = 2 * jp + 1 < n ? r0 + a->ldv : NULL;
+
+		for (int c = 0; c < hd; c += 16) {
+			__m512 lo = _mm512_loadu_ps(r0 + c);
+			__m512 hi = r1 ? _mm512_loadu_ps(r1 + c) : _mm512_setzero_ps();
+			/* interleave lo/hi lanes: bf16 of (lo[i], hi[i]) per word */
+			__m512i bl = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(lo));
+			__m512i bh = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(hi));
+
+			_mm512_storeu_si512(v2 + (size_t)jp * hd + c,
+					    _mm512_or_si512(bl, _mm512_slli_epi32(bh, 16)));
+		}
+	}
+}
+
+BF16_FN static inline __attribute__((always_inline)) void
+qk_tile_bf16(int R, const uint32_t *qp, const uint32_t *kt2, size_t ldkt, int hd,
+	     int j, int ncols, float *s, size_t lds)
+{
+	__m512 acc[4][4];
+	__mmask16 mk[4];
+
+	for (int v = 0; v < 4; v++)
+		mk[v] = j + 16 * v < ncols ? tail_mask(ncols - j - 16 * v) : 0;
+	for (int r = 0; r < R; r++)
+		for (int v = 0; v < 4; v++)
+			acc[r][v] = _mm512_setzero_ps();
+	for (int p = 0; p < hd / 2; p++) {
+		const uint32_t *kr = kt2 + (size_t)p * ldkt + j;
+		__m512bh b0 = (__m512bh)_mm512_maskz_loadu_epi32(mk[0], kr);
+		__m512bh b1 = (__m512bh)_mm512_maskz_loadu_epi32(mk[1], kr + 16);
+		__m512bh b2 = (__m512bh)_mm512_maskz_loadu_epi32(mk[2], kr + 32);
+		__m512bh b3 = (__m512bh)_mm512_maskz_loadu_epi32(mk[3], kr + 48);
+
+		for (int r = 0; r < R; r++) {
+			__m512bh x = (__m512bh)_mm512_set1_epi32((int)qp[r * 32 + p]);
+
+			acc[r][0] = _mm512_dpbf16_ps(acc[r][0], x, b0);
+			acc[r][1] = _mm512_dpbf16_ps(acc[r][1], x, b1);
+			acc[r][2] = _mm512_dpbf16_ps(acc[r][2], x, b2);
+			acc[r][3] = _mm512_dpbf16_ps(acc[r][3], x, b3);
+		}
+	}
+	for (int r = 0; r < R; r++)
+		for (int v = 0; v < 4; v++)
+			_mm512_mask_storeu_ps(s + (size_t)r * lds + j + 16 * v, mk[v], acc[r][v]);
+}
+
+BF16_FN static inline __attribute__((always_inline)) void
+pv_tile_bf16(int R, const uint32_t *pp, size_t ldp, const uint32_t *v2, int npairs,
+	     const float *inv, float *out, size_t ldo)
+{
+	__m512 acc[4][4];
+
+	for (int r = 0; r < R; r++)
+		for (int c = 0; c < 4; c++)
+			acc[r][c] = _mm512_setzero_ps();
+	for (int jp = 0; jp < npairs; jp++) {
+		const uint32_t *vr = v2 + (size_t)jp * 64;
+		__m512bh v0 = (__m512bh)_mm512_loadu_si512(vr);
+		__m512bh v1 = (__m512bh)_mm512_loadu_si512(vr + 16);
+		__m512bh v2r = (__m512bh)_mm512_loadu_si512(vr + 32);
+		__m512bh v3 = (__m512bh)_mm512_loadu_si512(vr + 48);
+
+		for (int r = 0; r < R; r++) {
+			__m512bh p = (__m512bh)_mm512_set1_epi32((int)pp[(size_t)r * ldp + jp]);
+
+			acc[r][0] = _mm512_dpbf16_ps(acc[r][0], p, v0);
+			acc[r][1] = _mm512_dpbf16_ps(acc[r][1], p, v1);
+			acc[r][2] = _mm512_dpbf16_ps(acc[r][2], p, v2r);
+			acc[r][3] = _mm512_dpbf16_ps(acc[r][3], p, v3);
+		}
+	}
+	for (int r = 0; r < R; r++) {
+		__m512 iv = _mm512_set1_ps(inv[r]);
+
+		for (int c = 0; c < 4; c++)
+			_mm512_storeu_ps(out + (size_t)r * ldo + 16 * c, _mm512_mul_ps(acc[r][c], iv));
+	}
+}
+
+/* Row of @n fp32 probabilities (zero past @n) to bf16 pairs, in place; @cols even >= n. */
+BF16_FN static void row_to_bf16(float *row, int n, int cols)
+{
+	uint16_t *dst = (uint16_t *)row;
+
+	for (int i = 0; i < cols; i += 32) {
+		__m512 lo = _mm512_maskz_loadu_ps(i < n ? tail_mask(n - i) : 0, row + i);
+		__m512 hi = _mm512_maskz_loadu_ps(i + 16 < n ? tail_mask(n - i - 16) : 0,
+						  row + i + 16);
+
+		_mm512_storeu_si512(dst + i, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+	}
+}
+
+BF16_FN void wsp_attn_block_bf16(const struct wsp_attn *a, int h, int q0, int nq,
+				 const uint32_t *kt2, size_t ldkt, const uint32_t *v2, float *s)
+{
+	const float *q = a->q + (size_t)q0 * a->ldq + (size_t)h * a->hd;
+	float *out = a->out + (size_t)q0 * a->ldo + (size_t)h * a->hd;
+	float scale = 1.0f / sqrtf((float)a->hd), inv[4];
+	uint32_t qp[4 * 32];
+	int keep0 = a->n_kv - a->n_q + q0 + 1;
+	int ncols = a->causal ? keep0 + nq - 1 : a->n_kv;
+
+	if (ncols > a->n_kv)
+		ncols = a->n_kv;
+	for (int i = 0; i < nq; i += 4) {
+		int R = nq - i < 4 ? nq - i : 4, nmax = 0;
+		float *si = s + (size_t)i * ldkt;
+
+		for (int r = 0; r < R; r++) {
+			const float *qr = q + (size_t)(i + r) * a->ldq;
+
+			for (int c = 0; c < 64; c += 32)
+				_mm512_storeu_si512(qp + r * 32 + c / 2,
+					(__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(qr + c + 16),
+								     _mm512_loadu_ps(qr + c)));
+		}
+		for (int j = 0; j < ncols; j += 64)
+			DISPATCH4(R, qk_tile_bf16(RR, qp, kt2, ldkt, 64, j, ncols, si, ldkt));
+		for (int r = 0; r < R; r++) {
+			int n = a->causal ? keep0 + i + r : ncols;
+
+			n = n > ncols ? ncols : n;
+			nmax = n > nmax ? n : nmax;
+			inv[r] = softmax_row(si + (size_t)r * ldkt, n, n, scale);
+			row_to_bf16(si + (size_t)r * ldkt, n, (int)ldkt);
+		}
+		/* rows as pairs: leading dimension ldkt floats = ldkt pair words */
+		DISPATCH4(R, pv_tile_bf16(RR, (const uint32_t *)si, ldkt, v2, (nmax + 1) / 2, inv,
+					  out + (size_t)i * a->ldo, a->ldo));
+	}
+}
