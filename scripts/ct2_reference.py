@@ -5,6 +5,8 @@ For every utterance in the shared audio manifest, writes to the output dir:
   NAME.mel.f32     log-mel, n_mels x 3000 float32 (faster-whisper's FeatureExtractor)
   NAME.enc.f32     encoder output, n_audio_ctx x d float32
   NAME.tokens.txt  greedy tokens (no timestamps, no suppression), space separated
+  NAME.tokens_int8.txt  the same from CTranslate2's int8 decoder on the same
+                   float32 encoder output (what quantization alone changes)
 and index.txt listing the names, plus prompt.txt (the prompt ids and eot),
 model.ggml (the same weights as a whisper.cpp ggml file) and hf/model.safetensors
 (as a Hugging Face checkpoint), for the tests that every format loads to the
@@ -180,6 +182,8 @@ def main():
 
     model = ctranslate2.models.Whisper(model_dir, device="cpu", compute_type="float32",
                                        intra_threads=2)
+    model8 = ctranslate2.models.Whisper(model_dir, device="cpu", compute_type="int8",
+                                        intra_threads=2)
     fe = FeatureExtractor(feature_size=model.n_mels)
     if model.is_multilingual:
         prompt = [sot, ids["<|en|>"], ids["<|transcribe|>"], nots]
@@ -200,6 +204,11 @@ def main():
                              suppress_blank=False, suppress_tokens=[],
                              return_scores=False)
         toks = res[0].sequences_ids[0]
+        res8 = model8.generate(enc, [prompt], beam_size=1, max_length=448,
+                               suppress_blank=False, suppress_tokens=[],
+                               return_scores=False)
+        with open(os.path.join(out_dir, name + ".tokens_int8.txt"), "w") as f:
+            f.write(" ".join(str(t) for t in res8[0].sequences_ids[0]) + "\n")
         mel.tofile(os.path.join(out_dir, name + ".mel.f32"))
         enc_np.tofile(os.path.join(out_dir, name + ".enc.f32"))
         with open(os.path.join(out_dir, name + ".tokens.txt"), "w") as f:
