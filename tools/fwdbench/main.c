@@ -10,6 +10,8 @@
  *   -T  INT8 matmuls through a cpu-backend engine tenant (else the tiler directly)
  *   -C  skip CTranslate2;  -D  also time wsp_encode_direct() (no job graph)
  *   -I  INT8 only (no fp32 runs)
+ *   -p "IDS" -e EOT  decoding prompt and end token (default tiny.en's
+ *       "50257 50362" and 50256; multilingual models need their own)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 
 #include "sched/npu.h"
 #include "whisper/forward.h"
+#include "whisper/greedy.h"
 
 static double now_ms(void)
 {
@@ -97,13 +100,18 @@ static const char ct2_script[] =
 	"x=np.fromfile(mel,np.float32).reshape(1,-1,3000)\n"
 	"s=c.StorageView.from_array(x)\n"
 	"ms={t:c.models.Whisper(mp,device='cpu',compute_type=t,intra_threads=th) for t in ('float32','int8')}\n"
-	"for m in ms.values(): m.encode(s)\n"
+	"pr=[int(t) for t in sys.argv[4].split()]\n"
+	"e={t:m.encode(s) for t,m in ms.items()}\n"
 	"print('ready',flush=True)\n"
 	"for line in sys.stdin:\n"
-	" m=ms[line.strip()];w=time.perf_counter();p=time.process_time();m.encode(s)\n"
-	" print((time.perf_counter()-w)*1e3,(time.process_time()-p)*1e3,flush=True)\n";
+	" k,t=line.split();m=ms[t];w=time.perf_counter();p=time.process_time();n=0\n"
+	" if k=='enc': m.encode(s)\n"
+	" else: n=len(m.generate(e[t],[pr],beam_size=1,max_length=448,suppress_blank=False,"
+	"suppress_tokens=[])[0].sequences_ids[0])\n"
+	" print((time.perf_counter()-w)*1e3,(time.process_time()-p)*1e3,n,flush=True)\n";
 
-static int ct2_start(struct ct2 *c, const char *model, const char *mel, int threads)
+static int ct2_start(struct ct2 *c, const char *model, const char *mel, int threads,
+		     const char *prompt)
 {
 	int in[2], out[2];
 	char th[16], line[64];
@@ -119,7 +127,7 @@ static int ct2_start(struct ct2 *c, const char *model, const char *mel, int thre
 		dup2(out[1], 1);
 		close(in[1]);
 		close(out[0]);
-		execlp("python3", "python3", "-c", ct2_script, model, mel, th, (char *)NULL);
+		execlp("python3", "python3", "-c", ct2_script, model, mel, th, prompt, (char *)NULL);
 		_exit(127);
 	}
 	close(in[0]);
@@ -135,11 +143,20 @@ static int ct2_start(struct ct2 *c, const char *model, const char *mel, int thre
 	return 0;
 }
 
-static int ct2_encode(struct ct2 *c, const char *type, double *wall, double *cpu)
+/* @what: "enc" (one encode) or "gen" (greedy decoding of the encoder output;
+ * *ntok receives the tokens generated). */
+static int ct2_call(struct ct2 *c, const char *what, const char *type, double *wall,
+		    double *cpu, int *ntok)
 {
-	fprintf(c->to, "%s\n", type);
+	int n;
+
+	fprintf(c->to, "%s %s\n", what, type);
 	fflush(c->to);
-	return fscanf(c->from, "%lf %lf", wall, cpu) == 2 ? 0 : -EIO;
+	if (fscanf(c->from, "%lf %lf %d", wall, cpu, &n) != 3)
+		return -EIO;
+	if (ntok)
+		*ntok = n;
+	return 0;
 }
 
 static void ct2_stop(struct ct2 *c)
@@ -196,14 +213,17 @@ int main(int argc, char **argv)
 	struct npu_engine *e = NULL;
 	struct npu_tenant *tn = NULL;
 	struct ct2 c2 = { 0 };
-	static struct series enc[2], ct[2], dir[2];
+	static struct series enc[2], ct[2], dir[2], gen[2], ctgen[2];
+	const char *prompt_str = "50257 50362";
+	int32_t prompt[8], toks[448];
+	int n_prompt = 0, ntok[2] = { 0 }, ctntok[2] = { 0 }, eot = 50256;
 	char err[512];
 	float *mel, *out;
 	size_t nmel;
 	FILE *f;
 	double dec_ms[2], dec_best[2];
 
-	while ((opt = getopt(argc, argv, "m:i:t:n:s:b:TCDI")) != -1) {
+	while ((opt = getopt(argc, argv, "m:i:t:n:s:b:TCDIp:e:")) != -1) {
 		switch (opt) {
 		case 'm': model = optarg; break;
 		case 'i': melpath = optarg; break;
@@ -215,6 +235,8 @@ int main(int argc, char **argv)
 		case 'C': skip_ct2 = 1; break;
 		case 'D': direct = 1; break;
 		case 'I': int8_only = 1; break;
+		case 'p': prompt_str = optarg; break;
+		case 'e': eot = atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: %s [-m MODEL] [-i MEL.f32] [-t THREADS] [-n REPS] "
 				"[-s STEPS] [-b BEAMS] [-T] [-C] [-D] [-I]\n", argv[0]);
@@ -224,6 +246,15 @@ int main(int argc, char **argv)
 	if (reps < 1 || reps > 64 || steps < 1 || steps > 256 || beams < 1 || beams > 16) {
 		fprintf(stderr, "fwdbench: -n 1..64, -s 1..256, -b 1..16\n");
 		return 2;
+	}
+	for (const char *q = prompt_str; n_prompt < 8;) {
+		char *end;
+		long v = strtol(q, &end, 10);
+
+		if (end == q)
+			break;
+		prompt[n_prompt++] = (int32_t)v;
+		q = end;
 	}
 	if (wsp_model_load(&m, model, err, sizeof(err))) {
 		fprintf(stderr, "fwdbench: %s\n", err);
@@ -247,7 +278,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (!skip_ct2 && ct2_start(&c2, model, melpath, threads))
+	if (!skip_ct2 && ct2_start(&c2, model, melpath, threads, prompt_str))
 		skip_ct2 = 1;
 	/* rep 0 warms up (page faults, pools) and is not counted */
 	for (int r = 0; r <= reps; r++) {
@@ -264,7 +295,8 @@ int main(int argc, char **argv)
 			c = cpu_ms() - c0;
 			if (r)
 				add(&enc[p], w, c);
-			if (!skip_ct2 && !ct2_encode(&c2, p ? "float32" : "int8", &w, &c) && r)
+			if (!skip_ct2 && !ct2_call(&c2, "enc", p ? "float32" : "int8", &w, &c, NULL) &&
+			    r)
 				add(&ct[p], w, c);
 			if (!direct)
 				continue;
@@ -274,6 +306,29 @@ int main(int argc, char **argv)
 				return 1;
 			if (r)
 				add(&dir[p], now_ms() - w0, cpu_ms() - c0);
+		}
+	}
+	/* full greedy decoding of this window's encoder output, ours and CT2's */
+	for (int r = 0; r <= reps; r++) {
+		for (int p = 0; p < 2 - int8_only; p++) {
+			struct wsp_exec x = { .precision = p ? WSP_FP32 : WSP_INT8,
+					      .tenant = p ? NULL : tn, .threads = threads };
+			double w0, c0, w, c;
+
+			if (wsp_encode(m, &x, mel, out))
+				return 1;
+			w0 = now_ms();
+			c0 = cpu_ms();
+			ntok[p] = wsp_greedy(m, &x, out, prompt, n_prompt, eot, toks, 448);
+			if (ntok[p] < 0)
+				return 1;
+			w = now_ms() - w0;
+			c = cpu_ms() - c0;
+			if (r)
+				add(&gen[p], w, c);
+			if (!skip_ct2 && !ct2_call(&c2, "gen", p ? "float32" : "int8", &w, &c,
+						   &ctntok[p]) && r)
+				add(&ctgen[p], w, c);
 		}
 	}
 	dec_ms[1] = dec_best[1] = 0.0;
@@ -302,6 +357,18 @@ int main(int argc, char **argv)
 		       median(ct[1].wall, ct[1].n) / median(enc[1].wall, enc[1].n),
 		       ct[1].wall[0] / enc[1].wall[0]);
 	}
+	printf("%-30s %9s %9s %9s\n", "greedy decoding, whole window", "median", "best",
+	       "cpu ms");
+	report("ours int8", &gen[0]);
+	report("ours fp32", &gen[1]);
+	report("CTranslate2 int8", &ctgen[0]);
+	report("CTranslate2 float32", &ctgen[1]);
+	printf("tokens: ours int8 %d, fp32 %d; CTranslate2 int8 %d, float32 %d\n",
+	       ntok[0], ntok[1], ctntok[0], ctntok[1]);
+	if (gen[0].n && ctgen[0].n)
+		printf("CT2 int8 / ours int8 decoding:  %.2fx median, %.2fx best\n",
+		       median(ctgen[0].wall, ctgen[0].n) / median(gen[0].wall, gen[0].n),
+		       ctgen[0].wall[0] / gen[0].wall[0]);
 	printf("%-30s %9s %9s\n", "decoder step, 1 token", "median", "best");
 	printf("%-30s %9.2f %9.2f\n", "ours int8", dec_ms[0], dec_best[0]);
 	printf("%-30s %9.2f %9.2f\n", "ours fp32", dec_ms[1], dec_best[1]);
