@@ -1,9 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* tiler/tile_pool.c - persistent worker pool: one generation per parallel-for. */
+/*
+ * tiler/tile_pool.c - persistent worker pool: one generation per parallel-for.
+ *
+ * Idle workers and a caller waiting for the last items spin for a short
+ * while (AMN_POOL_SPIN_US, default 100 µs) before blocking on the condition
+ * variables, so back-to-back matmuls do not pay a futex wake-up each: a
+ * sleeping thread on a busy machine may wait a whole scheduler slice.
+ */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 #include "tiler/tile_pool.h"
 
@@ -21,10 +29,56 @@ struct tile_pool {
 	pthread_cond_t go, done;
 	unsigned gen;
 	int pending, quit, limit, count;
+	_Atomic unsigned agen;     /* gen, readable without the lock */
+	atomic_int apending;       /* pending, readable without the lock */
+	long spin_ns;
 	tile_pool_fn *fn;
 	void *arg;
 	atomic_int next;
 };
+
+static long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+static inline void relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* Spin until a new generation starts (or the budget is spent). */
+static void spin_for_gen(struct tile_pool *p, unsigned seen)
+{
+	long end = p->spin_ns > 0 ? now_ns() + p->spin_ns : 0;
+
+	for (unsigned i = 1; end; i++) {
+		if (atomic_load_explicit(&p->agen, memory_order_acquire) != seen)
+			return;
+		relax();
+		if (!(i & 63) && now_ns() > end)
+			return;
+	}
+}
+
+/* Spin until every worker has finished the generation (or the budget is spent). */
+static void spin_for_done(struct tile_pool *p)
+{
+	long end = p->spin_ns > 0 ? now_ns() + p->spin_ns : 0;
+
+	for (unsigned i = 1; end; i++) {
+		if (atomic_load_explicit(&p->apending, memory_order_acquire) == 0)
+			return;
+		relax();
+		if (!(i & 63) && now_ns() > end)
+			return;
+	}
+}
 
 static void work(struct tile_pool *p, int id)
 {
@@ -42,6 +96,11 @@ static void *worker_main(void *v)
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
+		if (p->gen == seen && !p->quit) {
+			pthread_mutex_unlock(&p->mu);
+			spin_for_gen(p, seen);
+			pthread_mutex_lock(&p->mu);
+		}
 		while (p->gen == seen && !p->quit)
 			pthread_cond_wait(&p->go, &p->mu);
 		if (p->quit)
@@ -52,6 +111,7 @@ static void *worker_main(void *v)
 			work(p, w->id);
 			pthread_mutex_lock(&p->mu);
 		}
+		atomic_fetch_sub_explicit(&p->apending, 1, memory_order_release);
 		if (--p->pending == 0)
 			pthread_cond_signal(&p->done);
 	}
@@ -79,6 +139,14 @@ int tile_pool_create(struct tile_pool **out, int threads)
 	pthread_cond_init(&p->go, NULL);
 	pthread_cond_init(&p->done, NULL);
 	atomic_init(&p->next, 0);
+	atomic_init(&p->agen, 0);
+	atomic_init(&p->apending, 0);
+	{
+		const char *env = getenv("AMN_POOL_SPIN_US");
+		long us = env && *env ? strtol(env, NULL, 10) : 100;
+
+		p->spin_ns = us > 0 ? (us > 100000 ? 100000 : us) * 1000L : 0;
+	}
 	for (int i = 1; i < threads; i++) {
 		p->w[i].pool = p;
 		p->w[i].id = i;
@@ -120,10 +188,13 @@ void tile_pool_for(struct tile_pool *p, int count, int max_threads,
 	p->limit = limit;
 	atomic_store(&p->next, 0);
 	p->pending = p->threads - 1;
+	atomic_store_explicit(&p->apending, p->threads - 1, memory_order_relaxed);
 	p->gen++;
+	atomic_store_explicit(&p->agen, p->gen, memory_order_release);
 	pthread_cond_broadcast(&p->go);
 	pthread_mutex_unlock(&p->mu);
 	work(p, 0);
+	spin_for_done(p);
 	pthread_mutex_lock(&p->mu);
 	while (p->pending > 0)
 		pthread_cond_wait(&p->done, &p->mu);

@@ -4,7 +4,8 @@
  *
  * The caller of tile_pool_for() works too (as worker 0), so a pool made for
  * N threads starts N - 1 of its own. Calls from several threads at once are
- * run one after another.
+ * run one after another. Idle workers spin up to AMN_POOL_SPIN_US
+ * microseconds (default 100, 0: never) for the next call before sleeping.
  */
 #ifndef AMN_TILE_POOL_H
 #define AMN_TILE_POOL_H
