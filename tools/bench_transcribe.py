@@ -320,6 +320,11 @@ def ensure_ggml(model, args):
 
 # ---------------------------------------------------------------- report
 
+def _round(v):
+    """Floats to 6 significant digits for the JSON lines."""
+    return float(f"{v:.6g}") if isinstance(v, float) else v
+
+
 def fmt(v, spec):
     return "-" if v is None else format(v, spec)
 
@@ -425,9 +430,9 @@ def main():
                       f"{os.path.basename(p)}: {t.strip()}")
     if args.json:
         for r in results:
-            print(json.dumps({k: v for k, v in r.items() if k != "texts"}))
+            print(json.dumps({k: _round(v) for k, v in r.items() if k != "texts"}))
         if ms:
-            print(json.dumps(ms))
+            print(json.dumps({k: _round(v) for k, v in ms.items()}))
     return 0
 
 
