@@ -240,3 +240,30 @@ Test(encoder, graph_equals_direct)
 	free(a);
 	free(b);
 }
+
+/* One encoder built once and run on several windows gives wsp_encode()'s output each time. */
+Test(encoder, reused_encoder_equals_encode)
+{
+	const struct wsp_hparams *hp = wsp_model_hparams(model);
+	size_t nmel = (size_t)hp->n_mels * 2 * hp->n_audio_ctx;
+	size_t nout = (size_t)hp->n_audio_ctx * hp->n_audio_state;
+	struct wsp_exec x = { .precision = WSP_INT8, .threads = 2 };
+	float *a = malloc(nout * sizeof(float)), *b = malloc(nout * sizeof(float));
+	struct wsp_encoder *enc;
+	int n = n_names < 3 ? n_names : 3;
+
+	cr_assert_eq(wsp_encoder_new(model, &x, &enc), 0);
+	for (int u = 0; u < n; u++) {
+		float *mel = read_f32(names[u], ".mel.f32", nmel);
+
+		cr_assert_eq(wsp_encoder_run(enc, mel, a), 0);
+		cr_assert_eq(wsp_encode(model, &x, mel, b), 0);
+		cr_expect_eq(memcmp(a, b, nout * sizeof(float)), 0, "%s: reused encoder differs",
+			     names[u]);
+		free(mel);
+	}
+	wsp_encoder_free(enc);
+	cr_expect_eq(wsp_encoder_run(NULL, a, b), -EINVAL);
+	free(a);
+	free(b);
+}

@@ -34,34 +34,36 @@
 #define ENC_CHUNK 256           /* rows per chunk; a multiple of WSP_ATTN_QBLOCK */
 #define ENC_MAX_SLOTS 64        /* attention scratch slots (>= graph threads) */
 
-struct eg;
+struct wsp_encoder;
 
 /* What one node does; all nodes of one encode live in one array. */
 enum eg_kind { EG_IM2COL, EG_LIN, EG_GELU, EG_ADD_LN, EG_KT, EG_ATTN };
 
 struct eg_node {
 	enum eg_kind kind;
-	struct eg *g;
+	struct wsp_encoder *g;
 	int r0, r1;                     /* rows */
 	/* EG_LIN */
 	const struct wsp_lin *lin;
 	const float *in; size_t ldx;
 	float *out; size_t ldy;
-	/* EG_IM2COL */
+	/* EG_IM2COL; src NULL: the mel input of the run */
 	float *col; const float *src;
 	int n_chan, t_in, stride;
 	size_t chan_stride, time_stride;
 	/* EG_GELU: x rows of cols, plus optional add rows */
 	float *x; size_t cols; const float *add;
-	/* EG_ADD_LN: res += o (if o), y = LN(res) */
+	/* EG_ADD_LN: res += o (if o), y = LN(res); y NULL: the output of the run */
 	float *res; const float *o; float *y; const struct wsp_ln *ln;
 	/* EG_KT, EG_ATTN */
 	const struct wsp_attn *attn;
 	int head;
 };
 
-struct eg {
+struct wsp_encoder {
 	const struct wsp_model *m;
+	const float *mel;               /* input and output of the current run */
+	float *out;
 	struct wsp_exec x1;             /* the caller's exec, one thread */
 	int ctx, d, nffn;
 	/* buffers */
@@ -78,7 +80,7 @@ struct eg {
 	struct npu_graph *graph;
 };
 
-static void eg_free(struct eg *g)
+static void eg_free(struct wsp_encoder *g)
 {
 	free(g->col1);
 	free(g->col2);
@@ -97,7 +99,7 @@ static void eg_free(struct eg *g)
 	npu_graph_free(g->graph);
 }
 
-static int slot_get(struct eg *g)
+static int slot_get(struct wsp_encoder *g)
 {
 	for (;;) {
 		unsigned long busy = atomic_load(&g->slots_busy);
@@ -109,7 +111,7 @@ static int slot_get(struct eg *g)
 	}
 }
 
-static void slot_put(struct eg *g, int i)
+static void slot_put(struct wsp_encoder *g, int i)
 {
 	atomic_fetch_and(&g->slots_busy, ~(1ul << i));
 }
@@ -117,12 +119,12 @@ static void slot_put(struct eg *g, int i)
 static int node_run(void *arg)
 {
 	struct eg_node *n = arg;
-	struct eg *g = n->g;
+	struct wsp_encoder *g = n->g;
 	int rows = n->r1 - n->r0;
 
 	switch (n->kind) {
 	case EG_IM2COL:
-		wsp_im2col_k3(n->col, n->src, n->n_chan, n->t_in, n->stride, n->chan_stride,
+		wsp_im2col_k3(n->col, n->src ? n->src : g->mel, n->n_chan, n->t_in, n->stride, n->chan_stride,
 			      n->time_stride, n->r0, n->r1);
 		return 0;
 	case EG_LIN:
@@ -138,7 +140,7 @@ static int node_run(void *arg)
 		if (n->o)
 			wsp_add(n->res + (size_t)n->r0 * g->d, n->o + (size_t)n->r0 * g->d,
 				(size_t)rows * g->d);
-		wsp_layer_norm(n->y + (size_t)n->r0 * g->d, n->res + (size_t)n->r0 * g->d,
+		wsp_layer_norm((n->y ? n->y : g->out) + (size_t)n->r0 * g->d, n->res + (size_t)n->r0 * g->d,
 			       n->ln->g, n->ln->b, rows, g->d);
 		return 0;
 	case EG_KT:
@@ -174,7 +176,7 @@ static int node_run(void *arg)
 	return -EINVAL;
 }
 
-static struct eg_node *node_new(struct eg *g, enum eg_kind kind, int r0, int r1)
+static struct eg_node *node_new(struct wsp_encoder *g, enum eg_kind kind, int r0, int r1)
 {
 	struct eg_node *n;
 
@@ -190,7 +192,7 @@ static struct eg_node *node_new(struct eg *g, enum eg_kind kind, int r0, int r1)
 }
 
 /* Add @n to the graph after @deps; a linear may become an engine matmul node. */
-static int node_add(struct eg *g, struct eg_node *n, const int *deps, int ndeps)
+static int node_add(struct wsp_encoder *g, struct eg_node *n, const int *deps, int ndeps)
 {
 	const struct wsp_lin *l = n->lin;
 
@@ -202,7 +204,7 @@ static int node_add(struct eg *g, struct eg_node *n, const int *deps, int ndeps)
 	return npu_graph_add_op(g->graph, node_run, n, deps, ndeps);
 }
 
-static int eg_alloc(struct eg *g, const struct wsp_model *m)
+static int eg_alloc(struct wsp_encoder *g, const struct wsp_model *m)
 {
 	const struct wsp_hparams *hp = &m->hp;
 	size_t ctx = (size_t)hp->n_audio_ctx, d = (size_t)hp->n_audio_state;
@@ -270,7 +272,7 @@ static int c0(int c, int total, int chunk)
 		}					\
 	} while (0)
 
-static int eg_build(struct eg *g, const float *mel, float *out)
+static int eg_build(struct wsp_encoder *g)
 {
 	const struct wsp_model *m = g->m;
 	const struct wsp_hparams *hp = &m->hp;
@@ -292,7 +294,7 @@ static int eg_build(struct eg *g, const float *mel, float *out)
 		int r0 = c0(c, 2 * ctx, ENC_CHUNK), r1 = c0(c + 1, 2 * ctx, ENC_CHUNK);
 
 		NEW(EG_IM2COL, r0, r1);
-		n->col = g->col1; n->src = mel; n->n_chan = hp->n_mels; n->t_in = 2 * ctx;
+		n->col = g->col1; n->src = NULL; n->n_chan = hp->n_mels; n->t_in = 2 * ctx;
 		n->stride = 1; n->chan_stride = (size_t)2 * ctx; n->time_stride = 1;
 		ADD(id, NULL, 0);
 		NEW(EG_LIN, r0, r1);
@@ -320,7 +322,7 @@ static int eg_build(struct eg *g, const float *mel, float *out)
 		ADD(id, &id, 1);
 		/* layer 0's first layer norm */
 		NEW(EG_ADD_LN, r0, r1);
-		n->res = g->x; n->y = hp->n_audio_layer ? g->h : out;
+		n->res = g->x; n->y = hp->n_audio_layer ? g->h : NULL;
 		n->ln = hp->n_audio_layer ? &m->enc[0].attn_ln : &m->enc_ln;
 		ADD(all[c], &id, 1);
 	}
@@ -372,7 +374,7 @@ static int eg_build(struct eg *g, const float *mel, float *out)
 			/* residual, then the next layer's first norm (or the final one) */
 			NEW(EG_ADD_LN, r0, r1);
 			n->res = g->x; n->o = g->o;
-			n->y = l + 1 < hp->n_audio_layer ? g->h : out;
+			n->y = l + 1 < hp->n_audio_layer ? g->h : NULL;
 			n->ln = l + 1 < hp->n_audio_layer ? &m->enc[l + 1].attn_ln : &m->enc_ln;
 			ADD(all[c], &id, 1);
 		}
@@ -383,41 +385,82 @@ out:
 	return ret;
 }
 
+void wsp_encoder_free(struct wsp_encoder *g)
+{
+	if (!g)
+		return;
+	eg_free(g);
+	free(g);
+}
+
+int wsp_encoder_new(const struct wsp_model *m, const struct wsp_exec *x,
+		    struct wsp_encoder **out)
+{
+	struct wsp_encoder *g;
+	int thr, nc, nc1, ret;
+
+	if (!m || !x || !out)
+		return -EINVAL;
+	*out = NULL;
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	g->m = m;
+	g->x1 = *x;
+	g->x1.threads = 1;
+	thr = wsp_exec_threads(x);
+	ret = eg_alloc(g, m);
+	if (ret)
+		goto fail;
+	g->nslots = thr < ENC_MAX_SLOTS ? thr : ENC_MAX_SLOTS;
+	g->scratch = malloc((size_t)g->nslots * WSP_ATTN_QBLOCK * g->ldkt * sizeof(float));
+	nc = (g->ctx + ENC_CHUNK - 1) / ENC_CHUNK;
+	nc1 = (2 * g->ctx + ENC_CHUNK - 1) / ENC_CHUNK;
+	g->cap_nodes = 3 * nc1 + 4 * nc +
+		       m->hp.n_audio_layer * (m->hp.n_audio_head * (nc + 1) + 7 * nc);
+	g->nodes = malloc((size_t)g->cap_nodes * sizeof(*g->nodes));
+	ret = -ENOMEM;
+	if (!g->scratch || !g->nodes)
+		goto fail;
+	ret = npu_graph_new(&g->graph, x->tenant, (unsigned)g->nslots);
+	if (!ret)
+		ret = eg_build(g);
+	if (ret)
+		goto fail;
+	*out = g;
+	return 0;
+fail:
+	fprintf(stderr, "wsp_encoder_new: cannot build the encoder graph: %d\n", ret);
+	wsp_encoder_free(g);
+	return ret;
+}
+
+int wsp_encoder_run(struct wsp_encoder *g, const float *mel, float *out)
+{
+	int ret;
+
+	if (!g || !mel || !out)
+		return -EINVAL;
+	g->mel = mel;
+	g->out = out;
+	ret = npu_graph_run(g->graph);
+	if (ret)
+		fprintf(stderr, "wsp_encoder_run: encoder graph failed: %d\n", ret);
+	return ret;
+}
+
 int wsp_encode(const struct wsp_model *m, const struct wsp_exec *x,
 	       const float *mel, float *out)
 {
-	struct eg g;
-	int thr, nc, nc1, ret;
+	struct wsp_encoder *g;
+	int ret;
 
 	if (!m || !x || !mel || !out)
 		return -EINVAL;
-	memset(&g, 0, sizeof(g));
-	g.m = m;
-	g.x1 = *x;
-	g.x1.threads = 1;
-	thr = wsp_exec_threads(x);
-	ret = eg_alloc(&g, m);
+	ret = wsp_encoder_new(m, x, &g);
 	if (ret)
-		goto out;
-	g.nslots = thr < ENC_MAX_SLOTS ? thr : ENC_MAX_SLOTS;
-	g.scratch = malloc((size_t)g.nslots * WSP_ATTN_QBLOCK * g.ldkt * sizeof(float));
-	nc = (g.ctx + ENC_CHUNK - 1) / ENC_CHUNK;
-	nc1 = (2 * g.ctx + ENC_CHUNK - 1) / ENC_CHUNK;
-	g.cap_nodes = 3 * nc1 + 4 * nc +
-		      m->hp.n_audio_layer * (m->hp.n_audio_head * (nc + 1) + 7 * nc);
-	g.nodes = malloc((size_t)g.cap_nodes * sizeof(*g.nodes));
-	if (!g.scratch || !g.nodes) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	ret = npu_graph_new(&g.graph, x->tenant, (unsigned)g.nslots);
-	if (!ret)
-		ret = eg_build(&g, mel, out);
-	if (!ret)
-		ret = npu_graph_run(g.graph);
-	if (ret)
-		fprintf(stderr, "wsp_encode: encoder graph failed: %d\n", ret);
-out:
-	eg_free(&g);
+		return ret;
+	ret = wsp_encoder_run(g, mel, out);
+	wsp_encoder_free(g);
 	return ret;
 }
