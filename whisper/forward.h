@@ -45,6 +45,25 @@ int wsp_encode(const struct wsp_model *m, const struct wsp_exec *x,
 int wsp_encode_direct(const struct wsp_model *m, const struct wsp_exec *x,
 		      const float *mel, float *out);
 
+/*
+ * An encoder made once and run on many windows: its job graph and buffers
+ * are built by wsp_encoder_new() and reused by every wsp_encoder_run(), so a
+ * window costs no allocation and no graph construction. wsp_encode() is
+ * new + run + free. One run at a time per encoder; make one per thread (or
+ * per transcription) to encode concurrently.
+ */
+struct wsp_encoder;
+
+/** wsp_encoder_new - build the encoder graph for @m and @x (copied). Return: 0 or -errno. */
+int wsp_encoder_new(const struct wsp_model *m, const struct wsp_exec *x,
+		    struct wsp_encoder **out);
+
+/** wsp_encoder_run - encode one window, as wsp_encode(). Return: 0 or -errno. */
+int wsp_encoder_run(struct wsp_encoder *e, const float *mel, float *out);
+
+/** wsp_encoder_free - release; NULL is a no-op. */
+void wsp_encoder_free(struct wsp_encoder *e);
+
 struct wsp_decoder;
 
 /**
