@@ -2,8 +2,11 @@
 /*
  * tiler/tile_pool.c - persistent worker pool: one generation per parallel-for.
  *
- * Idle workers and a caller waiting for the last items spin for a short
- * while (AMN_POOL_SPIN_US, default 100 µs) before blocking on the condition
+ * A call never waits for a worker that has not started: once the caller
+ * has taken the last item it closes the generation, and a worker that wakes
+ * later skips it. The caller then waits only for the workers still running
+ * an item. Idle workers and that waiting caller spin for a short while
+ * (AMN_POOL_SPIN_US, default 100 µs) before blocking on the condition
  * variables, so back-to-back matmuls do not pay a futex wake-up each: a
  * sleeping thread on a busy machine may wait a whole scheduler slice.
  */
@@ -28,9 +31,9 @@ struct tile_pool {
 	pthread_mutex_t mu;
 	pthread_cond_t go, done;
 	unsigned gen;
-	int pending, quit, limit, count;
-	_Atomic unsigned agen;     /* gen, readable without the lock */
-	atomic_int apending;       /* pending, readable without the lock */
+	int open, quit, limit, count;   /* open: workers may still join gen */
+	_Atomic unsigned agen;          /* gen, readable without the lock */
+	atomic_int active;              /* workers inside work(); changed under mu */
 	long spin_ns;
 	tile_pool_fn *fn;
 	void *arg;
@@ -66,13 +69,13 @@ static void spin_for_gen(struct tile_pool *p, unsigned seen)
 	}
 }
 
-/* Spin until every worker has finished the generation (or the budget is spent). */
+/* Spin until no worker runs an item (or the budget is spent). */
 static void spin_for_done(struct tile_pool *p)
 {
 	long end = p->spin_ns > 0 ? now_ns() + p->spin_ns : 0;
 
 	for (unsigned i = 1; end; i++) {
-		if (atomic_load_explicit(&p->apending, memory_order_acquire) == 0)
+		if (atomic_load_explicit(&p->active, memory_order_acquire) == 0)
 			return;
 		relax();
 		if (!(i & 63) && now_ns() > end)
@@ -106,14 +109,15 @@ static void *worker_main(void *v)
 		if (p->quit)
 			break;
 		seen = p->gen;
-		if (w->id < p->limit) {
+		if (p->open && w->id < p->limit) {
+			atomic_fetch_add(&p->active, 1);
 			pthread_mutex_unlock(&p->mu);
 			work(p, w->id);
 			pthread_mutex_lock(&p->mu);
+			if (atomic_fetch_sub_explicit(&p->active, 1, memory_order_release) == 1 &&
+			    !p->open)
+				pthread_cond_signal(&p->done);
 		}
-		atomic_fetch_sub_explicit(&p->apending, 1, memory_order_release);
-		if (--p->pending == 0)
-			pthread_cond_signal(&p->done);
 	}
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
@@ -140,7 +144,7 @@ int tile_pool_create(struct tile_pool **out, int threads)
 	pthread_cond_init(&p->done, NULL);
 	atomic_init(&p->next, 0);
 	atomic_init(&p->agen, 0);
-	atomic_init(&p->apending, 0);
+	atomic_init(&p->active, 0);
 	{
 		const char *env = getenv("AMN_POOL_SPIN_US");
 		long us = env && *env ? strtol(env, NULL, 10) : 100;
@@ -187,16 +191,19 @@ void tile_pool_for(struct tile_pool *p, int count, int max_threads,
 	p->count = count;
 	p->limit = limit;
 	atomic_store(&p->next, 0);
-	p->pending = p->threads - 1;
-	atomic_store_explicit(&p->apending, p->threads - 1, memory_order_relaxed);
+	p->open = 1;
 	p->gen++;
 	atomic_store_explicit(&p->agen, p->gen, memory_order_release);
 	pthread_cond_broadcast(&p->go);
 	pthread_mutex_unlock(&p->mu);
 	work(p, 0);
+	/* every item is taken: late workers stay out, wait for the running ones */
+	pthread_mutex_lock(&p->mu);
+	p->open = 0;
+	pthread_mutex_unlock(&p->mu);
 	spin_for_done(p);
 	pthread_mutex_lock(&p->mu);
-	while (p->pending > 0)
+	while (atomic_load(&p->active) > 0)
 		pthread_cond_wait(&p->done, &p->mu);
 	pthread_mutex_unlock(&p->mu);
 	pthread_mutex_unlock(&p->call);
