@@ -11,6 +11,9 @@
 #include "tiler/tile.h"
 #include "whisper/ops.h"
 
+/* fp32 matmuls of at most this many rows run as one GEMV per row */
+#define FP32_GEMV_ROWS 4
+
 static int int8_matmul(const struct wsp_exec *x, const float *in, int M, int K, size_t ldx,
 		       const struct tile_weights *q, const float *bias, float *y, size_t ldy)
 {
@@ -55,8 +58,18 @@ int wsp_linear(const struct wsp_exec *x, const struct wsp_lin *l, const float *i
 	}
 	if (x->precision != WSP_FP32)
 		return -EINVAL;
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, l->out, l->in, 1.0f,
-		    in, (int)ldx, l->w, l->in, 0.0f, y, (int)ldy);
+	if (M <= FP32_GEMV_ROWS) {
+		/*
+		 * Decoder shapes: sgemm with a transposed B copies all of W for a
+		 * handful of rows; a GEMV per row streams W without the copy.
+		 */
+		for (int r = 0; r < M; r++)
+			cblas_sgemv(CblasRowMajor, CblasNoTrans, l->out, l->in, 1.0f, l->w, l->in,
+				    in + (size_t)r * ldx, 1, 0.0f, y + (size_t)r * ldy, 1);
+	} else {
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, l->out, l->in, 1.0f,
+			    in, (int)ldx, l->w, l->in, 0.0f, y, (int)ldy);
+	}
 	if (l->b)
 		for (int r = 0; r < M; r++)
 			wsp_add(y + (size_t)r * ldy, l->b, (size_t)l->out);
