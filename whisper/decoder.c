@@ -16,8 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sched/graph.h"
 #include "whisper/forward.h"
 #include "whisper/ops.h"
+
+struct dec_node;
 
 struct wsp_decoder {
 	const struct wsp_model *m;
@@ -29,10 +32,18 @@ struct wsp_decoder {
 	float **cross_kv;         /* per layer: n_audio_ctx × 2d */
 	float **cross_kt;         /* per layer: d × ldc, the cross keys transposed */
 	size_t ldk, ldc;          /* wsp_attn_ld(n_text_ctx), wsp_attn_ld(n_audio_ctx) */
+	/* the step graph and its nodes; the current step's arguments */
+	struct npu_graph *graph;
+	struct dec_node *nodes;
+	const int32_t *tokens;
+	int n_tok, logits_from;
+	float *logits;
 	/* step scratch, grown on demand */
 	int cap_rows;
 	float *xs, *h, *qkv, *att, *ffn;
 };
+
+static int dec_graph_build(struct wsp_decoder *d);
 
 void wsp_decoder_free(struct wsp_decoder *d)
 {
@@ -48,6 +59,8 @@ void wsp_decoder_free(struct wsp_decoder *d)
 		if (d->cross_kt)
 			free(d->cross_kt[l]);
 	}
+	npu_graph_free(d->graph);
+	free(d->nodes);
 	free(d->kself);
 	free(d->vself);
 	free(d->cross_kv);
@@ -159,6 +172,9 @@ int wsp_decoder_new(const struct wsp_model *m, const struct wsp_exec *x,
 					     d->ldc);
 		ret = -ENOMEM;
 	}
+	ret = dec_graph_build(d);
+	if (ret)
+		goto fail;
 	*out = d;
 	return 0;
 fail:
@@ -213,91 +229,211 @@ int wsp_decoder_reorder(struct wsp_decoder *d, const int *src)
 	return 0;
 }
 
-static int dec_layer(struct wsp_decoder *d, int l, int n_tok, int thr)
+/*
+ * The step as a job graph (sched/graph.h), built once per decoder: one node
+ * per operation of each layer, in dependency order, the per-sequence
+ * self-attentions side by side. The shapes of a step (n_tok, n_past, the
+ * tokens and logits) are read from the decoder when a node runs, so the
+ * same graph serves every step. It runs on the calling thread (see
+ * wsp_decoder_new() for why); matmuls go through wsp_linear(), i.e. through
+ * the engine tenant when the caller gave one.
+ */
+enum dec_op {
+	D_EMBED, D_LN_SELF, D_QKV, D_SELF, D_SELF_OUT, D_ADD_LN_CROSS, D_CROSS_Q, D_CROSS,
+	D_CROSS_OUT, D_ADD_LN_FFN, D_FC1, D_GELU, D_FC2, D_ADD, D_LN_OUT, D_VOCAB,
+};
+
+struct dec_node {
+	struct wsp_decoder *d;
+	enum dec_op op;
+	int l, s;       /* layer, sequence (D_SELF) */
+};
+
+static int self_attention(struct wsp_decoder *d, int l, int s)
 {
 	const struct wsp_model *m = d->m;
-	const struct wsp_dec_layer *L = &m->dec[l];
-	const struct wsp_exec *x = &d->xl;
-	int dm = m->hp.n_text_state, nh = m->hp.n_text_head, hd = dm / nh;
-	int rows = d->n_seq * n_tok;
+	int dm = m->hp.n_text_state, nh = m->hp.n_text_head, n_tok = d->n_tok;
 	size_t per = (size_t)m->hp.n_text_ctx * dm;
-	int ret;
+	float *kc = d->kself[l] + s * (size_t)dm * d->ldk, *vc = d->vself[l] + s * per;
+	const float *q = d->qkv + (size_t)s * n_tok * 3 * dm;
+	struct wsp_attn a = {
+		.q = q, .ldq = 3 * (size_t)dm,
+		.kt = kc, .ldkt = d->ldk, .v = vc, .ldv = (size_t)dm,
+		.out = d->att + (size_t)s * n_tok * dm, .ldo = (size_t)dm,
+		.n_q = n_tok, .n_kv = d->n_past + n_tok, .n_head = nh, .hd = dm / nh,
+		.causal = 1,
+	};
 
-	/* causal self-attention over the cache */
-	wsp_layer_norm(d->h, d->xs, L->self_ln.g, L->self_ln.b, rows, dm);
-	ret = wsp_linear(x, &L->self_qkv, d->h, rows, (size_t)dm, d->qkv, 3 * (size_t)dm);
-	if (ret)
-		return ret;
-	for (int s = 0; s < d->n_seq; s++) {
-		float *kc = d->kself[l] + s * (size_t)dm * d->ldk, *vc = d->vself[l] + s * per;
-		const float *q = d->qkv + (size_t)s * n_tok * 3 * dm;
-		struct wsp_attn a = {
-			.q = q, .ldq = 3 * (size_t)dm,
-			.kt = kc, .ldkt = d->ldk, .v = vc, .ldv = (size_t)dm,
-			.out = d->att + (size_t)s * n_tok * dm, .ldo = (size_t)dm,
-			.n_q = n_tok, .n_kv = d->n_past + n_tok, .n_head = nh, .hd = hd,
-			.causal = 1,
-		};
+	/* append this step's keys (as columns) and values to the cache */
+	for (int t = 0; t < n_tok; t++) {
+		const float *kn = q + (size_t)t * 3 * dm + dm;
 
-		for (int t = 0; t < n_tok; t++) {
-			const float *kn = q + (size_t)t * 3 * dm + dm;
-
-			for (int c = 0; c < dm; c++)
-				kc[(size_t)c * d->ldk + d->n_past + t] = kn[c];
-			memcpy(vc + (size_t)(d->n_past + t) * dm, q + (size_t)t * 3 * dm + 2 * dm,
-			       (size_t)dm * sizeof(float));
-		}
-		ret = wsp_attention(&a, thr);
-		if (ret)
-			return ret;
+		for (int c = 0; c < dm; c++)
+			kc[(size_t)c * d->ldk + d->n_past + t] = kn[c];
+		memcpy(vc + (size_t)(d->n_past + t) * dm, q + (size_t)t * 3 * dm + 2 * dm,
+		       (size_t)dm * sizeof(float));
 	}
-	ret = wsp_linear(x, &L->self_out, d->att, rows, (size_t)dm, d->h, (size_t)dm);
-	if (ret)
-		return ret;
-	wsp_add(d->xs, d->h, (size_t)rows * dm);
+	return wsp_attention(&a, 1);
+}
 
-	/* cross-attention to the encoder output */
-	wsp_layer_norm(d->h, d->xs, L->cross_ln.g, L->cross_ln.b, rows, dm);
-	ret = wsp_linear(x, &L->cross_q, d->h, rows, (size_t)dm, d->qkv, (size_t)dm);
-	if (ret)
-		return ret;
-	{
-		struct wsp_attn a = {
-			.q = d->qkv, .ldq = (size_t)dm,
-			.kt = d->cross_kt[l], .ldkt = d->ldc,
-			.v = d->cross_kv[l] + dm, .ldv = 2 * (size_t)dm,
-			.out = d->att, .ldo = (size_t)dm,
-			.n_q = rows, .n_kv = m->hp.n_audio_ctx, .n_head = nh, .hd = hd,
-			.causal = 0,
-		};
+static int cross_attention(struct wsp_decoder *d, int l)
+{
+	const struct wsp_model *m = d->m;
+	int dm = m->hp.n_text_state, nh = m->hp.n_text_head;
+	struct wsp_attn a = {
+		.q = d->qkv, .ldq = (size_t)dm,
+		.kt = d->cross_kt[l], .ldkt = d->ldc,
+		.v = d->cross_kv[l] + dm, .ldv = 2 * (size_t)dm,
+		.out = d->att, .ldo = (size_t)dm,
+		.n_q = d->n_seq * d->n_tok, .n_kv = m->hp.n_audio_ctx, .n_head = nh,
+		.hd = dm / nh, .causal = 0,
+	};
 
-		ret = wsp_attention(&a, thr);
-		if (ret)
-			return ret;
+	return wsp_attention(&a, 1);
+}
+
+static void embed(struct wsp_decoder *d)
+{
+	int dm = d->m->hp.n_text_state, rows = d->n_seq * d->n_tok;
+
+	for (int i = 0; i < rows; i++) {
+		const float *e = d->m->tok_emb.w + (size_t)d->tokens[i] * dm;
+		const float *p = d->m->dec_pos + (size_t)(d->n_past + i % d->n_tok) * dm;
+		float *r = d->xs + (size_t)i * dm;
+
+		for (int k = 0; k < dm; k++)
+			r[k] = e[k] + p[k];
 	}
-	ret = wsp_linear(x, &L->cross_out, d->att, rows, (size_t)dm, d->h, (size_t)dm);
-	if (ret)
-		return ret;
-	wsp_add(d->xs, d->h, (size_t)rows * dm);
+}
 
-	/* feed-forward */
-	wsp_layer_norm(d->h, d->xs, L->ffn_ln.g, L->ffn_ln.b, rows, dm);
-	ret = wsp_linear(x, &L->fc1, d->h, rows, (size_t)dm, d->ffn, (size_t)L->fc1.out);
-	if (ret)
-		return ret;
-	wsp_gelu(d->ffn, (size_t)rows * L->fc1.out);
-	ret = wsp_linear(x, &L->fc2, d->ffn, rows, (size_t)L->fc1.out, d->h, (size_t)dm);
-	if (ret)
-		return ret;
-	wsp_add(d->xs, d->h, (size_t)rows * dm);
+/* final norm for the requested positions, gathered densely, then logits */
+static int logits_out(struct wsp_decoder *d, int vocab)
+{
+	const struct wsp_hparams *hp = &d->m->hp;
+	int dm = hp->n_text_state, n_out = d->n_tok - d->logits_from;
+
+	if (n_out == 0)
+		return 0;
+	if (vocab)
+		return wsp_linear(&d->x, &d->m->tok_emb, d->h, d->n_seq * n_out, (size_t)dm,
+				  d->logits, (size_t)hp->n_vocab);
+	for (int s = 0; s < d->n_seq; s++)
+		wsp_layer_norm(d->h + (size_t)s * n_out * dm,
+			       d->xs + ((size_t)s * d->n_tok + d->logits_from) * dm,
+			       d->m->dec_ln.g, d->m->dec_ln.b, n_out, dm);
 	return 0;
+}
+
+static int dec_node_run(void *arg)
+{
+	struct dec_node *n = arg;
+	struct wsp_decoder *d = n->d;
+	const struct wsp_dec_layer *L = &d->m->dec[n->l];
+	const struct wsp_exec *x = &d->xl;
+	int dm = d->m->hp.n_text_state, rows = d->n_seq * d->n_tok;
+	size_t nd = (size_t)rows * dm;
+
+	switch (n->op) {
+	case D_EMBED:
+		embed(d);
+		return 0;
+	case D_LN_SELF:
+		wsp_layer_norm(d->h, d->xs, L->self_ln.g, L->self_ln.b, rows, dm);
+		return 0;
+	case D_QKV:
+		return wsp_linear(x, &L->self_qkv, d->h, rows, (size_t)dm, d->qkv, 3 * (size_t)dm);
+	case D_SELF:
+		return self_attention(d, n->l, n->s);
+	case D_SELF_OUT:
+		return wsp_linear(x, &L->self_out, d->att, rows, (size_t)dm, d->h, (size_t)dm);
+	case D_ADD_LN_CROSS:
+		wsp_add(d->xs, d->h, nd);
+		wsp_layer_norm(d->h, d->xs, L->cross_ln.g, L->cross_ln.b, rows, dm);
+		return 0;
+	case D_CROSS_Q:
+		return wsp_linear(x, &L->cross_q, d->h, rows, (size_t)dm, d->qkv, (size_t)dm);
+	case D_CROSS:
+		return cross_attention(d, n->l);
+	case D_CROSS_OUT:
+		return wsp_linear(x, &L->cross_out, d->att, rows, (size_t)dm, d->h, (size_t)dm);
+	case D_ADD_LN_FFN:
+		wsp_add(d->xs, d->h, nd);
+		wsp_layer_norm(d->h, d->xs, L->ffn_ln.g, L->ffn_ln.b, rows, dm);
+		return 0;
+	case D_FC1:
+		return wsp_linear(x, &L->fc1, d->h, rows, (size_t)dm, d->ffn, (size_t)L->fc1.out);
+	case D_GELU:
+		wsp_gelu(d->ffn, (size_t)rows * L->fc1.out);
+		return 0;
+	case D_FC2:
+		return wsp_linear(x, &L->fc2, d->ffn, rows, (size_t)L->fc1.out, d->h, (size_t)dm);
+	case D_ADD:
+		wsp_add(d->xs, d->h, nd);
+		return 0;
+	case D_LN_OUT:
+		return logits_out(d, 0);
+	case D_VOCAB:
+		return logits_out(d, 1);
+	}
+	return -EINVAL;
+}
+
+static int dec_graph_build(struct wsp_decoder *d)
+{
+	int n_layer = d->m->hp.n_text_layer, prev, id, k = 0, *self;
+	int ret = npu_graph_new(&d->graph, NULL, 1);
+
+	if (ret)
+		return ret;
+	d->nodes = calloc((size_t)n_layer * (12 + d->n_seq) + 3, sizeof(*d->nodes));
+	self = calloc((size_t)d->n_seq, sizeof(int));
+	if (!d->nodes || !self) {
+		free(self);
+		return -ENOMEM;
+	}
+#define NODE(op_, l_, s_, deps, nd)						\
+	do {									\
+		d->nodes[k] = (struct dec_node){ d, op_, l_, s_ };		\
+		id = npu_graph_add_op(d->graph, dec_node_run, &d->nodes[k++], deps, nd); \
+		if (id < 0)							\
+			goto out;						\
+	} while (0)
+	NODE(D_EMBED, 0, 0, NULL, 0);
+	prev = id;
+	for (int l = 0; l < n_layer; l++) {
+		NODE(D_LN_SELF, l, 0, &prev, 1);
+		NODE(D_QKV, l, 0, &id, 1);
+		prev = id;
+		for (int s = 0; s < d->n_seq; s++) {
+			NODE(D_SELF, l, s, &prev, 1);
+			self[s] = id;
+		}
+		NODE(D_SELF_OUT, l, 0, self, d->n_seq);
+		NODE(D_ADD_LN_CROSS, l, 0, &id, 1);
+		NODE(D_CROSS_Q, l, 0, &id, 1);
+		NODE(D_CROSS, l, 0, &id, 1);
+		NODE(D_CROSS_OUT, l, 0, &id, 1);
+		NODE(D_ADD_LN_FFN, l, 0, &id, 1);
+		NODE(D_FC1, l, 0, &id, 1);
+		NODE(D_GELU, l, 0, &id, 1);
+		NODE(D_FC2, l, 0, &id, 1);
+		NODE(D_ADD, l, 0, &id, 1);
+		prev = id;
+	}
+	NODE(D_LN_OUT, 0, 0, &prev, 1);
+	NODE(D_VOCAB, 0, 0, &id, 1);
+#undef NODE
+	id = 0;
+out:
+	free(self);
+	return id < 0 ? id : 0;
 }
 
 int wsp_decoder_step(struct wsp_decoder *d, const int32_t *tokens, int n_tok,
 		     int logits_from, float *logits)
 {
 	const struct wsp_hparams *hp;
-	int dm, rows, n_out, thr, ret;
+	int rows, ret;
 
 	if (!d || !tokens || n_tok <= 0 || logits_from < 0 || logits_from > n_tok ||
 	    (!logits && logits_from < n_tok))
@@ -305,7 +441,6 @@ int wsp_decoder_step(struct wsp_decoder *d, const int32_t *tokens, int n_tok,
 	hp = &d->m->hp;
 	if (d->n_past + n_tok > hp->n_text_ctx)
 		return -E2BIG;
-	dm = hp->n_text_state;
 	rows = d->n_seq * n_tok;
 	for (int i = 0; i < rows; i++)
 		if (tokens[i] < 0 || tokens[i] >= hp->n_vocab)
@@ -313,31 +448,13 @@ int wsp_decoder_step(struct wsp_decoder *d, const int32_t *tokens, int n_tok,
 	ret = grow(d, rows);
 	if (ret)
 		return ret;
-	thr = wsp_exec_threads(&d->xl);
-
-	for (int i = 0; i < rows; i++) {
-		const float *e = d->m->tok_emb.w + (size_t)tokens[i] * dm;
-		const float *p = d->m->dec_pos + (size_t)(d->n_past + i % n_tok) * dm;
-		float *r = d->xs + (size_t)i * dm;
-
-		for (int k = 0; k < dm; k++)
-			r[k] = e[k] + p[k];
-	}
-	for (int l = 0; l < hp->n_text_layer; l++) {
-		ret = dec_layer(d, l, n_tok, thr);
-		if (ret)
-			return ret;   /* the cache is unchanged: n_past not advanced */
-	}
+	d->tokens = tokens;
+	d->n_tok = n_tok;
+	d->logits_from = logits_from;
+	d->logits = logits;
+	ret = npu_graph_run(d->graph);
+	if (ret)
+		return ret;   /* the cache is unchanged: n_past not advanced */
 	d->n_past += n_tok;
-
-	/* final norm and logits for the requested positions, gathered densely */
-	n_out = n_tok - logits_from;
-	if (n_out == 0)
-		return 0;
-	for (int s = 0; s < d->n_seq; s++)
-		wsp_layer_norm(d->h + (size_t)s * n_out * dm,
-			       d->xs + ((size_t)s * n_tok + logits_from) * dm,
-			       d->m->dec_ln.g, d->m->dec_ln.b, n_out, dm);
-	return wsp_linear(&d->x, &d->m->tok_emb, d->h, d->n_seq * n_out, (size_t)dm,
-			  logits, (size_t)hp->n_vocab);
+	return 0;
 }
