@@ -137,6 +137,10 @@ int npu_matmul_submit_s8(struct npu_tenant *t, const int8_t *a, int M, int K, si
 
 /**
  * npu_matmul_wait - sleep (futex) until the matmul completes.
+ * On the cpu backend the waiting thread first dispatches itself when the
+ * dispatcher is free, running a batch of queued jobs (its own, and any
+ * stacked with them) on its own thread; @timeout_ns is checked between
+ * batches.
  * @timeout_ns: < 0 waits for ever.
  * Return: the matmul's status (0, -ECANCELED if it was cancelled, -EIO if a
  * device run failed and CPU fallback is off), or -ETIMEDOUT if still running.

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sched/npu_worker.c - batch-running thread shared by the cpu and emu
- * backends.
+ * sched/npu_worker.c - batch-running thread behind the emu backend.
  */
 #include <errno.h>
 #include <stdint.h>

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sched/npu_worker.h - a thread that runs submitted batches one after
- * another and reports completions on an eventfd (internal). The cpu and emu
- * backends are each a worker with their own run function.
+ * another and reports completions on an eventfd (internal). The emu backend
+ * is a worker with its own run function (the cpu backend runs batches on the
+ * dispatching thread instead).
  */
 #ifndef AMN_NPU_WORKER_H
 #define AMN_NPU_WORKER_H
