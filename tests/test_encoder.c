@@ -8,6 +8,7 @@
  * against our fp32 output.
  */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -266,4 +267,69 @@ Test(encoder, reused_encoder_equals_encode)
 	cr_expect_eq(wsp_encoder_run(NULL, a, b), -EINVAL);
 	free(a);
 	free(b);
+}
+
+/* Several transcriptions at once: one encoder graph each, one tenant each, one engine. */
+struct conc {
+	struct npu_engine *e;
+	const float *mel;
+	float *out;
+	int ret;
+};
+
+static void *conc_main(void *arg)
+{
+	struct conc *c = arg;
+	struct npu_tenant *t;
+	struct wsp_encoder *enc;
+
+	c->ret = npu_tenant_open(c->e, &t, "test_encoder", 1);
+	if (c->ret)
+		return NULL;
+	{
+		struct wsp_exec x = { .precision = WSP_INT8, .threads = 2, .tenant = t };
+
+		c->ret = wsp_encoder_new(model, &x, &enc);
+		for (int i = 0; !c->ret && i < 2; i++)
+			c->ret = wsp_encoder_run(enc, c->mel, c->out);
+		wsp_encoder_free(enc);
+	}
+	npu_tenant_close(t);
+	return NULL;
+}
+
+Test(encoder, concurrent_graphs_share_the_engine)
+{
+	const struct wsp_hparams *hp = wsp_model_hparams(model);
+	size_t nmel = (size_t)hp->n_mels * 2 * hp->n_audio_ctx;
+	size_t nout = (size_t)hp->n_audio_ctx * hp->n_audio_state;
+	struct npu_engine_opts eo = { .backend = "cpu", .threads = 2 };
+	struct wsp_exec x = { .precision = WSP_INT8, .threads = 2 };
+	struct conc c[3];
+	pthread_t tid[3];
+	float *mel[2], *ref[2];
+	struct npu_engine *e;
+	int n = n_names < 2 ? 1 : 2;
+
+	cr_assert_eq(npu_engine_open(&e, &eo), 0);
+	for (int u = 0; u < n; u++) {
+		mel[u] = read_f32(names[u], ".mel.f32", nmel);
+		ref[u] = malloc(nout * sizeof(float));
+		cr_assert_eq(wsp_encode_direct(model, &x, mel[u], ref[u]), 0);
+	}
+	for (int i = 0; i < 3; i++) {
+		c[i] = (struct conc){ e, mel[i % n], malloc(nout * sizeof(float)), -1 };
+		cr_assert_eq(pthread_create(&tid[i], NULL, conc_main, &c[i]), 0);
+	}
+	for (int i = 0; i < 3; i++) {
+		pthread_join(tid[i], NULL);
+		cr_expect_eq(c[i].ret, 0, "encoder %d failed: %d", i, c[i].ret);
+		cr_expect_lt(rel_diff(c[i].out, ref[i % n], nout), 1e-5, "encoder %d differs", i);
+		free(c[i].out);
+	}
+	npu_engine_close(e);
+	for (int u = 0; u < n; u++) {
+		free(mel[u]);
+		free(ref[u]);
+	}
 }
