@@ -8,7 +8,8 @@
  *  - INT8 gives the manifest's transcripts (letters only) on most files;
  *  - digital silence and white noise give no text;
  *  - sentences 10 s apart give both sentences and nothing in between;
- *  - a ~75 s concatenation gives monotonic segments covering the sentences;
+ *  - a ~75 s concatenation gives monotonic segments covering the sentences,
+ *    and with fp32 exactly faster-whisper's segments (three windows, prompts);
  *  - concurrent transcriptions on one context agree with a serial one, and
  *    a buffer agrees with its file;
  *  - with models/base (multilingual), the language of jfk.wav is detected.
@@ -336,27 +337,17 @@ Test(transcribe, pause_between_sentences)
 	free(x);
 }
 
+static float *concat_twice(size_t *out_n);
+
 Test(transcribe, long_form_monotonic_segments)
 {
-	const size_t gap = 16000;
-	float *clip[MAX_FILES], *x;
-	size_t len[MAX_FILES], n = 0, pos = 0;
 	struct wsp_transcribe_opts o;
 	struct wsp_result r;
 	char err[512], got[16384], l[16384];
 	int found = 0;
+	size_t n;
+	float *x = concat_twice(&n);
 
-	for (int i = 0; i < n_files; i++) {
-		clip[i] = load(files[i], &len[i]);
-		n += 2 * (len[i] + gap);
-	}
-	x = calloc(n, sizeof(float));
-	cr_assert_not_null(x);
-	for (int rep = 0; rep < 2; rep++)
-		for (int i = 0; i < n_files; i++) {
-			memcpy(x + pos, clip[i], len[i] * sizeof(float));
-			pos += len[i] + gap;
-		}
 	cr_assert_gt((double)n / 16000, 60.0);
 	wsp_transcribe_opts_default(&o);
 	cr_assert_eq(wsp_transcribe_pcm(ctx_i8, x, n, &o, &r, err, sizeof(err)), 0, "%s", err);
@@ -387,8 +378,77 @@ Test(transcribe, long_form_monotonic_segments)
 		      2 * n_files, got);
 	cr_expect_float_eq(r.duration_s, (double)n / 16000, 1e-3);
 	wsp_result_free(&r);
+	free(x);
+}
+
+/* The manifest's files in order, each followed by 1 s of silence, twice (~76 s). */
+static float *concat_twice(size_t *out_n)
+{
+	const size_t gap = 16000;
+	float *clip[MAX_FILES], *x;
+	size_t len[MAX_FILES], n = 0, pos = 0;
+
+	for (int i = 0; i < n_files; i++) {
+		clip[i] = load(files[i], &len[i]);
+		n += 2 * (len[i] + gap);
+	}
+	x = calloc(n, sizeof(float));
+	cr_assert_not_null(x);
+	for (int rep = 0; rep < 2; rep++)
+		for (int i = 0; i < n_files; i++) {
+			memcpy(x + pos, clip[i], len[i] * sizeof(float));
+			pos += len[i] + gap;
+		}
 	for (int i = 0; i < n_files; i++)
 		free(clip[i]);
+	*out_n = n;
+	return x;
+}
+
+Test(transcribe, fp32_long_form_equals_faster_whisper)
+{
+	/*
+	 * faster-whisper 1.2.1, tiny.en, compute_type="float32", beam_size=5, on
+	 * the same 76 s concatenation: three windows (seek 0, 29 s, 57 s), the
+	 * second and third under a prompt of the previous text.
+	 */
+	static const struct { double t0, t1; const char *text; } fw[] = {
+		{ 0, 11, " And so, my fellow Americans, ask not what your country can do for you, ask what you can do for your country." },
+		{ 12, 15, " The child almost hurt the small dog." },
+		{ 16, 19, " Drop the two when you add the figures." },
+		{ 20, 23, " At that high level, the air is pure." },
+		{ 24, 26, " We are sure that one war is enough." },
+		{ 27, 29, " What joy there is in living." },
+		{ 29, 35, " Unless a system is established for the frequent formal review of activities they are under." },
+		{ 36, 37, " In this regard." },
+		{ 38, 48, " And so, my fellow Americans, ask not what your country can do for you, ask what you can do for your country." },
+		{ 49, 53, " The child almost hurt the small dog." },
+		{ 54, 57, " Drop the two when you add the figures." },
+		{ 57, 60, " At that high level, the air is pure." },
+		{ 61, 63, " We are sure that one war is enough." },
+		{ 64, 66, " What joy there is in living." },
+		{ 67, 73, " Unless a system is established for the frequent formal review of activities they are under." },
+		{ 74, 75, " In this regard." },
+	};
+	const int n_fw = (int)(sizeof(fw) / sizeof(fw[0]));
+	struct wsp_transcribe_opts o;
+	struct wsp_result r;
+	char err[512];
+	size_t n;
+	float *x;
+
+	if (n_files != 7 || strcmp(files[0], "jfk.wav") != 0)
+		cr_skip_test("the reference is for the 7-file manifest starting with jfk.wav");
+	x = concat_twice(&n);
+	wsp_transcribe_opts_default(&o);
+	cr_assert_eq(wsp_transcribe_pcm(ctx_f32, x, n, &o, &r, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(r.n_segments, n_fw);
+	for (int i = 0; i < r.n_segments && i < n_fw; i++) {
+		cr_expect_str_eq(r.segments[i].text, fw[i].text, "segment %d", i);
+		cr_expect_float_eq(r.segments[i].start, fw[i].t0, 1e-6, "segment %d start", i);
+		cr_expect_float_eq(r.segments[i].end, fw[i].t1, 1e-6, "segment %d end", i);
+	}
+	wsp_result_free(&r);
 	free(x);
 }
 

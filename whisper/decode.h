@@ -96,6 +96,7 @@ struct wsp_decode_opts {
 	float patience;
 	float length_penalty;     /* < 0: rank by sum / length (openai's None) */
 	int max_new;              /* sample_len: at most this many new tokens */
+	int beam_openai;          /* beam bookkeeping: 0 CTranslate2's, 1 openai's */
 	struct wsp_rule_opts rules;
 };
 
@@ -121,8 +122,8 @@ struct wsp_dec_ws {
 	int32_t *fin_tok;         /* max_fin × n_ctx: finished beams */
 	int *fin_len;
 	double *fin_sum;
-	struct wsp_beam_cand *cand;   /* max_seq × (max_seq + 1) */
-	int32_t *topk;                /* max_seq + 1 */
+	struct wsp_beam_cand *cand;   /* max_seq × 2 max_seq */
+	int32_t *topk;                /* 2 max_seq */
 	int32_t *res_tok[2];          /* n_ctx each: the fallback ladder's results */
 	char *text;                   /* decoded text, grown on demand */
 	size_t text_cap;
@@ -144,10 +145,14 @@ int wsp_decode_prompt(struct wsp_decoder *d, int n_seq, const struct wsp_rules *
 		      struct wsp_dec_ws *w, float *no_speech);
 
 /**
- * wsp_decode_beam - beam search as openai-whisper's BeamSearchDecoder, after
- * wsp_decode_prompt(): @o->beam_size beams (= @n_seq), candidates are the
- * beam_size + 1 best tokens of each beam, finished when round(beam_size *
- * patience) sequences have ended; the best by length-normalized log-prob wins.
+ * wsp_decode_beam - beam search after wsp_decode_prompt(): @o->beam_size
+ * beams (= @n_seq), finished when round(beam_size * patience) sequences have
+ * ended; the best by length-normalized log-prob wins. Candidates and finished
+ * sequences are kept as CTranslate2 does (faster-whisper): the 2 × beam_size
+ * best continuations over all beams, an end among the first beam_size is a
+ * finished sequence and its beam is refilled from the rest; or, with
+ * @o->beam_openai, as openai-whisper's BeamSearchDecoder: beam_size + 1
+ * continuations per beam, every end ranked above the last kept beam finishes.
  */
 int wsp_decode_beam(struct wsp_decoder *d, int n_seq, const struct wsp_rules *r,
 		    const struct wsp_decode_opts *o, int n_prompt,
@@ -213,6 +218,7 @@ struct wsp_fallback {
 	float lp_threshold;       /* <= -1e9: off */
 	float ns_threshold;       /* >= 1: off */
 	int max_new;
+	int beam_openai;
 	struct wsp_rule_opts rules;
 };
 

@@ -41,6 +41,84 @@ static void add_finished(struct wsp_dec_ws *w, int *n_fin, const int32_t *toks, 
 	*n_fin = f + 1;
 }
 
+/* Beam @slot of the next step continues candidate @c. */
+static void keep(struct wsp_dec_ws *w, int slot, const struct wsp_beam_cand *c)
+{
+	const int C = w->n_ctx;
+
+	memcpy(w->ntok + (size_t)slot * C, w->tok + (size_t)c->src * C,
+	       (size_t)w->len[c->src] * sizeof(int32_t));
+	w->ntok[(size_t)slot * C + w->len[c->src]] = c->tok;
+	w->nlen[slot] = w->len[c->src] + 1;
+	w->nsum[slot] = c->score;
+	w->src[slot] = c->src;
+}
+
+/* A finished sequence: candidate @c's prefix, plus its token unless it is the end. */
+static void finish(struct wsp_dec_ws *w, int *n_fin, const struct wsp_beam_cand *c, int32_t eot)
+{
+	const int32_t *prefix = w->tok + (size_t)c->src * w->n_ctx;
+	int len = w->len[c->src];
+
+	if (*n_fin >= w->max_fin)
+		return;
+	add_finished(w, n_fin, prefix, len, c->score);
+	if (c->tok != eot) {
+		w->fin_tok[(size_t)(*n_fin - 1) * w->n_ctx + len] = c->tok;
+		w->fin_len[*n_fin - 1] = len + 1;
+	}
+}
+
+/*
+ * openai-whisper: walk the candidates best first; ends finish (while fewer
+ * than max_cand have), the others fill the beams until beam_size are kept.
+ */
+static int select_openai(struct wsp_dec_ws *w, int B, int max_cand, int *n_fin, int n_cand,
+			 int32_t eot)
+{
+	int saved = 0;
+
+	for (int i = 0; i < n_cand && saved < B; i++) {
+		if (w->cand[i].tok == eot) {
+			if (*n_fin < max_cand)
+				finish(w, n_fin, &w->cand[i], eot);
+			continue;
+		}
+		keep(w, saved++, &w->cand[i]);
+	}
+	return saved;
+}
+
+/*
+ * CTranslate2: of the 2 × beam_size best candidates, the first beam_size are
+ * the beams; one that ends (or any, at the last step) finishes and its beam
+ * takes the next unused non-end candidate among the other beam_size.
+ */
+static int select_ct2(struct wsp_dec_ws *w, int B, int max_cand, int *n_fin, int n_cand,
+		      int32_t eot, int last)
+{
+	int take = n_cand < 2 * B ? n_cand : 2 * B, sec = B, saved = 0;
+
+	(void)max_cand;
+	for (int k = 0; k < B && k < take; k++) {
+		int use = k;
+
+		if (w->cand[k].tok == eot || last) {
+			finish(w, n_fin, &w->cand[k], eot);
+			use = -1;
+			for (int j = sec; j < take; j++)
+				if (w->cand[j].tok != eot) {
+					use = j;
+					sec = j + 1;
+					break;
+				}
+		}
+		if (use >= 0 && !last)
+			keep(w, saved++, &w->cand[use]);
+	}
+	return saved;
+}
+
 int wsp_decode_beam(struct wsp_decoder *d, int n_seq, const struct wsp_rules *r,
 		    const struct wsp_decode_opts *o, int n_prompt,
 		    struct wsp_dec_ws *w, struct wsp_decoded *out)
@@ -61,12 +139,14 @@ int wsp_decode_beam(struct wsp_decoder *d, int n_seq, const struct wsp_rules *r,
 
 	for (int step = 0; step < o->max_new; step++) {
 		int n_cand = 0, saved = 0, identity = 1;
+		int last = step + 1 == o->max_new || n_prompt + w->len[0] + 1 >= C;
+		int per_beam = o->beam_openai ? B + 1 : 2 * B;
 
 		for (int b = 0; b < n_live; b++) {
 			float *lg = w->logits + (size_t)b * V;
 			struct wsp_rule_seq rs = { w->tok + (size_t)b * C, w->len[b] };
 			float lse = wsp_apply_rules(r, &o->rules, &rs, lg);
-			int k = wsp_topk(lg, V, B + 1, w->topk);
+			int k = wsp_topk(lg, V, per_beam, w->topk);
 
 			for (int i = 0; i < k; i++) {
 				float l = lg[w->topk[i]];
@@ -80,23 +160,10 @@ int wsp_decode_beam(struct wsp_decoder *d, int n_seq, const struct wsp_rules *r,
 			}
 		}
 		sort_cands(w->cand, n_cand);
-		for (int i = 0; i < n_cand && saved < B; i++) {
-			const struct wsp_beam_cand *c = &w->cand[i];
-			const int32_t *prefix = w->tok + (size_t)c->src * C;
-
-			if (c->tok == eot) {
-				if (n_fin < max_cand)
-					add_finished(w, &n_fin, prefix, w->len[c->src], c->score);
-				continue;
-			}
-			memcpy(w->ntok + (size_t)saved * C, prefix,
-			       (size_t)w->len[c->src] * sizeof(int32_t));
-			w->ntok[(size_t)saved * C + w->len[c->src]] = c->tok;
-			w->nlen[saved] = w->len[c->src] + 1;
-			w->nsum[saved] = c->score;
-			w->src[saved] = c->src;
-			saved++;
-		}
+		if (o->beam_openai)
+			saved = select_openai(w, B, max_cand, &n_fin, n_cand, eot);
+		else
+			saved = select_ct2(w, B, max_cand, &n_fin, n_cand, eot, last);
 		if (n_fin >= max_cand || saved == 0)
 			break;
 		/* swap in the new beams; rows past @saved repeat beam 0 and are ignored */

@@ -131,6 +131,7 @@ int wsp_decode_fallback(struct wsp_win *win, const struct wsp_rules *r,
 			.patience = f->patience,
 			.length_penalty = f->length_penalty,
 			.max_new = f->max_new,
+			.beam_openai = f->beam_openai,
 			.rules = f->rules,
 		};
 		struct wsp_decoder *d;

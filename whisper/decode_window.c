@@ -76,8 +76,8 @@ int wsp_dec_ws_new(int max_seq, int n_vocab, int n_ctx, struct wsp_dec_ws **out)
 	w->fin_tok = malloc((size_t)w->max_fin * C * sizeof(int32_t));
 	w->fin_len = calloc((size_t)w->max_fin, sizeof(int));
 	w->fin_sum = calloc((size_t)w->max_fin, sizeof(double));
-	w->cand = malloc(S * (S + 1) * sizeof(*w->cand));
-	w->topk = malloc((S + 1) * sizeof(int32_t));
+	w->cand = malloc(S * 2 * S * sizeof(*w->cand));
+	w->topk = malloc(2 * S * sizeof(int32_t));
 	w->res_tok[0] = malloc(C * sizeof(int32_t));
 	w->res_tok[1] = malloc(C * sizeof(int32_t));
 	w->text_cap = 4096;

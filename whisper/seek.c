@@ -110,6 +110,7 @@ struct job {
 	float *mel_full, *mel;   /* mel of the held samples; the window's n_mels × 3000 */
 	size_t mel_full_frames;
 	float *enc;
+	float floor;             /* normalized log-mel floor of the whole stream; -inf: none */
 	struct wsp_dec_ws *ws;
 	int32_t prev[PREV_MAX];  /* the last tokens since the prompt was reset */
 	int n_prev;
@@ -192,11 +193,80 @@ static int window_mel(struct job *j, int seek, int size)
 		return ret;
 	for (int m = 0; m < n_mels; m++) {
 		float *dst = j->mel + (size_t)m * N_FRAMES;
+		const float fl = j->floor;
 
 		memcpy(dst, j->mel_full + (size_t)m * frames + off, (size_t)size * sizeof(float));
+		for (int k = 0; k < size; k++)   /* the whole stream's floor (max - 8) */
+			dst[k] = dst[k] < fl ? fl : dst[k];
 		memset(dst + size, 0, (size_t)(N_FRAMES - size) * sizeof(float));
 	}
 	return 0;
+}
+
+/*
+ * The first pass over a stream longer than one window: the maximum of its
+ * log-mel (all frames, as faster-whisper's feature extractor normalizes
+ * them), 3000 frames at a time from the same held samples as the windows.
+ * A window's normalized features are then floored at that maximum - 8: for a
+ * value clamped at its own window's floor, the true value is below the
+ * stream's floor too, so the result is the stream-normalized feature exactly.
+ */
+static int stream_floor(struct job *j)
+{
+	const int n_mels = wsp_model_hparams(j->c->model)->n_mels;
+	float mx = -INFINITY;
+	int seek = 0, ret;
+
+	for (;;) {
+		size_t len, frames, off, end;
+
+		ret = fill(j, seek);
+		if (ret)
+			return ret;
+		len = j->n;
+		if (j->eof) {
+			memset(j->buf + j->n, 0, HOP * sizeof(float));
+			len += HOP;
+		}
+		frames = wsp_mel_frames(len);
+		off = (size_t)seek - j->b0 / HOP;
+		end = j->eof ? frames : off + N_FRAMES;
+		if (end > frames)
+			end = frames;
+		if (off >= end)
+			break;
+		ret = wsp_mel_compute(j->c->mel, j->buf, len, j->mel_full);
+		if (ret)
+			return ret;
+		for (int m = 0; m < n_mels; m++) {
+			const float *row = j->mel_full + (size_t)m * frames;
+
+			for (size_t k = off; k < end; k++)
+				mx = row[k] > mx ? row[k] : mx;
+		}
+		if (j->eof && end == frames)
+			break;
+		seek += N_FRAMES;
+	}
+	/* normalized max is (max + 4) / 4, its floor ((max - 8) + 4) / 4 */
+	j->floor = mx - 2.0f;
+	return 0;
+}
+
+/* Two passes when the audio does not fit one window; rewinds the source. */
+static int prepare(struct job *j)
+{
+	int ret = fill(j, 0);
+
+	if (ret || j->eof || !j->src->rewind)
+		return ret;      /* one window holds it all: its own max is the stream's */
+	ret = stream_floor(j);
+	if (!ret)
+		ret = j->src->rewind(j->src->arg, j->err, j->errlen);
+	j->b0 = j->n = 0;
+	j->eof = 0;
+	j->total = 0;
+	return ret;
 }
 
 /*
@@ -392,6 +462,7 @@ static int run(struct job *j)
 		.lp_threshold = o->logprob_threshold,
 		.ns_threshold = o->no_speech_threshold,
 		.max_new = hp->n_text_ctx / 2,
+		.beam_openai = o->beam_openai,
 		.rules = {
 			.timestamps = !o->without_timestamps,
 			.suppress_blank = o->suppress_blank,
@@ -403,6 +474,11 @@ static int run(struct job *j)
 	int seek = 0, first = 1, ret = 0;
 	double t0;
 
+	t0 = now_ms();
+	ret = prepare(j);
+	j->res->mel_ms += now_ms() - t0;
+	if (ret)
+		return ret;
 	if (!c->multilingual || o->language) {
 		ret = set_language(j, &win, f.beam_size, &lang);
 		if (ret)
@@ -497,6 +573,7 @@ int wsp_seek_run(const struct wsp_context *c, struct wsp_source *src,
 	j.err = err;
 	j.errlen = errlen;
 	j.rng = o->seed ^ 0x5eedf00dull;
+	j.floor = -INFINITY;
 	max_seq = o->beam_size > o->best_of ? o->beam_size : o->best_of;
 	if (max_seq < 1)
 		max_seq = 1;

@@ -33,6 +33,8 @@ struct wsp_context {
 struct wsp_source {
 	/* up to @max samples into @dst; 0 at the end; -errno with @err set */
 	long (*read)(void *arg, float *dst, size_t max, char *err, size_t errlen);
+	/* back to the first sample (for the normalization pass); 0 or -errno */
+	int (*rewind)(void *arg, char *err, size_t errlen);
 	void *arg;
 	double total_s;              /* for progress; 0 when unknown */
 };
@@ -40,6 +42,9 @@ struct wsp_source {
 /**
  * wsp_seek_run - transcribe everything @src yields with context @c and
  * options @o into @res (zeroed first). Memory is bounded by one window.
+ * Audio longer than one window is read twice: first for the log-mel maximum
+ * of the whole stream (the normalization faster-whisper applies to its
+ * features), then window by window.
  * Return: 0, or -errno with @err set (@res is then released).
  */
 int wsp_seek_run(const struct wsp_context *c, struct wsp_source *src,

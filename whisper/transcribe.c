@@ -122,6 +122,12 @@ static long pcm_read(void *arg, float *dst, size_t max, char *err, size_t errlen
 	return (long)k;
 }
 
+static int pcm_rewind(void *arg, char *err, size_t errlen)
+{
+	((struct pcm_src *)arg)->pos = 0;
+	return 0;
+}
+
 static int check_args(struct wsp_context *c, const struct wsp_transcribe_opts *o,
 		      struct wsp_result *res, char *err, size_t errlen)
 {
@@ -144,7 +150,7 @@ int wsp_transcribe_pcm(struct wsp_context *c, const float *samples, size_t n,
 {
 	struct wsp_transcribe_opts def;
 	struct pcm_src p = { samples, n, 0 };
-	struct wsp_source src = { pcm_read, &p, (double)n / WSP_SAMPLE_RATE };
+	struct wsp_source src = { pcm_read, pcm_rewind, &p, (double)n / WSP_SAMPLE_RATE };
 	int ret = check_args(c, o, res, err, errlen);
 
 	if (ret)
@@ -162,9 +168,23 @@ int wsp_transcribe_pcm(struct wsp_context *c, const float *samples, size_t n,
 	return wsp_seek_run(c, &src, o, res, err, errlen);
 }
 
+struct file_src {
+	const char *path;
+	struct wsp_audio_stream *s;
+};
+
 static long file_read(void *arg, float *dst, size_t max, char *err, size_t errlen)
 {
-	return wsp_audio_read(arg, dst, max, err, errlen);
+	return wsp_audio_read(((struct file_src *)arg)->s, dst, max, err, errlen);
+}
+
+static int file_rewind(void *arg, char *err, size_t errlen)
+{
+	struct file_src *f = arg;
+
+	wsp_audio_close(f->s);
+	f->s = NULL;
+	return wsp_audio_open(f->path, &f->s, err, errlen);
 }
 
 int wsp_transcribe_file(struct wsp_context *c, const char *path,
@@ -172,7 +192,7 @@ int wsp_transcribe_file(struct wsp_context *c, const char *path,
 			char *err, size_t errlen)
 {
 	struct wsp_transcribe_opts def;
-	struct wsp_audio_stream *s = NULL;
+	struct file_src f = { path, NULL };
 	struct wsp_source src;
 	int ret = check_args(c, o, res, err, errlen);
 
@@ -182,16 +202,17 @@ int wsp_transcribe_file(struct wsp_context *c, const char *path,
 		wsp_transcribe_opts_default(&def);
 		o = &def;
 	}
-	ret = wsp_audio_open(path, &s, err, errlen);
+	ret = wsp_audio_open(path, &f.s, err, errlen);
 	if (ret)
 		return ret;
 	src.read = file_read;
-	src.arg = s;
-	src.total_s = wsp_audio_duration(s);
+	src.rewind = file_rewind;
+	src.arg = &f;
+	src.total_s = wsp_audio_duration(f.s);
 	if (err && errlen)
 		err[0] = 0;
 	ret = wsp_seek_run(c, &src, o, res, err, errlen);
-	wsp_audio_close(s);
+	wsp_audio_close(f.s);
 	return ret;
 }
 

@@ -49,6 +49,13 @@ struct wsp_transcribe_opts {
 	/* Called from the transcribing thread after each 30 s window. */
 	void (*progress)(void *arg, double done_s, double total_s);
 	void *progress_arg;
+	/*
+	 * Beam bookkeeping: 0 (default) as CTranslate2 / faster-whisper (the 2 ×
+	 * beam_size best continuations; ends among the first beam_size finish),
+	 * 1 as openai-whisper (beam_size + 1 per beam; every end ranked above the
+	 * last kept beam finishes). See Documentation/decoding.md.
+	 */
+	int beam_openai;
 };
 
 /** One decoded segment. */
