@@ -275,3 +275,56 @@ Test(segments, no_pair_one_segment)
 	cr_expect_float_eq(s[0][1], 12.34, 1e-9, "without timestamps: the whole window");
 	cr_expect_eq(next, 1234);
 }
+
+/*
+ * Beam bookkeeping on crafted candidates, 2 beams holding "5" and "6":
+ * sorted, the candidates are eot (from beam 0), 7, eot (beam 1), 8, 9.
+ */
+static int beam_step(struct wsp_dec_ws *w, int openai, int *n_fin, int last)
+{
+	static const struct wsp_beam_cand c[] = {
+		{ -3.0, 1, 8 }, { -1.0, 0, EOT }, { -2.5, 1, EOT }, { -2.0, 0, 7 }, { -4.0, 0, 9 },
+	};
+
+	w->tok[0] = 5;
+	w->tok[w->n_ctx] = 6;
+	w->len[0] = w->len[1] = 1;
+	memcpy(w->cand, c, sizeof(c));
+	*n_fin = 0;
+	return wsp_beam_select(w, 2, 2, n_fin, 5, EOT, last, openai);
+}
+
+Test(rank, beam_bookkeeping_ctranslate2_and_openai)
+{
+	struct wsp_dec_ws *w;
+	int n_fin, saved;
+
+	cr_assert_eq(wsp_dec_ws_new(2, V, 16, &w), 0);
+
+	/* CTranslate2: of the first two (eot, 7), eot finishes and its beam takes 8
+	 * (the first non-end after them); the second eot is not among the first two */
+	saved = beam_step(w, 0, &n_fin, 0);
+	cr_assert_eq(saved, 2);
+	cr_assert_eq(n_fin, 1);
+	cr_expect_eq(w->fin_len[0], 1);
+	cr_expect_eq(w->fin_tok[0], 5);
+	cr_expect_float_eq(w->fin_sum[0], -1.0, 1e-12);
+	cr_expect(w->ntok[0] == 6 && w->ntok[1] == 8 && w->src[0] == 1, "beam 0 is 6 8");
+	cr_expect(w->ntok[w->n_ctx] == 5 && w->ntok[w->n_ctx + 1] == 7 && w->src[1] == 0,
+		  "beam 1 is 5 7");
+	cr_expect_float_eq(w->nsum[0], -3.0, 1e-12);
+
+	/* openai: walking best first, both ends rank above the second kept beam */
+	saved = beam_step(w, 1, &n_fin, 0);
+	cr_assert_eq(saved, 2);
+	cr_assert_eq(n_fin, 2);
+	cr_expect(w->fin_tok[0] == 5 && w->fin_tok[w->n_ctx] == 6);
+	cr_expect(w->ntok[1] == 7 && w->ntok[w->n_ctx + 1] == 8, "beams 5 7, then 6 8");
+
+	/* CTranslate2's last step: the first two candidates finish, tokens included */
+	saved = beam_step(w, 0, &n_fin, 1);
+	cr_expect_eq(saved, 0);
+	cr_assert_eq(n_fin, 2);
+	cr_expect(w->fin_len[1] == 2 && w->fin_tok[w->n_ctx + 1] == 7);
+	wsp_dec_ws_free(w);
+}

@@ -158,6 +158,18 @@ int wsp_decode_beam(struct wsp_decoder *d, int n_seq, const struct wsp_rules *r,
 		    const struct wsp_decode_opts *o, int n_prompt,
 		    struct wsp_dec_ws *w, struct wsp_decoded *out);
 
+/**
+ * wsp_beam_select - one beam-search step's bookkeeping: sort the @n_cand
+ * candidates in @w->cand (score = summed log-prob, src = beam in @w->tok),
+ * add finished sequences (fin_*, counted in *@n_fin) and write the next beams
+ * to @w->ntok / nlen / nsum / src, as CTranslate2 or, with @openai, as
+ * openai-whisper does (see wsp_decode_beam). @last: the final step (CTranslate2
+ * then finishes every kept candidate).
+ * Return: the number of next beams.
+ */
+int wsp_beam_select(struct wsp_dec_ws *w, int B, int max_cand, int *n_fin, int n_cand,
+		    int32_t eot, int last, int openai);
+
 /** wsp_rank_score - openai's MaximumLikelihoodRanker score of one sequence. */
 double wsp_rank_score(double sum_logprob, int len, float length_penalty);
 

@@ -94,12 +94,11 @@ static int select_openai(struct wsp_dec_ws *w, int B, int max_cand, int *n_fin, 
  * the beams; one that ends (or any, at the last step) finishes and its beam
  * takes the next unused non-end candidate among the other beam_size.
  */
-static int select_ct2(struct wsp_dec_ws *w, int B, int max_cand, int *n_fin, int n_cand,
-		      int32_t eot, int last)
+static int select_ct2(struct wsp_dec_ws *w, int B, int *n_fin, int n_cand, int32_t eot,
+		      int last)
 {
 	int take = n_cand < 2 * B ? n_cand : 2 * B, sec = B, saved = 0;
 
-	(void)max_cand;
 	for (int k = 0; k < B && k < take; k++) {
 		int use = k;
 
@@ -117,6 +116,15 @@ static int select_ct2(struct wsp_dec_ws *w, int B, int max_cand, int *n_fin, int
 			keep(w, saved++, &w->cand[use]);
 	}
 	return saved;
+}
+
+int wsp_beam_select(struct wsp_dec_ws *w, int B, int max_cand, int *n_fin, int n_cand,
+		    int32_t eot, int last, int openai)
+{
+	sort_cands(w->cand, n_cand);
+	if (openai)
+		return select_openai(w, B, max_cand, n_fin, n_cand, eot);
+	return select_ct2(w, B, n_fin, n_cand, eot, last);
 }
 
 int wsp_decode_beam(struct wsp_decoder *d, int n_seq, const struct wsp_rules *r,
@@ -159,11 +167,7 @@ int wsp_decode_beam(struct wsp_decoder *d, int n_seq, const struct wsp_rules *r,
 				n_cand++;
 			}
 		}
-		sort_cands(w->cand, n_cand);
-		if (o->beam_openai)
-			saved = select_openai(w, B, max_cand, &n_fin, n_cand, eot);
-		else
-			saved = select_ct2(w, B, max_cand, &n_fin, n_cand, eot, last);
+		saved = wsp_beam_select(w, B, max_cand, &n_fin, n_cand, eot, last, o->beam_openai);
 		if (n_fin >= max_cand || saved == 0)
 			break;
 		/* swap in the new beams; rows past @saved repeat beam 0 and are ignored */
