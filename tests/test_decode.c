@@ -43,10 +43,12 @@ static void fill(float *lg, float text, float ts)
 		lg[i] = i < TB ? text : ts;
 }
 
+static int strict = 1;
+
 static float apply(const int32_t *seq, int n, float *lg, int ts, int blank, int max_init)
 {
 	struct wsp_rule_opts o = { .timestamps = ts, .suppress_blank = blank,
-				   .max_initial_ts = max_init };
+				   .max_initial_ts = max_init, .strict_increase = strict };
 	struct wsp_rule_seq s = { seq, n };
 
 	return wsp_apply_rules(&rules, &o, &s, lg);
@@ -141,10 +143,20 @@ Test(rules, timestamps_monotonic_and_segments_nonempty)
 
 	fill(lg, 0.0f, -100.0f);
 	apply(seq2, 5, lg, 1, 1, -1);
-	/* after text that follows <|0.12|>, timestamps must be > 0.12 */
+	/* openai: after text that follows <|0.12|>, timestamps must be > 0.12 */
 	for (int i = TB; i <= TB + 6; i++)
 		cr_expect(isinf(lg[i]), "timestamp %d not above the last", i - TB);
 	for (int i = TB + 7; i < V; i++)
+		cr_expect_eq(lg[i], -100.0f);
+
+	/* CTranslate2: >= 0.12 (a segment may be empty) */
+	strict = 0;
+	fill(lg, 0.0f, -100.0f);
+	apply(seq2, 5, lg, 1, 1, -1);
+	strict = 1;
+	for (int i = TB; i < TB + 6; i++)
+		cr_expect(isinf(lg[i]), "timestamp %d below the last", i - TB);
+	for (int i = TB + 6; i < V; i++)
 		cr_expect_eq(lg[i], -100.0f);
 }
 

@@ -61,6 +61,7 @@ struct wsp_rule_opts {
 	int timestamps;           /* apply the timestamp rules */
 	int suppress_blank;
 	int max_initial_ts;       /* max_initial_timestamp index (50 for 1.0 s); < 0: none */
+	int strict_increase;      /* after text, a timestamp above the last (openai); else >= (CTranslate2) */
 };
 
 /**

@@ -133,8 +133,12 @@ static float timestamp_rules(const struct wsp_rules *r, const struct wsp_rule_op
 			break;
 		}
 	if (last_ts >= 0) {
-		/* never decreasing; a segment must not be empty */
-		int lim = (n >= 1 && seq[n - 1] >= tb && !(n < 2 || seq[n - 2] >= tb)) ?
+		/*
+		 * never decreasing; openai also keeps a segment from being empty (a
+		 * timestamp after text is above the last), CTranslate2 does not
+		 */
+		int lim = (!o->strict_increase ||
+			   (n >= 1 && seq[n - 1] >= tb && !(n < 2 || seq[n - 2] >= tb))) ?
 			  last_ts : last_ts + 1;
 
 		mask_range(lg, tb, lim < V ? lim : V);

@@ -462,11 +462,12 @@ static int run(struct job *j)
 		.lp_threshold = o->logprob_threshold,
 		.ns_threshold = o->no_speech_threshold,
 		.max_new = hp->n_text_ctx / 2,
-		.beam_openai = o->beam_openai,
+		.beam_openai = o->openai_rules,
 		.rules = {
 			.timestamps = !o->without_timestamps,
 			.suppress_blank = o->suppress_blank,
 			.max_initial_ts = (int)lround(WSP_MAX_INITIAL_TS / WSP_TIME_PRECISION),
+			.strict_increase = o->openai_rules,
 		},
 	};
 	struct wsp_win win = { .m = c->model, .x = &c->exec, .enc = j->enc };

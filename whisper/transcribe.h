@@ -50,12 +50,14 @@ struct wsp_transcribe_opts {
 	void (*progress)(void *arg, double done_s, double total_s);
 	void *progress_arg;
 	/*
-	 * Beam bookkeeping: 0 (default) as CTranslate2 / faster-whisper (the 2 ×
-	 * beam_size best continuations; ends among the first beam_size finish),
-	 * 1 as openai-whisper (beam_size + 1 per beam; every end ranked above the
-	 * last kept beam finishes). See Documentation/decoding.md.
+	 * Where openai-whisper and CTranslate2 (faster-whisper) differ: 0 (default)
+	 * decodes as CTranslate2, 1 as openai-whisper. Beam bookkeeping (2 ×
+	 * beam_size best continuations, ends among the first beam_size finish; or
+	 * beam_size + 1 per beam, every end ranked above the last kept beam
+	 * finishes) and the timestamp after text (>= the last one; or > it).
+	 * See Documentation/decoding.md.
 	 */
-	int beam_openai;
+	int openai_rules;
 };
 
 /** One decoded segment. */
