@@ -24,8 +24,7 @@ struct dec_node;
 
 struct wsp_decoder {
 	const struct wsp_model *m;
-	struct wsp_exec x;        /* the caller's: the vocabulary projection */
-	struct wsp_exec xl;       /* the layers: one thread (see wsp_decoder_new()) */
+	struct wsp_exec xl;       /* the caller's, on one thread (see wsp_decoder_new()) */
 	int n_seq, n_past;
 	float **kself, **vself;   /* per layer: n_seq × d × ldk (keys, transposed)
 				     and n_seq × n_text_ctx × d (values) */
@@ -131,13 +130,14 @@ int wsp_decoder_new(const struct wsp_model *m, const struct wsp_exec *x,
 	if (!d)
 		return -ENOMEM;
 	d->m = m;
-	d->x = *x;
 	/*
-	 * A step's layer matmuls are GEMVs over at most a few MB of weights and
-	 * its attention reads a few hundred keys per head: splitting them over
-	 * threads costs a fork-join each, more than it saves (measured: ~30%
-	 * less wall and CPU time per step on one thread, 2 shared cores). Only
-	 * the vocabulary projection (n_vocab × d weights) uses the caller's threads.
+	 * A step is a chain of GEMVs (a few MB of weights each, 20 MB for the
+	 * vocabulary) and attention over a few hundred to 1500 keys: splitting
+	 * each over threads costs a fork-join per operation, and a worker that
+	 * is descheduled stalls the step. Measured on 2 shared cores, greedy
+	 * decoding took ~30% less wall and CPU time with the layers on one
+	 * thread, and less again with the vocabulary projection on one thread
+	 * too. Steps of concurrent transcriptions run side by side instead.
 	 */
 	d->xl = *x;
 	d->xl.threads = 1;
@@ -315,7 +315,7 @@ static int logits_out(struct wsp_decoder *d, int vocab)
 	if (n_out == 0)
 		return 0;
 	if (vocab)
-		return wsp_linear(&d->x, &d->m->tok_emb, d->h, d->n_seq * n_out, (size_t)dm,
+		return wsp_linear(&d->xl, &d->m->tok_emb, d->h, d->n_seq * n_out, (size_t)dm,
 				  d->logits, (size_t)hp->n_vocab);
 	for (int s = 0; s < d->n_seq; s++)
 		wsp_layer_norm(d->h + (size_t)s * n_out * dm,
