@@ -2,7 +2,8 @@
 /*
  * tiler/tile_matmul.c - direct matmuls: split C into tile jobs and run them.
  *
- * A job is one row block (<= tile edge rows) by one column chunk of C. Its
+ * A job is one row block (<= tile edge rows) by one column chunk of C (all
+ * of N when there are enough row blocks for the threads, else 512). Its
  * worker builds the A panel for the row block (int8 rows used in place when
  * K is a multiple of 4, else copied and zero padded; fp32 rows quantized per
  * K block by the vector quantizer), keeps it for the next job of the same
@@ -188,16 +189,22 @@ static int run(struct mm *p, const struct tile_opts *o)
 	}
 	if (p->M == 0 || p->w->N == 0)
 		return 0;
+	nthreads = pick_threads(o);
 	p->edge = edge;
-	p->chunk = CHUNK_COLS;
 	p->nrb = (p->M + edge - 1) / edge;
+	/*
+	 * Enough row blocks to keep every thread busy: a job takes all of N, so
+	 * each A row block is read (and quantized) once. Otherwise split the
+	 * columns too, for the threads' sake (decoder calls have one row).
+	 */
+	p->chunk = p->nrb >= 4 * nthreads && p->w->N > CHUNK_COLS ?
+		   (p->w->N + TILE_PANEL - 1) / TILE_PANEL * TILE_PANEL : CHUNK_COLS;
 	p->ncb = (p->w->N + p->chunk - 1) / p->chunk;
 	p->kern = kern_s8_select();
 	p->kern_f32 = kern_f32_select();
 	p->quant = kern_quant_select();
 	atomic_init(&p->next, 0);
 	njobs = p->nrb * p->ncb;
-	nthreads = pick_threads(o);
 	if (nthreads > njobs)
 		nthreads = njobs;
 	s = calloc(nthreads, sizeof(*s));
