@@ -250,6 +250,14 @@ Test(transcribe, fp32_beam5_jfk_equals_faster_whisper)
 	cr_expect_gt(r.encode_ms, 0.0);
 	cr_expect_gt(r.decode_ms, 0.0);
 	wsp_result_free(&r);
+
+	/* openai-whisper's beam bookkeeping and timestamp rule agree on this file */
+	o.openai_rules = 1;
+	cr_assert_eq(wsp_transcribe_file(ctx_f32, path, &o, &r, err, sizeof(err)), 0, "%s", err);
+	joined(&r, got, sizeof(got));
+	no_space(got, a, sizeof(a));
+	cr_expect_str_eq(a, b, "openai rules");
+	wsp_result_free(&r);
 }
 
 Test(transcribe, int8_beam5_matches_transcripts_on_most_files)
