@@ -175,6 +175,13 @@ int wsp_beam_select(struct wsp_dec_ws *w, int B, int max_cand, int *n_fin, int n
 double wsp_rank_score(double sum_logprob, int len, float length_penalty);
 
 /**
+ * wsp_rank_take - copy the best of @n sequences by wsp_rank_score() (tokens
+ * @tok, row stride @stride; @len, @sum per sequence) to @out.
+ */
+void wsp_rank_take(const int32_t *tok, size_t stride, const int *len, const double *sum,
+		   int n, float length_penalty, struct wsp_decoded *out);
+
+/**
  * wsp_dec_ws_new - scratch for decoding with up to @max_seq sequences of a
  * model with vocabulary @n_vocab and text context @n_ctx; made once per
  * transcription so that decoding steps do not allocate.

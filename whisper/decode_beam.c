@@ -132,8 +132,7 @@ int wsp_decode_beam(struct wsp_decoder *d, int n_seq, const struct wsp_rules *r,
 		    struct wsp_dec_ws *w, struct wsp_decoded *out)
 {
 	const int V = r->n_vocab, C = w->n_ctx, eot = r->sp.eot, B = n_seq;
-	int n_live = 1, n_fin = 0, max_cand, best, ret;
-	double best_score;
+	int n_live = 1, n_fin = 0, max_cand, ret;
 
 	if (o->beam_size != n_seq)
 		return -EINVAL;
@@ -228,18 +227,6 @@ int wsp_decode_beam(struct wsp_decoder *d, int n_seq, const struct wsp_rules *r,
 		out->sum_logprob = 0.0;
 		return 0;
 	}
-	best = 0;
-	best_score = -INFINITY;
-	for (int f = 0; f < n_fin; f++) {
-		double sc = wsp_rank_score(w->fin_sum[f], w->fin_len[f], o->length_penalty);
-
-		if (sc > best_score) {
-			best_score = sc;
-			best = f;
-		}
-	}
-	memcpy(out->tokens, w->fin_tok + (size_t)best * C, (size_t)w->fin_len[best] * sizeof(int32_t));
-	out->n_tokens = w->fin_len[best];
-	out->sum_logprob = w->fin_sum[best];
+	wsp_rank_take(w->fin_tok, (size_t)C, w->fin_len, w->fin_sum, n_fin, o->length_penalty, out);
 	return 0;
 }

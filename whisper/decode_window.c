@@ -105,6 +105,25 @@ double wsp_rank_score(double sum_logprob, int len, float length_penalty)
 	return sum_logprob / pen;
 }
 
+void wsp_rank_take(const int32_t *tok, size_t stride, const int *len, const double *sum,
+		   int n, float length_penalty, struct wsp_decoded *out)
+{
+	double best_score = -INFINITY;
+	int best = 0;
+
+	for (int s = 0; s < n; s++) {
+		double sc = wsp_rank_score(sum[s], len[s], length_penalty);
+
+		if (sc > best_score) {
+			best_score = sc;
+			best = s;
+		}
+	}
+	memcpy(out->tokens, tok + (size_t)best * stride, (size_t)len[best] * sizeof(int32_t));
+	out->n_tokens = len[best];
+	out->sum_logprob = sum[best];
+}
+
 int wsp_decode_prompt(struct wsp_decoder *d, int n_seq, const struct wsp_rules *r,
 		      const int32_t *prompt, int n_prompt, int sot_index,
 		      struct wsp_dec_ws *w, float *no_speech)
@@ -137,16 +156,6 @@ int wsp_decode_prompt(struct wsp_decoder *d, int n_seq, const struct wsp_rules *
 	return wsp_decoder_step(d, w->feed, n_prompt - head, n_prompt - head - 1, w->logits);
 }
 
-static int32_t argmax(const float *v, int n)
-{
-	int32_t best = 0;
-
-	for (int i = 1; i < n; i++)
-		if (v[i] > v[best])
-			best = i;
-	return best;
-}
-
 /* Categorical(logits / T).sample() with a splitmix64 stream. */
 static int32_t sample(const float *v, int n, float temp, uint64_t *rng)
 {
@@ -177,8 +186,7 @@ static int decode_sampled(struct wsp_decoder *d, int n_seq, const struct wsp_rul
 			  struct wsp_dec_ws *w, struct wsp_decoded *out)
 {
 	const int V = r->n_vocab, C = w->n_ctx, eot = r->sp.eot;
-	int best = 0, ret;
-	double best_score = -INFINITY;
+	int ret;
 
 	for (int s = 0; s < n_seq; s++) {
 		w->len[s] = 0;
@@ -197,7 +205,10 @@ static int decode_sampled(struct wsp_decoder *d, int n_seq, const struct wsp_rul
 			if (w->done[s])
 				continue;
 			lse = wsp_apply_rules(r, &o->rules, &rs, lg);
-			t = o->temperature > 0 ? sample(lg, V, o->temperature, rng) : argmax(lg, V);
+			if (o->temperature > 0)
+				t = sample(lg, V, o->temperature, rng);
+			else
+				wsp_topk(lg, V, 1, &t);   /* argmax, first of ties */
 			w->sum[s] += lg[t] - lse;
 			if (t == eot)
 				w->done[s] = 1;
@@ -215,17 +226,7 @@ static int decode_sampled(struct wsp_decoder *d, int n_seq, const struct wsp_rul
 		if (ret)
 			return ret;
 	}
-	for (int s = 0; s < n_seq; s++) {
-		double sc = wsp_rank_score(w->sum[s], w->len[s], o->length_penalty);
-
-		if (sc > best_score) {
-			best_score = sc;
-			best = s;
-		}
-	}
-	memcpy(out->tokens, w->tok + (size_t)best * C, (size_t)w->len[best] * sizeof(int32_t));
-	out->n_tokens = w->len[best];
-	out->sum_logprob = w->sum[best];
+	wsp_rank_take(w->tok, (size_t)C, w->len, w->sum, n_seq, o->length_penalty, out);
 	return 0;
 }
 
