@@ -66,6 +66,7 @@ struct wsp_encoder {
 	float *out;
 	struct wsp_exec x1;             /* the caller's exec, one thread */
 	int ctx, d, nffn;
+	int chunk;                      /* ENC_CHUNK, or all rows on the fp32 path */
 	/* buffers */
 	float *col1, *col2, *h1, *x, *h, *qkv[2], *att, *o, *ffn, *kt;
 	uint32_t *kt2, *v2;             /* bf16 attention: packed keys and values */
@@ -277,7 +278,7 @@ static int eg_build(struct wsp_encoder *g)
 	const struct wsp_model *m = g->m;
 	const struct wsp_hparams *hp = &m->hp;
 	int ctx = g->ctx, d = g->d, nh = hp->n_audio_head;
-	int nc = (ctx + ENC_CHUNK - 1) / ENC_CHUNK, nc1 = (2 * ctx + ENC_CHUNK - 1) / ENC_CHUNK;
+	int ch = g->chunk, nc = (ctx + ch - 1) / ch, nc1 = (2 * ctx + ch - 1) / ch;
 	int *dep = calloc((size_t)nc1 + nc + nh + 8, sizeof(int)), *all = dep + nc1;
 	int *kt = all + nc, id, ret = -ENOMEM;
 	struct eg_node *n;
@@ -291,7 +292,7 @@ static int eg_build(struct wsp_encoder *g)
 	}
 	/* conv1: im2col, matmul, GELU per chunk of 2·ctx frames */
 	for (int c = 0; c < nc1; c++) {
-		int r0 = c0(c, 2 * ctx, ENC_CHUNK), r1 = c0(c + 1, 2 * ctx, ENC_CHUNK);
+		int r0 = c0(c, 2 * ctx, ch), r1 = c0(c + 1, 2 * ctx, ch);
 
 		NEW(EG_IM2COL, r0, r1);
 		n->col = g->col1; n->src = NULL; n->n_chan = hp->n_mels; n->t_in = 2 * ctx;
@@ -307,7 +308,7 @@ static int eg_build(struct wsp_encoder *g)
 	}
 	/* conv2 reads neighbouring frames: after all of conv1 */
 	for (int c = 0; c < nc; c++) {
-		int r0 = c0(c, ctx, ENC_CHUNK), r1 = c0(c + 1, ctx, ENC_CHUNK);
+		int r0 = c0(c, ctx, ch), r1 = c0(c + 1, ctx, ch);
 
 		NEW(EG_IM2COL, r0, r1);
 		n->col = g->col2; n->src = g->h1; n->n_chan = d; n->t_in = 2 * ctx;
@@ -333,7 +334,7 @@ static int eg_build(struct wsp_encoder *g)
 
 		/* QKV per chunk */
 		for (int c = 0; c < nc; c++) {
-			NEW(EG_LIN, c0(c, ctx, ENC_CHUNK), c0(c + 1, ctx, ENC_CHUNK));
+			NEW(EG_LIN, c0(c, ctx, ch), c0(c + 1, ctx, ch));
 			n->lin = &L->qkv; n->in = g->h; n->ldx = (size_t)d;
 			n->out = qkv; n->ldy = 3 * (size_t)d;
 			ADD(dep[c], &all[c], 1);
@@ -345,7 +346,7 @@ static int eg_build(struct wsp_encoder *g)
 			ADD(kt[h], dep, nc);
 		}
 		for (int c = 0; c < nc; c++) {
-			int r0 = c0(c, ctx, ENC_CHUNK), r1 = c0(c + 1, ctx, ENC_CHUNK);
+			int r0 = c0(c, ctx, ch), r1 = c0(c + 1, ctx, ch);
 			int heads[64];
 
 			for (int h = 0; h < nh && h < 64; h++) {
@@ -414,8 +415,13 @@ int wsp_encoder_new(const struct wsp_model *m, const struct wsp_exec *x,
 		goto fail;
 	g->nslots = thr < ENC_MAX_SLOTS ? thr : ENC_MAX_SLOTS;
 	g->scratch = malloc((size_t)g->nslots * WSP_ATTN_QBLOCK * g->ldkt * sizeof(float));
-	nc = (g->ctx + ENC_CHUNK - 1) / ENC_CHUNK;
-	nc1 = (2 * g->ctx + ENC_CHUNK - 1) / ENC_CHUNK;
+	/*
+	 * fp32: one chunk, so one OpenBLAS sgemm runs at a time (two at once,
+	 * one per graph worker, make OpenBLAS's own threads contend).
+	 */
+	g->chunk = x->precision == WSP_FP32 ? g->ctx : ENC_CHUNK;
+	nc = (g->ctx + g->chunk - 1) / g->chunk;
+	nc1 = (2 * g->ctx + g->chunk - 1) / g->chunk;
 	g->cap_nodes = 3 * nc1 + 4 * nc +
 		       m->hp.n_audio_layer * (m->hp.n_audio_head * (nc + 1) + 7 * nc);
 	g->nodes = malloc((size_t)g->cap_nodes * sizeof(*g->nodes));
