@@ -307,12 +307,42 @@ static void drain_fd(int fd)
  * Dispatcher thread only; the ring must have been armed (npu_ring_arm())
  * unless a doorbell poll is already pending.
  */
+static void wait_events_poll(struct npu_engine *e, int64_t deadline)
+{
+	struct pollfd p[2] = {
+		{ .fd = npu_ring_doorbell_fd(e->ring), .events = POLLIN },
+		{ .fd = e->be->completion_fd, .events = POLLIN },
+	};
+	struct timespec ts, *tsp = NULL;
+
+	if (deadline != INT64_MAX) {
+		int64_t left = deadline - npu_now_ns();
+
+		if (left <= 0)
+			left = 1;
+		ts.tv_sec = left / 1000000000;
+		ts.tv_nsec = left % 1000000000;
+		tsp = &ts;
+	}
+	if (ppoll(p, 2, tsp, NULL) > 0) {
+		if (p[0].revents)
+			drain_fd(p[0].fd);
+		if (p[1].revents)
+			drain_fd(p[1].fd);
+	}
+}
+
 static void wait_events(struct npu_engine *e, int64_t deadline)
 {
 	struct __kernel_timespec ts, *tsp = NULL;
 	struct io_uring_cqe *cqe;
 	struct io_uring_sqe *sqe;
 	unsigned head, seen = 0;
+
+	if (!e->uring_ok) {
+		wait_events_poll(e, deadline);
+		return;
+	}
 
 	if (!e->bell_pending) {
 		/* The caller armed the ring under dlock. */
