@@ -366,18 +366,34 @@ pv_tile_bf16(int R, const uint32_t *pp, size_t ldp, const uint32_t *v2, int npai
 	}
 }
 
-/* Row of @n fp32 probabilities (zero past @n) to bf16 pairs, in place; @cols even >= n. */
-BF16_FN static void row_to_bf16(float *row, int n, int cols)
+/*
+ * Softmax numerators of one score row, written in place as bf16 (zero past
+ * @n up to @npad, a multiple of 32 within the row): exp, sum and conversion
+ * in one pass. Writing bf16 element i at byte 2i never passes the floats
+ * still to be read. Returns 1/sum of the fp32 numerators.
+ */
+BF16_FN static float softmax_row_bf16(float *row, int n, int npad, float scale)
 {
+	__m512 mx = _mm512_set1_ps(-INFINITY), sum = _mm512_setzero_ps(), sc, m;
 	uint16_t *dst = (uint16_t *)row;
 
-	for (int i = 0; i < cols; i += 32) {
-		__m512 lo = _mm512_maskz_loadu_ps(i < n ? tail_mask(n - i) : 0, row + i);
-		__m512 hi = _mm512_maskz_loadu_ps(i + 16 < n ? tail_mask(n - i - 16) : 0,
-						  row + i + 16);
+	for (int i = 0; i < n; i += 16)
+		mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY),
+							   tail_mask(n - i), row + i));
+	m = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+	sc = _mm512_set1_ps(scale);
+	for (int i = 0; i < npad; i += 32) {
+		__mmask16 k0 = i < n ? tail_mask(n - i) : 0;
+		__mmask16 k1 = i + 16 < n ? tail_mask(n - i - 16) : 0;
+		__m512 e0 = _mm512_maskz_mov_ps(k0, exp16(_mm512_mul_ps(
+				_mm512_sub_ps(_mm512_maskz_loadu_ps(k0, row + i), m), sc)));
+		__m512 e1 = _mm512_maskz_mov_ps(k1, exp16(_mm512_mul_ps(
+				_mm512_sub_ps(_mm512_maskz_loadu_ps(k1, row + i + 16), m), sc)));
 
-		_mm512_storeu_si512(dst + i, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+		sum = _mm512_add_ps(sum, _mm512_add_ps(e0, e1));
+		_mm512_storeu_si512(dst + i, (__m512i)_mm512_cvtne2ps_pbh(e1, e0));
 	}
+	return 1.0f / _mm512_reduce_add_ps(sum);
 }
 
 BF16_FN void wsp_attn_block_bf16(const struct wsp_attn *a, int h, int q0, int nq,
@@ -411,8 +427,8 @@ BF16_FN void wsp_attn_block_bf16(const struct wsp_attn *a, int h, int q0, int nq
 
 			n = n > ncols ? ncols : n;
 			nmax = n > nmax ? n : nmax;
-			inv[r] = softmax_row(si + (size_t)r * ldkt, n, n, scale);
-			row_to_bf16(si + (size_t)r * ldkt, n, (int)ldkt);
+			inv[r] = softmax_row_bf16(si + (size_t)r * ldkt, n,
+						  (int)((ncols + 31) & ~31), scale);
 		}
 		/* rows as pairs: leading dimension ldkt floats = ldkt pair words */
 		DISPATCH4(R, pv_tile_bf16(RR, (const uint32_t *)si, ldkt, v2, (nmax + 1) / 2, inv,
