@@ -74,6 +74,10 @@ struct wsp_rule_opts {
 float wsp_apply_rules(const struct wsp_rules *r, const struct wsp_rule_opts *o,
 		      const struct wsp_rule_seq *s, float *logits);
 
+/* AVX-512 row reductions (decode_rules_avx512.c); only when wsp_have_avx512(). */
+float wsp_row_max_avx512(const float *v, int n);
+float wsp_sum_exp_avx512(const float *v, int n, float m);
+
 /** wsp_logsumexp - log(sum(exp(v[i]))) over @n floats (-INFINITY entries allowed). */
 float wsp_logsumexp(const float *v, int n);
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "whisper/decode.h"
+#include "whisper/ops.h"
 
 static void mask_range(float *v, int from, int to)
 {
@@ -32,6 +33,8 @@ static float row_max(const float *v, int n)
 	float m[LANES], r = -INFINITY;
 	int i = 0;
 
+	if (wsp_have_avx512())
+		return wsp_row_max_avx512(v, n);
 	for (int k = 0; k < LANES; k++)
 		m[k] = -INFINITY;
 	for (; i + LANES <= n; i += LANES)
@@ -66,6 +69,8 @@ static float sum_exp(const float *v, int n, float m)
 	float s[LANES] = { 0 }, r = 0.0f;
 	int i = 0;
 
+	if (wsp_have_avx512())
+		return wsp_sum_exp_avx512(v, n, m);
 	for (; i + LANES <= n; i += LANES)
 		for (int k = 0; k < LANES; k++)
 			s[k] += exp_le0(v[i + k] - m);
