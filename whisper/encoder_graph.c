@@ -1,15 +1,20 @@
 // SPDX-License-Identifier: MIT
 /*
- * whisper/encoder_graph.c - the encoder as one job graph (sched/graph.h).
+ * whisper/encoder_graph.c - the encoder as one job graph (sched/graph.h),
+ * built once with its buffers by wsp_encoder_new() and run per window by
+ * wsp_encoder_run(); wsp_encode() is new + run + free.
  *
- * Rows (frames) are cut into chunks of ENC_CHUNK; every row-wise step of a
- * chunk is one node, so chunks flow through the layer independently:
+ * Rows (frames) are cut into chunks of ENC_CHUNK (one chunk of all rows on
+ * the fp32 path, where concurrent OpenBLAS calls contend); every row-wise
+ * step of a chunk is one node, so chunks flow through the layer
+ * independently:
  *
  *   add+LN(r) -> QKV(r) -> [all chunks] -> Kᵀ(h) -> attention(h, r) ->
  *   out-proj(r) -> add+LN(r) -> FFN up(r) -> GELU(r) -> FFN down(r) -> ...
  *
  * Only self-attention needs every chunk's keys, so the key transposes are the
- * one barrier per layer. Matmul nodes go through the caller's engine tenant
+ * one barrier per layer (the keys are packed per head: transposed, or in bf16
+ * pairs when attention runs in bf16). Matmul nodes go through the caller's engine tenant
  * (npu_graph_add_matmul) on the INT8 path when one is given; otherwise they
  * are CPU nodes running the tiler (or OpenBLAS on the fp32 path) on a single
  * thread, the graph's workers being the parallelism. Every node computes the
@@ -34,9 +39,7 @@
 #define ENC_CHUNK 256           /* rows per chunk; a multiple of WSP_ATTN_QBLOCK */
 #define ENC_MAX_SLOTS 64        /* attention scratch slots (>= graph threads) */
 
-struct wsp_encoder;
-
-/* What one node does; all nodes of one encode live in one array. */
+/* What one node does; all nodes of one encoder live in one array. */
 enum eg_kind { EG_IM2COL, EG_LIN, EG_GELU, EG_ADD_LN, EG_KT, EG_ATTN };
 
 struct eg_node {
