@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "whisper/decode.h"
+#include "whisper/ops.h"
 #include "whisper/seek.h"
 
 /*
@@ -339,4 +340,28 @@ Test(rank, beam_bookkeeping_ctranslate2_and_openai)
 	cr_assert_eq(n_fin, 2);
 	cr_expect(w->fin_len[1] == 2 && w->fin_tok[w->n_ctx + 1] == 7);
 	wsp_dec_ws_free(w);
+}
+
+Test(rules, avx512_row_reductions_match_double)
+{
+	enum { N = 1037 };   /* not a multiple of 16: the tail is masked */
+	float v[N];
+	double m = -INFINITY, s = 0.0;
+	uint32_t x = 7;
+
+	if (!wsp_have_avx512())
+		cr_skip_test("no AVX-512 on this CPU");
+	for (int i = 0; i < N; i++) {
+		x = x * 1664525u + 1013904223u;
+		v[i] = (float)(x >> 8) / 16777216.0f * 40.0f - 30.0f;
+	}
+	v[5] = -INFINITY;
+	for (int i = 0; i < N; i++)
+		m = v[i] > m ? v[i] : m;
+	for (int i = 0; i < N; i++)
+		s += exp((double)v[i] - m);
+	cr_expect_eq(wsp_row_max_avx512(v, N), (float)m);
+	cr_expect_float_eq(wsp_sum_exp_avx512(v, N, (float)m), s, 1e-5 * s);
+	cr_expect_float_eq(wsp_logsumexp(v, N), m + log(s), 1e-5);
+	cr_expect_eq(wsp_row_max_avx512(v, 3), fmaxf(v[0], fmaxf(v[1], v[2])));
 }
