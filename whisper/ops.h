@@ -140,9 +140,10 @@ void wsp_attn_block(const struct wsp_attn *a, int h, int q0, int nq,
 		    const float *kt, size_t ldkt, float *s);
 
 /**
- * wsp_attention - softmax(Q·Kᵀ / sqrt(hd)) · V per head, in fp32, as
- * (head, query block) items on the tiler's worker pool; keys are transposed
- * first unless a->kt is set.
+ * wsp_attention - softmax(Q·Kᵀ / sqrt(hd)) · V per head, as (head, query
+ * block) items on the tiler's worker pool: in fp32 with keys transposed first
+ * unless a->kt is set, or with a->bf16 set, keys and values packed in bf16
+ * pairs first and both products in bf16 (fp32 sums and softmax).
  * @threads: at most this many threads.
  * Return: 0 or -ENOMEM.
  */
