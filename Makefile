@@ -180,6 +180,17 @@ $(REF_STAMP): scripts/ct2_reference.py
 	  python3 scripts/ct2_reference.py $(AMN_MODEL) $(AMN_SHARED_AUDIO) $(AMN_REF_DIR) && touch $@; \
 	else echo "ref: python3 with ctranslate2 and faster_whisper, or $(AMN_MODEL), missing: forward-pass tests will skip"; fi
 test: $(REF_STAMP)
+# The same for multilingual base (tests/test_base.c), without the ggml/hf copies.
+AMN_BASE_MODEL   ?= models/base
+AMN_BASE_REF_DIR ?= $(BUILD)/ref-base
+export AMN_BASE_MODEL AMN_BASE_REF_DIR
+BASE_REF_STAMP := $(AMN_BASE_REF_DIR)/.stamp
+$(BASE_REF_STAMP): scripts/ct2_reference.py
+	@if python3 -c "import ctranslate2, faster_whisper" 2>/dev/null && [ -d $(AMN_BASE_MODEL) ]; then \
+	  echo "ref: CTranslate2 reference tensors (base) -> $(AMN_BASE_REF_DIR)"; \
+	  python3 scripts/ct2_reference.py --no-convert $(AMN_BASE_MODEL) $(AMN_SHARED_AUDIO) $(AMN_BASE_REF_DIR) && touch $@; \
+	else echo "ref: python3 with ctranslate2 and faster_whisper, or $(AMN_BASE_MODEL), missing: base tests will skip"; fi
+test: $(BASE_REF_STAMP)
 # faster-whisper log-mel features (80 and 128 bins) for tests/test_mel.c.
 MEL_REF_STAMP := $(AMN_REF_DIR)/mel80/.stamp
 $(MEL_REF_STAMP): scripts/mel_reference.py

@@ -12,7 +12,8 @@ model.ggml (the same weights as a whisper.cpp ggml file) and hf/model.safetensor
 (as a Hugging Face checkpoint), for the tests that every format loads to the
 same encoder.
 
-usage: ct2_reference.py MODEL_DIR AUDIO_DIR OUT_DIR
+usage: ct2_reference.py [--no-convert] MODEL_DIR AUDIO_DIR OUT_DIR
+  --no-convert: skip model.ggml and hf/ (only the tensors and tokens)
 """
 import json
 import os
@@ -171,9 +172,12 @@ def write_safetensors(tensors, path):
 
 
 def main():
-    if len(sys.argv) != 4:
+    args = sys.argv[1:]
+    convert = "--no-convert" not in args
+    args = [a for a in args if a != "--no-convert"]
+    if len(args) != 3:
         sys.exit(__doc__)
-    model_dir, audio_dir, out_dir = sys.argv[1:]
+    model_dir, audio_dir, out_dir = args
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(model_dir, "tokenizer.json")) as f:
         vocab = json.load(f)["added_tokens"]
@@ -216,8 +220,10 @@ def main():
         names.append(name)
     with open(os.path.join(out_dir, "prompt.txt"), "w") as f:
         f.write("%s\n%d\n" % (" ".join(str(t) for t in prompt), eot))
-    write_ggml(read_ct2(os.path.join(model_dir, "model.bin")), os.path.join(out_dir, "model.ggml"),
-               os.path.join(out_dir, "hf", "model.safetensors"))
+    if convert:
+        write_ggml(read_ct2(os.path.join(model_dir, "model.bin")),
+                   os.path.join(out_dir, "model.ggml"),
+                   os.path.join(out_dir, "hf", "model.safetensors"))
     with open(os.path.join(out_dir, "index.txt"), "w") as f:
         f.write("\n".join(names) + "\n")
 
