@@ -365,3 +365,36 @@ Test(rules, avx512_row_reductions_match_double)
 	cr_expect_float_eq(wsp_logsumexp(v, N), m + log(s), 1e-5);
 	cr_expect_eq(wsp_row_max_avx512(v, 3), fmaxf(v[0], fmaxf(v[1], v[2])));
 }
+
+Test(rank, topk_long_rows_equal_a_full_scan)
+{
+	enum { N = 5003, K = 10 };
+	static float v[N];
+	int32_t idx[K];
+	uint32_t x = 99;
+	int prev = -1;
+
+	for (int i = 0; i < N; i++) {
+		x = x * 1664525u + 1013904223u;
+		v[i] = (float)(x >> 20) / 64.0f;   /* coarse values: many ties */
+	}
+	cr_assert_eq(wsp_topk(v, N, K, idx), K);
+	for (int r = 0; r < K; r++) {
+		/* the r-th best by a full scan: largest value, then lowest index, not taken yet */
+		int best = -1;
+
+		for (int i = 0; i < N; i++) {
+			int taken = 0;
+
+			for (int q = 0; q < r; q++)
+				taken |= idx[q] == i;
+			if (!taken && (best < 0 || v[i] > v[best]))
+				best = i;
+		}
+		cr_expect_eq(idx[r], best, "rank %d: %d (%.4f), full scan %d (%.4f)", r, idx[r],
+			     v[idx[r]], best, v[best]);
+		if (r > 0)
+			cr_expect(v[idx[r]] < v[prev] || (v[idx[r]] == v[prev] && idx[r] > prev));
+		prev = idx[r];
+	}
+}

@@ -81,6 +81,52 @@ static float sum_exp(const float *v, int n, float m)
 	return r;
 }
 
+/* Insert v[i] into the sorted top list idx[0..*have) of at most k. */
+static inline void topk_insert(const float *v, int i, int k, int32_t *idx, int *have)
+{
+	int j;
+
+	if (*have == k && !(v[i] > v[idx[k - 1]]))
+		return;
+	j = *have < k ? (*have)++ : k - 1;
+	while (j > 0 && v[i] > v[idx[j - 1]]) {
+		idx[j] = idx[j - 1];
+		j--;
+	}
+	idx[j] = i;
+}
+
+int wsp_topk(const float *v, int n, int k, int32_t *idx)
+{
+	int have = 0, i = 0;
+
+	if (k > n)
+		k = n;
+	if (k <= 0)
+		return 0;
+	/* blocks of 32 whose maximum is not above the k-th best are skipped */
+	for (; i + 32 <= n; i += 32) {
+		float m[LANES], bm = -INFINITY;
+
+		if (have == k) {
+			for (int l = 0; l < LANES; l++)
+				m[l] = v[i + l];
+			for (int q = LANES; q < 32; q += LANES)
+				for (int l = 0; l < LANES; l++)
+					m[l] = v[i + q + l] > m[l] ? v[i + q + l] : m[l];
+			for (int l = 0; l < LANES; l++)
+				bm = m[l] > bm ? m[l] : bm;
+			if (!(bm > v[idx[k - 1]]))
+				continue;
+		}
+		for (int q = 0; q < 32; q++)
+			topk_insert(v, i + q, k, idx, &have);
+	}
+	for (; i < n; i++)
+		topk_insert(v, i, k, idx, &have);
+	return have;
+}
+
 float wsp_logsumexp(const float *v, int n)
 {
 	float m = row_max(v, n);
@@ -90,28 +136,7 @@ float wsp_logsumexp(const float *v, int n)
 	return m + logf(sum_exp(v, n, m));
 }
 
-int wsp_topk(const float *v, int n, int k, int32_t *idx)
-{
-	int have = 0;
 
-	if (k > n)
-		k = n;
-	if (k <= 0)
-		return 0;
-	for (int i = 0; i < n; i++) {
-		int j;
-
-		if (have == k && !(v[i] > v[idx[k - 1]]))
-			continue;
-		j = have < k ? have++ : k - 1;
-		while (j > 0 && v[i] > v[idx[j - 1]]) {
-			idx[j] = idx[j - 1];
-			j--;
-		}
-		idx[j] = i;
-	}
-	return have;
-}
 
 /* ApplyTimestampRules on one row; returns the row's log-sum-exp afterwards. */
 static float timestamp_rules(const struct wsp_rules *r, const struct wsp_rule_opts *o,
