@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/test_base.c - multilingual Whisper base ($AMN_BASE_MODEL, models/base;
+ * skipped when missing) end to end against CTranslate2 and faster-whisper:
+ *  - fp32 encoder within 1e-3 of CTranslate2's float32 encoder (max abs
+ *    difference over the output scale), INT8 cosine >= 0.999 against fp32;
+ *  - greedy decoding from CTranslate2's encoder output with the prompt
+ *    sot <|en|> <|transcribe|> <|notimestamps|>: fp32 gives CTranslate2's
+ *    tokens, INT8 at least 90% of utterances exactly;
+ *  - language detection on jfk.wav gives "en" with faster-whisper's probability;
+ *  - beam 5 transcription of jfk.wav gives faster-whisper's text, and the
+ *    translate task on English speech gives the same words.
+ *
+ * Reference tensors come from scripts/ct2_reference.py --no-convert
+ * models/base (run by `make test` into $AMN_BASE_REF_DIR, build/ref-base).
+ */
+#include <criterion/criterion.h>
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "whisper/forward.h"
+#include "whisper/greedy.h"
+#include "whisper/transcribe.h"
+
+#define MAX_TOK 448
+
+static struct wsp_model *model;
+static char names[16][64];
+static int n_names;
+static int32_t prompt[8], eot;
+static int n_prompt;
+
+static const char *env_or(const char *k, const char *def)
+{
+	const char *v = getenv(k);
+
+	return v && *v ? v : def;
+}
+
+static int small_scale(void)
+{
+	const char *s = getenv("AMN_TEST_SCALE");
+
+	return s && strcmp(s, "small") == 0;
+}
+
+static const char *model_dir(void)
+{
+	return env_or("AMN_BASE_MODEL", "models/base");
+}
+
+static const char *ref_dir(void)
+{
+	return env_or("AMN_BASE_REF_DIR", "build/ref-base");
+}
+
+static FILE *ref_open(const char *name, const char *ext, const char *mode)
+{
+	char path[1200];
+
+	snprintf(path, sizeof(path), "%s/%s%s", ref_dir(), name, ext);
+	return fopen(path, mode);
+}
+
+static float *read_f32(const char *name, const char *ext, size_t n)
+{
+	float *buf = malloc(n * sizeof(float));
+	FILE *f = ref_open(name, ext, "rb");
+
+	cr_assert_not_null(f, "missing %s/%s%s", ref_dir(), name, ext);
+	cr_assert_eq(fread(buf, sizeof(float), n, f), n, "%s%s is short", name, ext);
+	fclose(f);
+	return buf;
+}
+
+static int read_tokens(const char *name, const char *ext, int32_t *tok)
+{
+	FILE *f = ref_open(name, ext, "r");
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (n < MAX_TOK && fscanf(f, "%d", &tok[n]) == 1)
+		n++;
+	fclose(f);
+	return n;
+}
+
+/* The model only (end-to-end tests need no reference tensors). */
+static void setup_model(void)
+{
+	char cfg[1024], err[512];
+	FILE *f;
+
+	snprintf(cfg, sizeof(cfg), "%s/config.json", model_dir());
+	f = fopen(cfg, "r");
+	if (!f)
+		cr_skip_test("no model at %s (scripts/setup.sh fetches models/base)", model_dir());
+	fclose(f);
+	cr_assert_eq(wsp_model_load(&model, model_dir(), err, sizeof(err)), 0, "%s", err);
+}
+
+/* The model and the CTranslate2 reference tensors. */
+static void setup_ref(void)
+{
+	char line[256], *p, *end;
+	FILE *f = ref_open("index", ".txt", "r");
+
+	if (!f)
+		cr_skip_test("no reference tensors in %s (needs python3 with ctranslate2 and "
+			     "faster_whisper and %s: `make test` writes them)", ref_dir(), model_dir());
+	while (n_names < 16 && fscanf(f, "%63s", names[n_names]) == 1)
+		n_names++;
+	fclose(f);
+	cr_assert_gt(n_names, 0);
+	f = ref_open("prompt", ".txt", "r");
+	cr_assert_not_null(f);
+	cr_assert_not_null(fgets(line, sizeof(line), f));
+	for (p = line; n_prompt < 8; p = end) {
+		long v = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		prompt[n_prompt++] = (int32_t)v;
+	}
+	cr_assert_eq(fscanf(f, "%d", &eot), 1);
+	fclose(f);
+	setup_model();
+}
+
+static void teardown(void)
+{
+	wsp_model_free(model);
+	model = NULL;
+}
+
+TestSuite(base, .fini = teardown, .timeout = 600);
+
+Test(base, hparams_are_multilingual_base, .init = setup_model)
+{
+	const struct wsp_hparams *hp = wsp_model_hparams(model);
+
+	cr_expect(wsp_model_is_multilingual(model));
+	cr_expect_eq(hp->n_mels, 80);
+	cr_expect_eq(hp->n_vocab, 51865);
+	cr_expect_eq(hp->n_audio_state, 512);
+	cr_expect_eq(hp->n_audio_ctx, 1500);
+}
+
+Test(base, prompt_is_sot_en_transcribe_notimestamps, .init = setup_ref)
+{
+	/* what ct2_reference.py used: multilingual ids of openai's tokenizer */
+	cr_assert_eq(n_prompt, 4);
+	cr_expect_eq(prompt[0], 50258);
+	cr_expect_eq(prompt[1], 50259);
+	cr_expect_eq(prompt[2], 50359);
+	cr_expect_eq(prompt[3], 50363);
+	cr_expect_eq(eot, 50257);
+}
+
+Test(base, fp32_encoder_matches_ctranslate2, .init = setup_ref)
+{
+	const struct wsp_hparams *hp = wsp_model_hparams(model);
+	size_t nmel = (size_t)hp->n_mels * 2 * hp->n_audio_ctx;
+	size_t nout = (size_t)hp->n_audio_ctx * hp->n_audio_state;
+	struct wsp_exec x = { .precision = WSP_FP32, .threads = 2 };
+	float *out = malloc(nout * sizeof(float));
+	int n = small_scale() ? 1 : (n_names < 3 ? n_names : 3);
+
+	for (int u = 0; u < n; u++) {
+		float *mel = read_f32(names[u], ".mel.f32", nmel);
+		float *ref = read_f32(names[u], ".enc.f32", nout);
+		double maxd = 0.0, maxr = 0.0;
+
+		cr_assert_eq(wsp_encode(model, &x, mel, out), 0);
+		for (size_t i = 0; i < nout; i++) {
+			maxd = fmax(maxd, fabs((double)out[i] - ref[i]));
+			maxr = fmax(maxr, fabs((double)ref[i]));
+		}
+		cr_log_info("%s: fp32 max|ours-ct2|/max|ct2| = %.3g", names[u], maxd / maxr);
+		cr_expect_lt(maxd / maxr, 1e-3, "%s: max|ours-ref|/max|ref| = %g",
+			     names[u], maxd / maxr);
+		free(mel);
+		free(ref);
+	}
+	free(out);
+}
+
+Test(base, int8_encoder_close_to_fp32, .init = setup_ref)
+{
+	const struct wsp_hparams *hp = wsp_model_hparams(model);
+	size_t nmel = (size_t)hp->n_mels * 2 * hp->n_audio_ctx;
+	size_t nout = (size_t)hp->n_audio_ctx * hp->n_audio_state;
+	struct wsp_exec xf = { .precision = WSP_FP32, .threads = 2 };
+	struct wsp_exec xi = { .precision = WSP_INT8, .threads = 2 };
+	float *of = malloc(nout * sizeof(float)), *oi = malloc(nout * sizeof(float));
+	int n = small_scale() ? 1 : 2;
+
+	for (int u = 0; u < n && u < n_names; u++) {
+		float *mel = read_f32(names[u], ".mel.f32", nmel);
+		double dot = 0.0, nf = 0.0, ni = 0.0, cos;
+
+		cr_assert_eq(wsp_encode(model, &xf, mel, of), 0);
+		cr_assert_eq(wsp_encode(model, &xi, mel, oi), 0);
+		for (size_t i = 0; i < nout; i++) {
+			dot += (double)of[i] * oi[i];
+			nf += (double)of[i] * of[i];
+			ni += (double)oi[i] * oi[i];
+		}
+		cos = dot / sqrt(nf * ni);
+		cr_log_info("%s: cosine(int8, fp32) = %.6f", names[u], cos);
+		cr_expect_geq(cos, 0.999, "%s: cosine(int8, fp32) = %.6f", names[u], cos);
+		free(mel);
+	}
+	free(of);
+	free(oi);
+}
+
+/* Utterances whose greedy tokens from CTranslate2's encoder output equal the reference. */
+static int run_greedy(enum wsp_precision prec, int n_utt)
+{
+	const struct wsp_hparams *hp = wsp_model_hparams(model);
+	size_t nout = (size_t)hp->n_audio_ctx * hp->n_audio_state;
+	struct wsp_exec x = { .precision = prec, .threads = 2 };
+	int32_t ref[MAX_TOK], got[MAX_TOK];
+	int equal = 0;
+
+	for (int u = 0; u < n_utt; u++) {
+		float *enc = read_f32(names[u], ".enc.f32", nout);
+		int nref = read_tokens(names[u], ".tokens.txt", ref);
+		int n = wsp_greedy(model, &x, enc, prompt, n_prompt, eot, got, MAX_TOK);
+
+		cr_assert_geq(nref, 0, "missing %s.tokens.txt", names[u]);
+		cr_assert_geq(n, 0, "%s: wsp_greedy failed: %d", names[u], n);
+		if (n == nref && memcmp(got, ref, (size_t)n * sizeof(int32_t)) == 0)
+			equal++;
+		else
+			cr_log_info("%s (%s): %d tokens, reference %d differ", names[u],
+				    prec == WSP_FP32 ? "fp32" : "int8", n, nref);
+		free(enc);
+	}
+	return equal;
+}
+
+Test(base, fp32_greedy_equals_ctranslate2, .init = setup_ref)
+{
+	int n = small_scale() ? 2 : n_names;
+	int eq = run_greedy(WSP_FP32, n);
+
+	cr_log_info("base fp32 greedy: %d of %d utterances equal CTranslate2", eq, n);
+	cr_expect_eq(eq, n, "fp32: %d of %d utterances equal CTranslate2", eq, n);
+}
+
+Test(base, int8_greedy_mostly_equals_ctranslate2, .init = setup_ref)
+{
+	int n = small_scale() ? 2 : n_names;
+	int eq = run_greedy(WSP_INT8, n);
+
+	cr_log_info("base int8 greedy: %d of %d utterances equal CTranslate2 float32", eq, n);
+	cr_expect(eq * 10 >= n * 9, "int8: %d of %d utterances exact (< 90%%)", eq, n);
+}
+
+/* All segment texts, concatenated. */
+static void joined(const struct wsp_result *r, char *dst, size_t cap)
+{
+	size_t n = 0;
+
+	dst[0] = 0;
+	for (int i = 0; i < r->n_segments && n + 1 < cap; i++)
+		n += (size_t)snprintf(dst + n, cap - n, "%s", r->segments[i].text);
+}
+
+static void no_space(const char *s, char *dst, size_t cap)
+{
+	size_t n = 0;
+
+	for (; *s && n + 1 < cap; s++)
+		if (!isspace((unsigned char)*s))
+			dst[n++] = *s;
+	dst[n] = 0;
+}
+
+static void letters(const char *s, char *dst, size_t cap)
+{
+	size_t n = 0;
+
+	for (; *s && n + 1 < cap; s++)
+		if (isalnum((unsigned char)*s))
+			dst[n++] = (char)tolower((unsigned char)*s);
+	dst[n] = 0;
+}
+
+static void transcribe_jfk(enum wsp_precision prec, const struct wsp_transcribe_opts *o,
+			   struct wsp_result *r)
+{
+	struct wsp_context *c;
+	char path[512], err[512];
+
+	cr_assert_eq(wsp_context_new(model, NULL, prec, 2, &c, err, sizeof(err)), 0, "%s", err);
+	snprintf(path, sizeof(path), "%s/jfk.wav", env_or("AMN_SHARED_AUDIO", "/work/shared/audio"));
+	cr_assert_eq(wsp_transcribe_file(c, path, o, r, err, sizeof(err)), 0, "%s", err);
+	wsp_context_free(c);
+}
+
+/* faster-whisper 1.2.1 on models/base, compute_type="float32", beam_size=5, defaults otherwise */
+static const char *fw_jfk =
+	" And so, my fellow Americans, ask not what your country can do for you,"
+	" ask what you can do for your country.";
+
+/*
+ * No language given: detection on the first window. faster-whisper's
+ * detect_language() on jfk.wav (float32): en 0.9452, then pt 0.0068, es 0.0050.
+ * The text is faster-whisper's beam 5 text.
+ */
+Test(base, fp32_detects_english_and_beam5_equals_faster_whisper, .init = setup_model)
+{
+	struct wsp_transcribe_opts o;
+	struct wsp_result r;
+	char got[1024], a[1024], b[1024];
+
+	wsp_transcribe_opts_default(&o);
+	transcribe_jfk(WSP_FP32, &o, &r);
+	cr_log_info("base fp32: language %s p=%.4f (faster-whisper en 0.9452)",
+		    r.language, r.language_prob);
+	cr_expect_str_eq(r.language, "en");
+	cr_expect_float_eq(r.language_prob, 0.9452f, 5e-3);
+	joined(&r, got, sizeof(got));
+	cr_log_info("base fp32 beam 5: '%s'", got);
+	no_space(got, a, sizeof(a));
+	no_space(fw_jfk, b, sizeof(b));
+	cr_expect_str_eq(a, b);
+	wsp_result_free(&r);
+}
+
+Test(base, int8_detects_english, .init = setup_model)
+{
+	struct wsp_transcribe_opts o;
+	struct wsp_result r;
+	char got[1024], l[1024];
+
+	wsp_transcribe_opts_default(&o);
+	o.beam_size = 1;
+	transcribe_jfk(WSP_INT8, &o, &r);
+	cr_log_info("base int8: language %s p=%.4f", r.language, r.language_prob);
+	cr_expect_str_eq(r.language, "en");
+	cr_expect_float_eq(r.language_prob, 0.9452f, 0.03);
+	joined(&r, got, sizeof(got));
+	letters(got, l, sizeof(l));
+	cr_expect(strstr(l, "askwhatyoucandoforyourcountry") != NULL, "'%s'", got);
+	wsp_result_free(&r);
+}
+
+/*
+ * translate on English speech: the model repeats the English words; faster-whisper
+ * (float32, beam 5, task="translate", language="en") gives this text, which
+ * differs from the transcription by one comma.
+ */
+static const char *fw_jfk_translate =
+	" And so my fellow Americans, ask not what your country can do for you,"
+	" ask what you can do for your country.";
+
+Test(base, translate_english_gives_the_same_words, .init = setup_model)
+{
+	struct wsp_transcribe_opts o;
+	struct wsp_result r;
+	char got[1024], a[1024], b[1024];
+
+	wsp_transcribe_opts_default(&o);
+	o.language = "en";
+	o.task = WSP_TASK_TRANSLATE;
+	transcribe_jfk(WSP_FP32, &o, &r);
+	joined(&r, got, sizeof(got));
+	cr_log_info("base fp32 translate: '%s'", got);
+	cr_expect_str_eq(r.language, "en");
+	no_space(got, a, sizeof(a));
+	no_space(fw_jfk_translate, b, sizeof(b));
+	cr_expect_str_eq(a, b);
+	letters(got, a, sizeof(a));
+	letters(fw_jfk, b, sizeof(b));
+	cr_expect_str_eq(a, b, "translate and transcribe words differ");
+	wsp_result_free(&r);
+}
