@@ -429,6 +429,11 @@ def main():
                       sequential_rtf=max(m["sequential_rtf"] for m in ok),
                       round_ratios=[m["ratio"] for m in ok], runs=len(ok))
             ms["ratio"] = ms["concurrent_rtf"] / ms["sequential_rtf"]
+            ms["concurrent_wall_s"] = ms["audio_s"] / ms["concurrent_rtf"]
+            ms["sequential_wall_s"] = ms["audio_s"] / ms["sequential_rtf"]
+            ms["fixed_cost_s"] = [m["fixed_cost_s"] for m in ok]
+            ms["concurrent_peak_rss_mb"] = max(m["concurrent_peak_rss_mb"] or 0 for m in ok)
+            ms["sequential_peak_rss_mb"] = max(m["sequential_peak_rss_mb"] or 0 for m in ok)
 
     print(f"{len(rows)} files, {sum(d for _, d, _ in rows):.1f} s of audio, "
           f"{args.threads} threads, host {os.uname().nodename}, {os.cpu_count()} CPUs, "
