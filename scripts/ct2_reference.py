@@ -7,6 +7,8 @@ For every utterance in the shared audio manifest, writes to the output dir:
   NAME.tokens.txt  greedy tokens (no timestamps, no suppression), space separated
   NAME.tokens_int8.txt  the same from CTranslate2's int8 decoder on the same
                    float32 encoder output (what quantization alone changes)
+  NAME.enc_int8_cos.txt  cosine of CTranslate2's int8 encoder output against
+                   its float32 one (the yardstick for our INT8 encoder)
 and index.txt listing the names, plus prompt.txt (the prompt ids and eot),
 model.ggml (the same weights as a whisper.cpp ggml file) and hf/model.safetensors
 (as a Hugging Face checkpoint), for the tests that every format loads to the
@@ -204,6 +206,10 @@ def main():
         sv = ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None]))
         enc = model.encode(sv, to_cpu=True)
         enc_np = np.array(enc).astype(np.float32)[0]
+        e8 = np.array(model8.encode(sv, to_cpu=True)).astype(np.float64).ravel()
+        e32 = enc_np.astype(np.float64).ravel()
+        with open(os.path.join(out_dir, name + ".enc_int8_cos.txt"), "w") as f:
+            f.write("%.6f\n" % (e8 @ e32 / np.sqrt((e8 @ e8) * (e32 @ e32))))
         res = model.generate(enc, [prompt], beam_size=1, max_length=448,
                              suppress_blank=False, suppress_tokens=[],
                              return_scores=False)
