@@ -72,6 +72,7 @@ WORKER_TIMEOUT_S = 900
 def read_manifest(audio_dir):
     """[(path, duration_s, transcript)] from manifest.tsv, in its order."""
     rows = []
+    audio_dir = os.path.abspath(audio_dir)
     with open(os.path.join(audio_dir, "manifest.tsv"), encoding="utf-8") as f:
         header = f.readline().rstrip("\n").split("\t")
         ci, di, ti = header.index("file"), header.index("duration_s"), header.index("transcript")
@@ -95,8 +96,7 @@ def corpus_wer(refs, hyps):
 def run_child(argv, timeout=WORKER_TIMEOUT_S, env=None):
     """Run @argv, return (rc, stdout, stderr, peak_rss_mb, wall_s)."""
     t0 = time.perf_counter()
-    p = _Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                         cwd=ROOT)
+    p = _Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
     try:
         out, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -121,7 +121,6 @@ class _Popen(subprocess.Popen):
         if pid == self.pid:
             self._bench_rss = ru.ru_maxrss / 1024.0
         return (pid, sts)
-
 
 
 # ---------------------------------------------------------------- workers
@@ -377,6 +376,7 @@ def main():
     ap.add_argument("--multistream-only", action="store_true")
     ap.add_argument("--texts", action="store_true", help="print each setting's transcripts")
     args = ap.parse_args()
+    args.models_dir = os.path.abspath(args.models_dir)
     if args.worker:
         return worker_main(args.worker)
 
