@@ -335,6 +335,15 @@ static const char *fw_jfk =
 	" And so, my fellow Americans, ask not what your country can do for you,"
 	" ask what you can do for your country.";
 
+/* its segments: timestamp and text tokens, times; avg_logprob -0.2864, no_speech 0.0921 */
+static const int32_t fw_jfk_tok[2][19] = {
+	{ 50364, 400, 370, 11, 452, 7177, 6280, 11, 1029, 406, 437, 428, 1941, 393, 360, 337,
+	  291, 11, 50764 },
+	{ 50764, 1029, 437, 291, 393, 360, 337, 428, 1941, 13, 50914 },
+};
+static const int fw_jfk_n[2] = { 19, 11 };
+static const double fw_jfk_t[2][2] = { { 0.0, 8.0 }, { 8.0, 11.0 } };
+
 /*
  * No language given: detection on the first window. faster-whisper's
  * detect_language() on jfk.wav (float32): en 0.9452, then pt 0.0068, es 0.0050.
@@ -357,6 +366,21 @@ Test(base, fp32_detects_english_and_beam5_equals_faster_whisper, .init = setup_m
 	no_space(got, a, sizeof(a));
 	no_space(fw_jfk, b, sizeof(b));
 	cr_expect_str_eq(a, b);
+	cr_assert_eq(r.n_segments, 2);
+	for (int i = 0; i < 2; i++) {
+		const struct wsp_segment *g = &r.segments[i];
+
+		cr_log_info("segment %d: %.2f-%.2f avg_logprob %.4f no_speech %.4f", i,
+			    g->start, g->end, g->avg_logprob, g->no_speech_prob);
+		cr_expect_eq(g->n_tokens, fw_jfk_n[i]);
+		cr_expect(g->n_tokens == fw_jfk_n[i] &&
+			  memcmp(g->tokens, fw_jfk_tok[i], (size_t)fw_jfk_n[i] * sizeof(int32_t)) == 0,
+			  "segment %d: tokens differ from faster-whisper", i);
+		cr_expect_float_eq(g->start, fw_jfk_t[i][0], 1e-6);
+		cr_expect_float_eq(g->end, fw_jfk_t[i][1], 1e-6);
+		cr_expect_float_eq(g->avg_logprob, -0.2864f, 5e-3);
+		cr_expect_float_eq(g->no_speech_prob, 0.0921f, 5e-3);
+	}
 	wsp_result_free(&r);
 }
 
