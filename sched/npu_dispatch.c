@@ -282,6 +282,7 @@ static void publish(struct npu_engine *e, bool force)
 		return;
 	e->last_publish_ns = now;
 	e->stats_dirty = false;
+	e->publish_due = false;
 	pthread_mutex_lock(&e->lock);
 	e->shadow.devices[0].queue_depth = e->drr.queued + npu_ring_count(e->ring);
 	e->shadow.devices[0].in_flight = e->in_flight;
@@ -431,8 +432,16 @@ bool npu_dispatch_help(struct npu_mm *m)
 	}
 	progress = round_locked(e, false, &wake);
 	left = e->drr.queued != 0;
+	/*
+	 * Counters we changed are published by the dispatcher thread within
+	 * PUBLISH_NS; if it is asleep without that deadline, wake it once.
+	 */
+	if (e->stats_dirty && !e->publish_due) {
+		e->publish_due = true;
+		left = true;
+	}
 	pthread_mutex_unlock(&e->dlock);
-	/* Work a quota held back (or left for a busy core): the dispatcher thread times it. */
+	/* Work a quota held back, or a publish: the dispatcher thread times it. */
 	if (left && write(npu_ring_doorbell_fd(e->ring), &one, sizeof(one)) < 0) {
 		/* saturated: the dispatcher is awake anyway */
 	}
@@ -456,6 +465,7 @@ void *npu_dispatcher_main(void *arg)
 			/* Publish the last changes soon even if nothing else happens. */
 			if (e->stats_dirty && e->last_publish_ns + PUBLISH_NS < wake)
 				wake = e->last_publish_ns + PUBLISH_NS;
+			e->publish_due = e->stats_dirty;
 			/* Arm while no helper can take from the ring: false if a job is there. */
 			can_sleep = e->bell_pending || npu_ring_arm(e->ring);
 		}

@@ -52,6 +52,7 @@ struct npu_engine {
 	int64_t busy_since;
 	int64_t last_publish_ns;
 	bool stats_dirty;               /* counters changed since the last publish */
+	bool publish_due;               /* the dispatcher thread will publish them (it has the deadline) */
 
 	/* stats: private copy under lock, published by the dispatcher */
 	pthread_mutex_t lock;
