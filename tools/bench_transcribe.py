@@ -35,6 +35,10 @@ run's process time minus the sum of its per-file wall times is its fixed
 cost (load, context, exit); that cost is subtracted from the concurrent
 run's process time to get its transcription span.
 
+The peers' workers run with OMP_WAIT_POLICY=PASSIVE unless the environment
+sets it: on a shared machine OpenMP threads spinning at barriers cost
+whisper.cpp most of its speed. Set OMP_WAIT_POLICY=ACTIVE on an idle machine.
+
 whisper.cpp reads a ggml file made from the same CTranslate2 weights by
 scripts/ct2_to_ggml.py (into build/ggml/, made on first use).
 
@@ -184,8 +188,13 @@ def bench_peer(impl, model, compute, beam, args, rows):
         spec["ggml"] = ensure_ggml(model, args)
         if not spec["ggml"]:
             return result(impl, model, compute, beam, status="unavailable: no ggml model")
+    # OpenMP threads that spin at barriers lose most of their time when the
+    # machine is shared (whisper.cpp ran 4x slower at load 11 on 2 CPUs):
+    # passive waiting unless the caller's environment says otherwise.
+    env = dict(os.environ)
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     rc, out, err, rss, _ = run_child([sys.executable, os.path.abspath(__file__), "--worker",
-                                      json.dumps(spec)])
+                                      json.dumps(spec)], env=env)
     if rc != 0:
         tail = (err.strip().splitlines() or ["?"])[-1]
         return result(impl, model, compute, beam, status=f"failed: {tail}")
