@@ -10,7 +10,10 @@
  *    tokens, INT8 at least 90% of utterances exactly;
  *  - language detection on jfk.wav gives "en" with faster-whisper's probability;
  *  - beam 5 transcription of jfk.wav gives faster-whisper's text, and the
- *    translate task on English speech gives the same words.
+ *    translate task on English speech gives the same words;
+ *  - a 76 s concatenation of the manifest (three windows, the later ones
+ *    prompted with <|startofprev|> and the previous text before the
+ *    multilingual sot sequence) gives faster-whisper's segments.
  *
  * Reference tensors come from scripts/ct2_reference.py --no-convert
  * models/base (run by `make test` into $AMN_BASE_REF_DIR, build/ref-base).
@@ -22,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "whisper/audio.h"
 #include "whisper/forward.h"
 #include "whisper/greedy.h"
 #include "whisper/transcribe.h"
@@ -431,4 +435,101 @@ Test(base, translate_english_gives_the_same_words, .init = setup_model)
 	letters(fw_jfk, b, sizeof(b));
 	cr_expect_str_eq(a, b, "translate and transcribe words differ");
 	wsp_result_free(&r);
+}
+
+/* The manifest's files in order, each followed by 1 s of silence, twice (~76 s). */
+static float *concat_twice(size_t *out_n, int *n_files)
+{
+	const char *dir = env_or("AMN_SHARED_AUDIO", "/work/shared/audio");
+	char path[1024], line[2048], err[512], first[128] = "";
+	struct wsp_audio a[16];
+	size_t n = 0, pos = 0;
+	float *x;
+	FILE *f;
+	int k = 0;
+
+	snprintf(path, sizeof(path), "%s/manifest.tsv", dir);
+	f = fopen(path, "r");
+	cr_assert_not_null(f, "no %s", path);
+	cr_assert_not_null(fgets(line, sizeof(line), f));   /* header */
+	while (k < 16 && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\t\n")] = 0;
+		if (!line[0])
+			continue;
+		if (!k)
+			snprintf(first, sizeof(first), "%.127s", line);
+		snprintf(path, sizeof(path), "%s/%.200s", dir, line);
+		cr_assert_eq(wsp_audio_load(path, &a[k], err, sizeof(err)), 0, "%s", err);
+		n += 2 * (a[k].n + 16000);
+		k++;
+	}
+	fclose(f);
+	*n_files = strcmp(first, "jfk.wav") == 0 ? k : -k;
+	x = calloc(n, sizeof(float));
+	cr_assert_not_null(x);
+	for (int rep = 0; rep < 2; rep++)
+		for (int i = 0; i < k; i++) {
+			memcpy(x + pos, a[i].samples, a[i].n * sizeof(float));
+			pos += a[i].n + 16000;
+		}
+	for (int i = 0; i < k; i++)
+		wsp_audio_free(&a[i]);
+	*out_n = n;
+	return x;
+}
+
+Test(base, fp32_long_form_equals_faster_whisper, .init = setup_model)
+{
+	/*
+	 * faster-whisper 1.2.1, base, compute_type="float32", beam_size=5, language
+	 * detected (en 0.9908), on the same 76 s concatenation.
+	 */
+	static const struct { double t0, t1; const char *text; } fw[] = {
+		{ 0, 11, " And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country." },
+		{ 11, 23, " The child almost hurt the small dog. Drop the two when you add the figures. At that high level the air is pure." },
+		{ 23, 29, " We are sure that one war is enough. What joy there is in living." },
+		{ 29, 38, " Unless a system is established for the frequent formal review of activities there under in this regard." },
+		{ 38, 49, " And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country." },
+		{ 49, 57, " The child almost hurt the small dog. Drop the two when you add the figures." },
+		{ 57, 61, " At that high level the air is pure." },
+		{ 61, 67, " We are sure that one war is enough. What joy there is in living." },
+		{ 67, 76, " Unless a system is established for the frequent formal review of activities there under in this regard." },
+	};
+	const int n_fw = (int)(sizeof(fw) / sizeof(fw[0]));
+	struct wsp_transcribe_opts o;
+	struct wsp_context *c;
+	struct wsp_result r;
+	char err[512];
+	size_t n;
+	float *x;
+	int n_files;
+
+	if (small_scale())
+		cr_skip_test("long test: skipped with AMN_TEST_SCALE=small");
+	x = concat_twice(&n, &n_files);
+	if (n_files != 7) {
+		free(x);
+		cr_skip_test("the reference is for the 7-file manifest starting with jfk.wav");
+	}
+	cr_assert_eq(wsp_context_new(model, NULL, WSP_FP32, 2, &c, err, sizeof(err)), 0, "%s", err);
+	wsp_transcribe_opts_default(&o);
+	cr_assert_eq(wsp_transcribe_pcm(c, x, n, &o, &r, err, sizeof(err)), 0, "%s", err);
+	cr_log_info("base fp32 long form: language %s p=%.4f, %d segments", r.language,
+		    r.language_prob, r.n_segments);
+	cr_expect_str_eq(r.language, "en");
+	cr_expect_float_eq(r.language_prob, 0.9908f, 5e-3);
+	cr_expect_eq(r.n_segments, n_fw);
+	for (int i = 0; i < r.n_segments; i++) {
+		const struct wsp_segment *g = &r.segments[i];
+
+		cr_log_info("  %g-%g '%s'", g->start, g->end, g->text);
+		if (i >= n_fw)
+			continue;
+		cr_expect_str_eq(g->text, fw[i].text, "segment %d", i);
+		cr_expect_float_eq(g->start, fw[i].t0, 1e-6, "segment %d start", i);
+		cr_expect_float_eq(g->end, fw[i].t1, 1e-6, "segment %d end", i);
+	}
+	wsp_result_free(&r);
+	wsp_context_free(c);
+	free(x);
 }
