@@ -135,10 +135,12 @@ int wsp_decode_prompt(struct wsp_decoder *d, int n_seq, const struct wsp_rules *
 	    sot_index < 0 || sot_index >= n_prompt)
 		return -EINVAL;
 	wsp_decoder_reset(d);
-	/* up to the sot: logits at the sot only, for the no-speech probability */
-	for (int s = 0; s < n_seq; s++)
-		memcpy(w->feed + (size_t)s * head, prompt, (size_t)head * sizeof(int32_t));
-	ret = wsp_decoder_step(d, w->feed, head, head - 1, w->logits);
+	/*
+	 * The prompt is the same for every sequence: it runs once, on sequence
+	 * 0, and the others get copies of its keys/values (and logits).
+	 * Up to the sot: logits at the sot only, for the no-speech probability.
+	 */
+	ret = wsp_decoder_step_shared(d, prompt, head, head - 1, w->logits);
 	if (ret)
 		return ret;
 	*no_speech = 0.0f;
@@ -150,10 +152,8 @@ int wsp_decode_prompt(struct wsp_decoder *d, int n_seq, const struct wsp_rules *
 	if (head == n_prompt)
 		return 0;
 	/* the rest of the sot sequence: logits at its last position */
-	for (int s = 0; s < n_seq; s++)
-		memcpy(w->feed + (size_t)s * (n_prompt - head), prompt + head,
-		       (size_t)(n_prompt - head) * sizeof(int32_t));
-	return wsp_decoder_step(d, w->feed, n_prompt - head, n_prompt - head - 1, w->logits);
+	return wsp_decoder_step_shared(d, prompt + head, n_prompt - head, n_prompt - head - 1,
+				       w->logits);
 }
 
 /* Categorical(logits / T).sample() with a splitmix64 stream. */

@@ -4,7 +4,8 @@
  *
  * All sequences (beams) advance together: a step appends n_tok tokens to each
  * of n_seq sequences, and every linear layer runs once over the n_seq·n_tok
- * rows. Self-attention keys/values are cached per layer and sequence;
+ * rows. A prompt common to all sequences runs on sequence 0 alone and its
+ * keys/values are copied to the others (wsp_decoder_step_shared()). Self-attention keys/values are cached per layer and sequence;
  * cross-attention keys/values are projected from the encoder output once, in
  * wsp_decoder_new(), and shared by all sequences.
  *
@@ -26,6 +27,7 @@ struct wsp_decoder {
 	const struct wsp_model *m;
 	struct wsp_exec xl;       /* the caller's, on one thread (see wsp_decoder_new()) */
 	int n_seq, n_past;
+	int n_run;                /* sequences the current step computes (1 or n_seq) */
 	float **kself, **vself;   /* per layer: n_seq × d × ldk (keys, transposed)
 				     and n_seq × n_text_ctx × d (values) */
 	float **cross_kv;         /* per layer: n_audio_ctx × 2d */
@@ -40,6 +42,7 @@ struct wsp_decoder {
 	/* step scratch, grown on demand */
 	int cap_rows;
 	float *xs, *h, *qkv, *att, *ffn;
+	float *reorder_tmp;       /* wsp_decoder_reorder(): n_seq × n_text_ctx × d, made on first use */
 };
 
 static int dec_graph_build(struct wsp_decoder *d);
@@ -69,6 +72,7 @@ void wsp_decoder_free(struct wsp_decoder *d)
 	free(d->qkv);
 	free(d->att);
 	free(d->ffn);
+	free(d->reorder_tmp);
 	free(d);
 }
 
@@ -112,6 +116,31 @@ static int grow(struct wsp_decoder *d, int rows)
 	return 0;
 }
 
+/* cross-attention keys/values of every layer from the encoder output @enc */
+static int cross_project(struct wsp_decoder *d, const struct wsp_exec *x, const float *enc)
+{
+	const struct wsp_model *m = d->m;
+	const struct wsp_hparams *hp = &m->hp;
+	size_t dm = (size_t)hp->n_text_state;
+
+	for (int l = 0; l < hp->n_text_layer; l++) {
+		struct wsp_attn a = {
+			.n_kv = hp->n_audio_ctx, .n_head = hp->n_text_head,
+			.hd = (int)dm / hp->n_text_head, .ldk = 2 * dm,
+		};
+		int ret = wsp_linear(x, &m->dec[l].cross_kv, enc, hp->n_audio_ctx,
+				     (size_t)hp->n_audio_state, d->cross_kv[l], 2 * dm);
+
+		if (ret)
+			return ret;
+		a.k = d->cross_kv[l];
+		for (int h = 0; h < a.n_head; h++)
+			wsp_attn_transpose_k(&a, h, d->cross_kt[l] + (size_t)h * a.hd * d->ldc,
+					     d->ldc);
+	}
+	return 0;
+}
+
 int wsp_decoder_new(const struct wsp_model *m, const struct wsp_exec *x,
 		    const float *enc, int n_seq, struct wsp_decoder **out)
 {
@@ -142,6 +171,7 @@ int wsp_decoder_new(const struct wsp_model *m, const struct wsp_exec *x,
 	d->xl = *x;
 	d->xl.threads = 1;
 	d->n_seq = n_seq;
+	d->n_run = n_seq;
 	d->kself = calloc((size_t)hp->n_text_layer, sizeof(float *));
 	d->vself = calloc((size_t)hp->n_text_layer, sizeof(float *));
 	d->cross_kv = calloc((size_t)hp->n_text_layer, sizeof(float *));
@@ -151,27 +181,16 @@ int wsp_decoder_new(const struct wsp_model *m, const struct wsp_exec *x,
 	d->ldk = wsp_attn_ld(hp->n_text_ctx);
 	d->ldc = wsp_attn_ld(hp->n_audio_ctx);
 	for (int l = 0; l < hp->n_text_layer; l++) {
-		struct wsp_attn a = {
-			.n_kv = hp->n_audio_ctx, .n_head = hp->n_text_head,
-			.hd = (int)dm / hp->n_text_head, .ldk = 2 * dm,
-		};
-
 		d->kself[l] = calloc((size_t)n_seq * dm * d->ldk, sizeof(float));
 		d->vself[l] = malloc(cache * sizeof(float));
 		d->cross_kv[l] = malloc((size_t)hp->n_audio_ctx * 2 * dm * sizeof(float));
 		d->cross_kt[l] = calloc(dm * d->ldc, sizeof(float));
 		if (!d->kself[l] || !d->vself[l] || !d->cross_kv[l] || !d->cross_kt[l])
 			goto fail;
-		ret = wsp_linear(x, &m->dec[l].cross_kv, enc, hp->n_audio_ctx,
-				 (size_t)hp->n_audio_state, d->cross_kv[l], 2 * dm);
-		if (ret)
-			goto fail;
-		a.k = d->cross_kv[l];
-		for (int h = 0; h < a.n_head; h++)
-			wsp_attn_transpose_k(&a, h, d->cross_kt[l] + (size_t)h * a.hd * d->ldc,
-					     d->ldc);
-		ret = -ENOMEM;
 	}
+	ret = cross_project(d, x, enc);
+	if (ret)
+		goto fail;
 	ret = dec_graph_build(d);
 	if (ret)
 		goto fail;
@@ -188,44 +207,64 @@ void wsp_decoder_reset(struct wsp_decoder *d)
 		d->n_past = 0;
 }
 
+int wsp_decoder_set_encoder(struct wsp_decoder *d, const struct wsp_exec *x, const float *enc)
+{
+	if (!d || !x || !enc)
+		return -EINVAL;
+	d->n_past = 0;
+	return cross_project(d, x, enc);
+}
+
 int wsp_decoder_reorder(struct wsp_decoder *d, const int *src)
 {
 	size_t dm, per, used, perk;
+	int n_move = 0;
 	float *tmp;
 
 	if (!d || !src)
 		return -EINVAL;
-	for (int i = 0; i < d->n_seq; i++)
+	for (int i = 0; i < d->n_seq; i++) {
 		if (src[i] < 0 || src[i] >= d->n_seq)
 			return -EINVAL;
+		n_move += src[i] != i;
+	}
 	dm = (size_t)d->m->hp.n_text_state;
 	per = (size_t)d->m->hp.n_text_ctx * dm;
 	used = (size_t)d->n_past * dm;
 	perk = dm * d->ldk;
-	if (used == 0)
+	if (used == 0 || n_move == 0)
 		return 0;
-	tmp = malloc((size_t)d->n_seq * used * sizeof(float));
-	if (!tmp)
-		return -ENOMEM;
+	if (!d->reorder_tmp) {
+		d->reorder_tmp = malloc((size_t)d->n_seq * per * sizeof(float));
+		if (!d->reorder_tmp)
+			return -ENOMEM;
+	}
+	tmp = d->reorder_tmp;
+	/* only the sequences that change are copied: all reads first, then the writes */
 	for (int l = 0; l < d->m->hp.n_text_layer; l++) {
 		float *kc = d->kself[l], *vc = d->vself[l];
 
 		/* values: n_past rows per sequence, contiguous */
 		for (int i = 0; i < d->n_seq; i++)
-			memcpy(tmp + i * used, vc + src[i] * per, used * sizeof(float));
+			if (src[i] != i)
+				memcpy(tmp + i * used, vc + src[i] * per, used * sizeof(float));
 		for (int i = 0; i < d->n_seq; i++)
-			memcpy(vc + i * per, tmp + i * used, used * sizeof(float));
+			if (src[i] != i)
+				memcpy(vc + i * per, tmp + i * used, used * sizeof(float));
 		/* keys: d rows of n_past positions per sequence */
 		for (int i = 0; i < d->n_seq; i++)
-			for (size_t c = 0; c < dm; c++)
-				memcpy(tmp + i * used + c * d->n_past,
-				       kc + src[i] * perk + c * d->ldk, d->n_past * sizeof(float));
+			if (src[i] != i)
+				for (size_t c = 0; c < dm; c++)
+					memcpy(tmp + i * used + c * d->n_past,
+					       kc + src[i] * perk + c * d->ldk,
+					       d->n_past * sizeof(float));
 		for (int i = 0; i < d->n_seq; i++)
-			for (size_t c = 0; c < dm; c++)
-				memcpy(kc + i * perk + c * d->ldk, tmp + i * used + c * d->n_past,
-				       d->n_past * sizeof(float));
+			if (src[i] != i)
+				for (size_t c = 0; c < dm; c++)
+					memcpy(kc + i * perk + c * d->ldk,
+					       tmp + i * used + c * d->n_past,
+					       d->n_past * sizeof(float));
 	}
-	free(tmp);
 	return 0;
 }
 
@@ -285,7 +324,7 @@ static int cross_attention(struct wsp_decoder *d, int l)
 		.kt = d->cross_kt[l], .ldkt = d->ldc,
 		.v = d->cross_kv[l] + dm, .ldv = 2 * (size_t)dm,
 		.out = d->att, .ldo = (size_t)dm,
-		.n_q = d->n_seq * d->n_tok, .n_kv = m->hp.n_audio_ctx, .n_head = nh,
+		.n_q = d->n_run * d->n_tok, .n_kv = m->hp.n_audio_ctx, .n_head = nh,
 		.hd = dm / nh, .causal = 0,
 	};
 
@@ -294,7 +333,7 @@ static int cross_attention(struct wsp_decoder *d, int l)
 
 static void embed(struct wsp_decoder *d)
 {
-	int dm = d->m->hp.n_text_state, rows = d->n_seq * d->n_tok;
+	int dm = d->m->hp.n_text_state, rows = d->n_run * d->n_tok;
 
 	for (int i = 0; i < rows; i++) {
 		const float *e = d->m->tok_emb.w + (size_t)d->tokens[i] * dm;
@@ -315,9 +354,9 @@ static int logits_out(struct wsp_decoder *d, int vocab)
 	if (n_out == 0)
 		return 0;
 	if (vocab)
-		return wsp_linear(&d->xl, &d->m->tok_emb, d->h, d->n_seq * n_out, (size_t)dm,
+		return wsp_linear(&d->xl, &d->m->tok_emb, d->h, d->n_run * n_out, (size_t)dm,
 				  d->logits, (size_t)hp->n_vocab);
-	for (int s = 0; s < d->n_seq; s++)
+	for (int s = 0; s < d->n_run; s++)
 		wsp_layer_norm(d->h + (size_t)s * n_out * dm,
 			       d->xs + ((size_t)s * d->n_tok + d->logits_from) * dm,
 			       d->m->dec_ln.g, d->m->dec_ln.b, n_out, dm);
@@ -330,7 +369,7 @@ static int dec_node_run(void *arg)
 	struct wsp_decoder *d = n->d;
 	const struct wsp_dec_layer *L = &d->m->dec[n->l];
 	const struct wsp_exec *x = &d->xl;
-	int dm = d->m->hp.n_text_state, rows = d->n_seq * d->n_tok;
+	int dm = d->m->hp.n_text_state, rows = d->n_run * d->n_tok;
 	size_t nd = (size_t)rows * dm;
 
 	switch (n->op) {
@@ -343,7 +382,7 @@ static int dec_node_run(void *arg)
 	case D_QKV:
 		return wsp_linear(x, &L->self_qkv, d->h, rows, (size_t)dm, d->qkv, 3 * (size_t)dm);
 	case D_SELF:
-		return self_attention(d, n->l, n->s);
+		return n->s < d->n_run ? self_attention(d, n->l, n->s) : 0;
 	case D_SELF_OUT:
 		return wsp_linear(x, &L->self_out, d->att, rows, (size_t)dm, d->h, (size_t)dm);
 	case D_ADD_LN_CROSS:
@@ -429,8 +468,9 @@ out:
 	return id < 0 ? id : 0;
 }
 
-int wsp_decoder_step(struct wsp_decoder *d, const int32_t *tokens, int n_tok,
-		     int logits_from, float *logits)
+/* one step over the first @n_run sequences, @tokens n_run × n_tok */
+static int step_run(struct wsp_decoder *d, int n_run, const int32_t *tokens, int n_tok,
+		    int logits_from, float *logits)
 {
 	const struct wsp_hparams *hp;
 	int rows, ret;
@@ -441,20 +481,62 @@ int wsp_decoder_step(struct wsp_decoder *d, const int32_t *tokens, int n_tok,
 	hp = &d->m->hp;
 	if (d->n_past + n_tok > hp->n_text_ctx)
 		return -E2BIG;
-	rows = d->n_seq * n_tok;
+	rows = n_run * n_tok;
 	for (int i = 0; i < rows; i++)
 		if (tokens[i] < 0 || tokens[i] >= hp->n_vocab)
 			return -EINVAL;
 	ret = grow(d, rows);
 	if (ret)
 		return ret;
+	d->n_run = n_run;
 	d->tokens = tokens;
 	d->n_tok = n_tok;
 	d->logits_from = logits_from;
 	d->logits = logits;
 	ret = npu_graph_run(d->graph);
+	d->n_run = d->n_seq;
+	return ret;   /* on error the cache is unchanged: n_past not advanced */
+}
+
+int wsp_decoder_step(struct wsp_decoder *d, const int32_t *tokens, int n_tok,
+		     int logits_from, float *logits)
+{
+	int ret = step_run(d, d ? d->n_seq : 0, tokens, n_tok, logits_from, logits);
+
 	if (ret)
-		return ret;   /* the cache is unchanged: n_past not advanced */
+		return ret;
+	d->n_past += n_tok;
+	return 0;
+}
+
+int wsp_decoder_step_shared(struct wsp_decoder *d, const int32_t *tokens, int n_tok,
+			    int logits_from, float *logits)
+{
+	size_t dm, per, perk, n_out, V;
+	int ret = step_run(d, 1, tokens, n_tok, logits_from, logits);
+
+	if (ret)
+		return ret;
+	/* sequence 0's new keys and values, and its logits, to the others */
+	dm = (size_t)d->m->hp.n_text_state;
+	per = (size_t)d->m->hp.n_text_ctx * dm;
+	perk = dm * d->ldk;
+	for (int l = 0; l < d->m->hp.n_text_layer; l++) {
+		const float *k0 = d->kself[l] + d->n_past;
+		const float *v0 = d->vself[l] + (size_t)d->n_past * dm;
+
+		for (int s = 1; s < d->n_seq; s++) {
+			for (size_t c = 0; c < dm; c++)
+				memcpy(d->kself[l] + s * perk + c * d->ldk + d->n_past,
+				       k0 + c * d->ldk, (size_t)n_tok * sizeof(float));
+			memcpy(d->vself[l] + s * per + (size_t)d->n_past * dm, v0,
+			       (size_t)n_tok * dm * sizeof(float));
+		}
+	}
+	n_out = (size_t)(n_tok - logits_from);
+	V = (size_t)d->m->hp.n_vocab;
+	for (int s = 1; s < d->n_seq && n_out; s++)
+		memcpy(logits + s * n_out * V, logits, n_out * V * sizeof(float));
 	d->n_past += n_tok;
 	return 0;
 }

@@ -83,7 +83,29 @@ int wsp_decoder_new(const struct wsp_model *m, const struct wsp_exec *x,
 int wsp_decoder_step(struct wsp_decoder *d, const int32_t *tokens, int n_tok,
 		     int logits_from, float *logits);
 
-/** wsp_decoder_reorder - beam search: sequence i takes the cache of @src[i]. */
+/**
+ * wsp_decoder_step_shared - wsp_decoder_step() for tokens common to every
+ * sequence (the prompt): computed on sequence 0 only, then its new self-attention
+ * keys/values are copied to the other sequences, as are its logits.
+ * @tokens: n_tok token ids (one sequence's).
+ * @logits: n_seq × (n_tok - logits_from) × n_vocab floats, every sequence's
+ *          rows equal to sequence 0's.
+ * Return: as wsp_decoder_step().
+ */
+int wsp_decoder_step_shared(struct wsp_decoder *d, const int32_t *tokens, int n_tok,
+			    int logits_from, float *logits);
+
+/**
+ * wsp_decoder_set_encoder - attend to a new encoder output @enc from now on:
+ * recomputes the cross-attention keys/values (through @x, which may use more
+ * threads than the steps do) and forgets all tokens, as wsp_decoder_reset().
+ * Lets one decoder serve every window of a transcription.
+ * Return: 0 or -errno (the decoder must then not be stepped before a
+ * successful call).
+ */
+int wsp_decoder_set_encoder(struct wsp_decoder *d, const struct wsp_exec *x, const float *enc);
+
+/** wsp_decoder_reorder - beam search: sequence i takes the cache of @src[i]. No allocation after the first call. */
 int wsp_decoder_reorder(struct wsp_decoder *d, const int *src);
 
 /** wsp_decoder_reset - forget all tokens (keeps the cross-attention cache). */
