@@ -224,10 +224,22 @@ struct wsp_win {
 	const float *enc;          /* the window's encoder output */
 	struct wsp_decoder *dec[2];
 	int n_seq[2];
+	int stale[2];              /* dec[i] still attends to the previous window's @enc */
 };
 
-/** wsp_win_decoder - the window's decoder for @n_seq sequences (made on first use). */
+/**
+ * wsp_win_decoder - the window's decoder for @n_seq sequences: made on first
+ * use, or one kept from an earlier window and given this window's encoder
+ * output (wsp_decoder_set_encoder()).
+ */
 int wsp_win_decoder(struct wsp_win *w, int n_seq, struct wsp_decoder **out);
+
+/**
+ * wsp_win_next - @w->enc now holds the next window's encoder output: the
+ * decoders are kept (their buffers and step graphs reused) and get the new
+ * cross-attention keys/values when next asked for.
+ */
+void wsp_win_next(struct wsp_win *w);
 
 /** wsp_win_release - free the window's decoders (before the next window). */
 void wsp_win_release(struct wsp_win *w);

@@ -40,23 +40,35 @@ int wsp_win_decoder(struct wsp_win *w, int n_seq, struct wsp_decoder **out)
 
 	for (int i = 0; i < 2; i++) {
 		if (w->dec[i] && w->n_seq[i] == n_seq) {
+			if (w->stale[i]) {
+				ret = wsp_decoder_set_encoder(w->dec[i], w->x, w->enc);
+				if (ret)
+					return ret;
+				w->stale[i] = 0;
+			}
 			*out = w->dec[i];
 			return 0;
 		}
 		if (!w->dec[i] && slot < 0)
 			slot = i;
 	}
-	if (slot < 0) {        /* both taken: replace the second */
-		wsp_decoder_free(w->dec[1]);
-		w->dec[1] = NULL;
-		slot = 1;
+	if (slot < 0) {        /* both taken: replace a stale one, else the second */
+		slot = w->stale[0] && !w->stale[1] ? 0 : 1;
+		wsp_decoder_free(w->dec[slot]);
+		w->dec[slot] = NULL;
 	}
 	ret = wsp_decoder_new(w->m, w->x, w->enc, n_seq, &w->dec[slot]);
 	if (ret)
 		return ret;
 	w->n_seq[slot] = n_seq;
+	w->stale[slot] = 0;
 	*out = w->dec[slot];
 	return 0;
+}
+
+void wsp_win_next(struct wsp_win *w)
+{
+	w->stale[0] = w->stale[1] = 1;
 }
 
 void wsp_win_release(struct wsp_win *w)
@@ -65,6 +77,7 @@ void wsp_win_release(struct wsp_win *w)
 		wsp_decoder_free(w->dec[i]);
 		w->dec[i] = NULL;
 		w->n_seq[i] = 0;
+		w->stale[i] = 0;
 	}
 }
 

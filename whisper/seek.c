@@ -110,6 +110,7 @@ struct job {
 	float *mel_full, *mel;   /* mel of the held samples; the window's n_mels × 3000 */
 	size_t mel_full_frames;
 	float *enc;
+	struct wsp_encoder *encoder;   /* made once, run on every window */
 	float floor;             /* normalized log-mel floor of the whole stream; -inf: none */
 	struct wsp_dec_ws *ws;
 	int32_t prev[PREV_MAX];  /* the last tokens since the prompt was reset */
@@ -512,7 +513,7 @@ static int run(struct job *j)
 		if (ret)
 			break;
 		t0 = now_ms();
-		ret = wsp_encode(c->model, &c->exec, j->mel, j->enc);
+		ret = wsp_encoder_run(j->encoder, j->mel, j->enc);
 		j->res->encode_ms += now_ms() - t0;
 		if (ret)
 			break;
@@ -541,7 +542,7 @@ static int run(struct job *j)
 					j->n_prev = 0;
 			}
 		}
-		wsp_win_release(&win);
+		wsp_win_next(&win);   /* decoders kept, new cross keys/values next window */
 		j->res->decode_ms += now_ms() - t0;
 		if (ret)
 			break;
@@ -591,6 +592,11 @@ int wsp_seek_run(const struct wsp_context *c, struct wsp_source *src,
 	ret = -ENOMEM;
 	if (j.buf && j.mel_full && j.mel && j.enc)
 		ret = wsp_dec_ws_new(max_seq, hp->n_vocab, hp->n_text_ctx, &j.ws);
+	if (!ret) {
+		ret = wsp_encoder_new(c->model, &c->exec, &j.encoder);
+		if (ret && ret != -ENOMEM)
+			snprintf(err, errlen, "encoder: %s", strerror(-ret));
+	}
 	j.cap -= HOP;   /* room for the 160 zeros of the stream's tail */
 	if (!ret && o->initial_prompt) {
 		/* " " + prompt.strip(), as faster-whisper */
@@ -633,6 +639,7 @@ int wsp_seek_run(const struct wsp_context *c, struct wsp_source *src,
 	free(j.mel_full);
 	free(j.mel);
 	free(j.enc);
+	wsp_encoder_free(j.encoder);
 	wsp_dec_ws_free(j.ws);
 	if (ret)
 		wsp_result_free(res);
