@@ -212,8 +212,8 @@ static double ct2_int8_cosine(const char *name)
  * INT8 against fp32: cosine >= 0.999, or at least CTranslate2's own int8
  * encoder against its float32 one on the same mel. On base neither reaches
  * 0.999 (measured: ours 0.9986 on jfk, 0.9976 on spk1_snt1; CTranslate2 int8
- * 0.9954, 0.9930): six layers of d = 512 with per-row INT8 activations lose
- * more than tiny.en's four of 384. Both numbers are in the log.
+ * 0.9954, 0.9930; see Documentation/forward.md on the residual stream's
+ * channel outliers). Both numbers are in the log.
  */
 Test(base, int8_encoder_close_to_fp32, .init = setup_ref)
 {
