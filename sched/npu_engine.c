@@ -106,6 +106,21 @@ static bool under_valgrind(void)
 }
 
 /*
+ * Worker threads for the tiler calls, decided once: $AMN_THREADS, else the
+ * online CPUs (the tiler's own default, which it would otherwise look up,
+ * reading sysfs, on every call).
+ */
+static int default_threads(void)
+{
+	const char *env = getenv("AMN_THREADS");
+	long n = env && *env ? strtol(env, NULL, 10) : 0;
+
+	if (n <= 0)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int)(n > 256 ? 256 : n) : 1;
+}
+
+/*
  * The process name for the stats page: the executable's file name, cut to
  * @len - 1 bytes. The whole path is read first, so that a long directory
  * does not eat into the name; without /proc, the name the program was
@@ -139,7 +154,7 @@ int npu_engine_open(struct npu_engine **out, const struct npu_engine_opts *o)
 		return -ENOMEM;
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_mutex_init(&e->dlock, NULL);
-	e->tile.threads = o ? o->threads : 0;
+	e->tile.threads = o && o->threads > 0 ? o->threads : default_threads();
 	e->tile.tile_edge = o ? o->tile_edge : 0;
 	e->batch_jobs = o && o->batch_jobs ? o->batch_jobs : DEFAULT_BATCH_JOBS;
 	e->t_max_ns = (int64_t)(o && o->t_max_us ? o->t_max_us : DEFAULT_T_MAX_US) * 1000;
