@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "whisper/audio.h"
+#include "whisper/decode.h"
 #include "whisper/forward.h"
 #include "whisper/greedy.h"
 #include "whisper/transcribe.h"
@@ -153,6 +154,48 @@ Test(base, hparams_are_multilingual_base, .init = setup_model)
 	cr_expect_eq(hp->n_vocab, 51865);
 	cr_expect_eq(hp->n_audio_state, 512);
 	cr_expect_eq(hp->n_audio_ctx, 1500);
+}
+
+/*
+ * The multilingual special tokens (openai's tokenizer ids for base) and the
+ * suppressed set faster-whisper uses with suppress_tokens=[-1]: config.json's
+ * suppress_ids (82) plus transcribe, translate, sot, sot_prev, sot_lm and
+ * no_speech: 88 ids summing to 1128152; suppress_ids_begin [220, 50257].
+ */
+Test(base, special_tokens_and_suppressed_ids, .init = setup_model)
+{
+	const struct wsp_special_tokens *sp;
+	struct wsp_tokenizer *tok;
+	struct wsp_rules r;
+	char err[512], cfg[1024];
+	long sum = 0;
+
+	cr_assert_eq(wsp_tokenizer_load(model_dir(), 51865, &tok, err, sizeof(err)), 0, "%s", err);
+	sp = wsp_tokenizer_special(tok);
+	cr_expect_eq(sp->eot, 50257);
+	cr_expect_eq(sp->sot, 50258);
+	cr_expect_eq(sp->lang_first, 50259);
+	cr_expect_eq(sp->n_langs, 99);
+	cr_expect_eq(sp->translate, 50358);
+	cr_expect_eq(sp->transcribe, 50359);
+	cr_expect_eq(sp->sot_lm, 50360);
+	cr_expect_eq(sp->sot_prev, 50361);
+	cr_expect_eq(sp->no_speech, 50362);
+	cr_expect_eq(sp->no_timestamps, 50363);
+	cr_expect_eq(sp->timestamp_begin, 50364);
+	cr_expect_eq(wsp_tokenizer_lang_token(tok, "en"), 50259);
+	cr_expect_eq(wsp_tokenizer_lang_token(tok, "de"), 50261);
+	snprintf(cfg, sizeof(cfg), "%s/config.json", model_dir());
+	cr_assert_eq(wsp_rules_init(&r, tok, 51865, cfg, err, sizeof(err)), 0, "%s", err);
+	for (int i = 0; i < r.n_suppress; i++)
+		sum += r.suppress[i];
+	cr_expect_eq(r.n_suppress, 88);
+	cr_expect_eq(sum, 1128152L);
+	cr_assert_eq(r.n_suppress_begin, 2);
+	cr_expect_eq(r.suppress_begin[0], 220);
+	cr_expect_eq(r.suppress_begin[1], 50257);
+	wsp_rules_release(&r);
+	wsp_tokenizer_free(tok);
 }
 
 Test(base, prompt_is_sot_en_transcribe_notimestamps, .init = setup_ref)
