@@ -10,6 +10,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,4 +257,147 @@ Test(decoder, rejects_bad_tokens_and_overflow)
 	wsp_decoder_free(d);
 	free(many);
 	free(enc);
+}
+
+static double max_diff(const float *a, const float *b, size_t n)
+{
+	double m = 0.0;
+
+	for (size_t i = 0; i < n; i++)
+		m = fmax(m, fabs((double)a[i] - b[i]));
+	return m;
+}
+
+/* A prompt run once and copied (step_shared) must equal it run on every sequence. */
+Test(decoder, shared_prompt_equals_per_sequence_prompt)
+{
+	const struct wsp_hparams *hp = wsp_model_hparams(model);
+	struct wsp_exec x = { .precision = WSP_FP32, .threads = 2 };
+	const size_t V = (size_t)hp->n_vocab;
+	int32_t feed[3 * 8], next[3] = { 383, 1200, 775 };
+	float *enc = read_enc(names[0]);
+	float *la = malloc(3 * V * sizeof(float)), *lb = malloc(3 * V * sizeof(float));
+	struct wsp_decoder *d;
+
+	for (int s = 0; s < 3; s++)
+		memcpy(feed + s * n_prompt, prompt, (size_t)n_prompt * sizeof(int32_t));
+	cr_assert_eq(wsp_decoder_new(model, &x, enc, 3, &d), 0);
+	cr_assert_eq(wsp_decoder_step(d, feed, n_prompt, n_prompt - 1, la), 0);
+	cr_assert_eq(wsp_decoder_step(d, next, 1, 0, la), 0);
+	wsp_decoder_reset(d);
+	cr_assert_eq(wsp_decoder_step_shared(d, prompt, n_prompt, n_prompt - 1, lb), 0);
+	/* every sequence got sequence 0's logits */
+	cr_expect_eq(memcmp(lb, lb + V, V * sizeof(float)), 0);
+	cr_expect_eq(memcmp(lb, lb + 2 * V, V * sizeof(float)), 0);
+	cr_assert_eq(wsp_decoder_step(d, next, 1, 0, lb), 0);
+	cr_expect_lt(max_diff(la, lb, 3 * V), 1e-3, "max logit difference %g",
+		     max_diff(la, lb, 3 * V));
+	wsp_decoder_free(d);
+	free(enc);
+	free(la);
+	free(lb);
+}
+
+/* A decoder given a new encoder output must act as one made for it. */
+Test(decoder, set_encoder_equals_new_decoder)
+{
+	const struct wsp_hparams *hp = wsp_model_hparams(model);
+	struct wsp_exec x = { .precision = WSP_INT8, .threads = 2 };
+	const size_t V = (size_t)hp->n_vocab;
+	float *ea = read_enc(names[0]), *eb = read_enc(names[n_names > 1 ? 1 : 0]);
+	float *la = malloc(2 * V * sizeof(float)), *lb = malloc(2 * V * sizeof(float));
+	int32_t next[2] = { 383, 1200 };
+	struct wsp_decoder *d, *e;
+
+	cr_assert_eq(wsp_decoder_new(model, &x, ea, 2, &d), 0);
+	cr_assert_eq(wsp_decoder_step_shared(d, prompt, n_prompt, n_prompt, NULL), 0);
+	cr_assert_eq(wsp_decoder_set_encoder(d, &x, eb), 0);
+	cr_assert_eq(wsp_decoder_step_shared(d, prompt, n_prompt, n_prompt, NULL), 0);
+	cr_assert_eq(wsp_decoder_step(d, next, 1, 0, la), 0);
+	cr_assert_eq(wsp_decoder_new(model, &x, eb, 2, &e), 0);
+	cr_assert_eq(wsp_decoder_step_shared(e, prompt, n_prompt, n_prompt, NULL), 0);
+	cr_assert_eq(wsp_decoder_step(e, next, 1, 0, lb), 0);
+	cr_expect_eq(memcmp(la, lb, 2 * V * sizeof(float)), 0, "max difference %g",
+		     max_diff(la, lb, 2 * V));
+	wsp_decoder_free(d);
+	wsp_decoder_free(e);
+	free(ea);
+	free(eb);
+	free(la);
+	free(lb);
+}
+
+/*
+ * Decoders stepped from several threads through one gang: every step's
+ * logits equal those of the same decoder stepped alone, whoever shared its
+ * round (INT8, direct tiler calls).
+ */
+#define GANG_T 3
+#define GANG_STEPS 12
+
+struct gang_arg {
+	struct wsp_exec x;
+	const float *enc;
+	float *logits;   /* GANG_STEPS × 2 × V */
+	int ret;
+};
+
+static void *gang_thread(void *p)
+{
+	struct gang_arg *a = p;
+	const size_t V = (size_t)wsp_model_hparams(model)->n_vocab;
+	struct wsp_decoder *d;
+	int32_t tok[2];
+
+	a->ret = wsp_decoder_new(model, &a->x, a->enc, 2, &d);
+	if (a->ret)
+		return NULL;
+	a->ret = wsp_decoder_step_shared(d, prompt, n_prompt, n_prompt, NULL);
+	for (int i = 0; i < GANG_STEPS && !a->ret; i++) {
+		tok[0] = 300 + 7 * i;
+		tok[1] = 1000 + 13 * i;
+		a->ret = wsp_decoder_step(d, tok, 1, 0, a->logits + (size_t)i * 2 * V);
+	}
+	wsp_decoder_free(d);
+	return NULL;
+}
+
+Test(decoder, gang_steps_equal_lone_steps)
+{
+	const size_t V = (size_t)wsp_model_hparams(model)->n_vocab;
+	const size_t n = (size_t)GANG_STEPS * 2 * V;
+	struct wsp_dec_gang *g;
+	struct gang_arg lone[GANG_T], many[GANG_T];
+	float *enc[GANG_T];
+	pthread_t th[GANG_T];
+	unsigned long rounds, steps;
+
+	cr_assert_eq(wsp_dec_gang_new(&g), 0);
+	for (int t = 0; t < GANG_T; t++) {
+		enc[t] = read_enc(names[t % n_names]);
+		lone[t] = (struct gang_arg){ { .precision = WSP_INT8, .threads = 1 }, enc[t],
+					     malloc(n * sizeof(float)), 0 };
+		many[t] = lone[t];
+		many[t].x.gang = g;
+		many[t].logits = malloc(n * sizeof(float));
+		gang_thread(&lone[t]);
+		cr_assert_eq(lone[t].ret, 0);
+	}
+	for (int t = 0; t < GANG_T; t++)
+		cr_assert_eq(pthread_create(&th[t], NULL, gang_thread, &many[t]), 0);
+	for (int t = 0; t < GANG_T; t++)
+		pthread_join(th[t], NULL);
+	wsp_dec_gang_counters(g, &rounds, &steps);
+	cr_expect_eq(steps, (unsigned long)GANG_T * (GANG_STEPS + 1));
+	cr_expect_leq(rounds, steps);
+	for (int t = 0; t < GANG_T; t++) {
+		cr_expect_eq(many[t].ret, 0);
+		cr_expect_eq(memcmp(lone[t].logits, many[t].logits, n * sizeof(float)), 0,
+			     "thread %d: max difference %g", t,
+			     max_diff(lone[t].logits, many[t].logits, n));
+		free(lone[t].logits);
+		free(many[t].logits);
+		free(enc[t]);
+	}
+	wsp_dec_gang_free(g);
 }

@@ -14,6 +14,7 @@
  * self-attention key is written as one column of its sequence's cache.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,7 @@ struct wsp_decoder {
 	struct wsp_exec xl;       /* the caller's, on one thread (see wsp_decoder_new()) */
 	int n_seq, n_past;
 	int n_run;                /* sequences the current step computes (1 or n_seq) */
+	struct wsp_dec_gang *gang; /* from the caller's exec; NULL: steps run alone */
 	float **kself, **vself;   /* per layer: n_seq × d × ldk (keys, transposed)
 				     and n_seq × n_text_ctx × d (values) */
 	float **cross_kv;         /* per layer: n_audio_ctx × 2d */
@@ -43,6 +45,29 @@ struct wsp_decoder {
 	int cap_rows;
 	float *xs, *h, *qkv, *att, *ffn;
 	float *reorder_tmp;       /* wsp_decoder_reorder(): n_seq × n_text_ctx × d, made on first use */
+	/* membership of a gang round (see struct wsp_dec_gang) */
+	struct wsp_decoder *gang_next;
+	int gang_done, gang_ret;
+};
+
+/*
+ * Steps of concurrent transcriptions run as one: a thread that asks for a
+ * step queues its decoder; when no round is running it becomes the leader,
+ * takes every queued decoder and runs their steps side by side, operation
+ * by operation, with each linear layer as ONE matmul over all their rows
+ * stacked (weights read once for all streams, not once per stream). Steps
+ * asked for during a round wait for the next one (flat combining).
+ */
+struct wsp_dec_gang {
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	struct wsp_decoder *pending;  /* queued for the next round */
+	int busy;                     /* a round is running */
+	/* the leader's stacked rows, grown on demand */
+	float *in, *out;
+	size_t in_cap, out_cap;
+	/* counters: rounds and steps, for tests and tools */
+	unsigned long rounds, steps;
 };
 
 static int dec_graph_build(struct wsp_decoder *d);
@@ -170,6 +195,7 @@ int wsp_decoder_new(const struct wsp_model *m, const struct wsp_exec *x,
 	 */
 	d->xl = *x;
 	d->xl.threads = 1;
+	d->gang = x->gang;
 	d->n_seq = n_seq;
 	d->n_run = n_seq;
 	d->kself = calloc((size_t)hp->n_text_layer, sizeof(float *));
@@ -468,6 +494,253 @@ out:
 	return id < 0 ? id : 0;
 }
 
+int wsp_dec_gang_new(struct wsp_dec_gang **out)
+{
+	struct wsp_dec_gang *g;
+
+	if (!out)
+		return -EINVAL;
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	if (pthread_mutex_init(&g->lock, NULL)) {
+		free(g);
+		return -ENOMEM;
+	}
+	if (pthread_cond_init(&g->cv, NULL)) {
+		pthread_mutex_destroy(&g->lock);
+		free(g);
+		return -ENOMEM;
+	}
+	*out = g;
+	return 0;
+}
+
+void wsp_dec_gang_free(struct wsp_dec_gang *g)
+{
+	if (!g)
+		return;
+	pthread_cond_destroy(&g->cv);
+	pthread_mutex_destroy(&g->lock);
+	free(g->in);
+	free(g->out);
+	free(g);
+}
+
+void wsp_dec_gang_counters(struct wsp_dec_gang *g, unsigned long *rounds, unsigned long *steps)
+{
+	pthread_mutex_lock(&g->lock);
+	*rounds = g->rounds;
+	*steps = g->steps;
+	pthread_mutex_unlock(&g->lock);
+}
+
+static int grow_buf(float **p, size_t *cap, size_t n)
+{
+	float *q;
+
+	if (n <= *cap)
+		return 0;
+	q = malloc(n * sizeof(float));
+	if (!q)
+		return -ENOMEM;
+	free(*p);
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+/* where a linear operation of a step reads and writes */
+struct lin_io {
+	const struct wsp_lin *w;
+	const float *in;
+	float *out;
+	int rows, K, N;
+	size_t ldo;
+};
+
+static void lin_io_of(struct wsp_decoder *d, enum dec_op op, int l, struct lin_io *io)
+{
+	const struct wsp_dec_layer *L = &d->m->dec[l];
+	int dm = d->m->hp.n_text_state;
+
+	io->rows = d->n_run * d->n_tok;
+	io->K = dm;
+	io->in = d->h;
+	io->out = d->h;
+	switch (op) {
+	case D_QKV:
+		io->w = &L->self_qkv;
+		io->out = d->qkv;
+		break;
+	case D_SELF_OUT:
+		io->w = &L->self_out;
+		io->in = d->att;
+		break;
+	case D_CROSS_Q:
+		io->w = &L->cross_q;
+		io->out = d->qkv;
+		break;
+	case D_CROSS_OUT:
+		io->w = &L->cross_out;
+		io->in = d->att;
+		break;
+	case D_FC1:
+		io->w = &L->fc1;
+		io->out = d->ffn;
+		break;
+	case D_FC2:
+		io->w = &L->fc2;
+		io->in = d->ffn;
+		io->K = L->fc1.out;
+		break;
+	default: /* D_VOCAB */
+		io->w = &d->m->tok_emb;
+		io->out = d->logits;
+		io->rows = d->n_run * (d->n_tok - d->logits_from);
+		break;
+	}
+	io->N = op == D_VOCAB ? d->m->hp.n_vocab : io->w->out;
+	io->ldo = (size_t)io->N;
+}
+
+/* one linear operation for every decoder of @list, as one stacked matmul */
+static int gang_linear(struct wsp_dec_gang *g, struct wsp_decoder **list, int n,
+		       enum dec_op op, int l)
+{
+	struct lin_io io;
+	size_t rows = 0, off = 0;
+	int ret, n_live = 0;
+
+	for (int i = 0; i < n; i++) {
+		lin_io_of(list[i], op, l, &io);
+		rows += (size_t)io.rows;
+		n_live += io.rows > 0;
+	}
+	if (n_live <= 1) {
+		for (int i = 0; i < n; i++) {
+			lin_io_of(list[i], op, l, &io);
+			if (io.rows > 0)
+				return wsp_linear(&list[i]->xl, io.w, io.in, io.rows, (size_t)io.K,
+						  io.out, io.ldo);
+		}
+		return 0;
+	}
+	ret = grow_buf(&g->in, &g->in_cap, rows * (size_t)io.K);
+	if (!ret)
+		ret = grow_buf(&g->out, &g->out_cap, rows * (size_t)io.N);
+	if (ret)
+		return ret;
+	for (int i = 0; i < n; i++) {
+		lin_io_of(list[i], op, l, &io);
+		if (io.rows > 0)
+			memcpy(g->in + off * io.K, io.in, (size_t)io.rows * io.K * sizeof(float));
+		off += (size_t)io.rows;
+	}
+	ret = wsp_linear(&list[0]->xl, io.w, g->in, (int)rows, (size_t)io.K, g->out, (size_t)io.N);
+	if (ret)
+		return ret;
+	off = 0;
+	for (int i = 0; i < n; i++) {
+		lin_io_of(list[i], op, l, &io);
+		if (io.rows > 0)
+			memcpy(io.out, g->out + off * io.N, (size_t)io.rows * io.N * sizeof(float));
+		off += (size_t)io.rows;
+	}
+	return 0;
+}
+
+/* one round: the steps of @n decoders, each operation over all of them */
+static int gang_round(struct wsp_dec_gang *g, struct wsp_decoder **list, int n)
+{
+	static const enum dec_op layer_ops[] = {
+		D_LN_SELF, D_QKV, D_SELF, D_SELF_OUT, D_ADD_LN_CROSS, D_CROSS_Q, D_CROSS,
+		D_CROSS_OUT, D_ADD_LN_FFN, D_FC1, D_GELU, D_FC2, D_ADD,
+	};
+	int n_layer = list[0]->m->hp.n_text_layer, ret = 0;
+
+	for (int i = 0; i < n; i++)
+		embed(list[i]);
+	for (int l = 0; l < n_layer && !ret; l++) {
+		for (size_t k = 0; k < sizeof(layer_ops) / sizeof(layer_ops[0]) && !ret; k++) {
+			enum dec_op op = layer_ops[k];
+
+			switch (op) {
+			case D_QKV: case D_SELF_OUT: case D_CROSS_Q: case D_CROSS_OUT:
+			case D_FC1: case D_FC2:
+				ret = gang_linear(g, list, n, op, l);
+				break;
+			default:
+				for (int i = 0; i < n && !ret; i++) {
+					struct dec_node nd = { list[i], op, l, 0 };
+
+					for (nd.s = 0; nd.s < (op == D_SELF ? list[i]->n_run : 1) && !ret;
+					     nd.s++)
+						ret = dec_node_run(&nd);
+				}
+			}
+		}
+	}
+	for (int i = 0; i < n && !ret; i++)
+		ret = logits_out(list[i], 0);
+	if (!ret)
+		ret = gang_linear(g, list, n, D_VOCAB, 0);
+	return ret;
+}
+
+/* run @d's prepared step in a round, led by this thread or another */
+static int gang_step(struct wsp_dec_gang *g, struct wsp_decoder *d)
+{
+	struct wsp_decoder *stack_list[16], **list;
+
+	pthread_mutex_lock(&g->lock);
+	d->gang_done = 0;
+	d->gang_ret = 0;
+	d->gang_next = g->pending;
+	g->pending = d;
+	while (!d->gang_done) {
+		struct wsp_decoder *p;
+		int n = 0, ret;
+
+		if (g->busy) {
+			pthread_cond_wait(&g->cv, &g->lock);
+			continue;
+		}
+		g->busy = 1;
+		for (p = g->pending; p; p = p->gang_next)
+			n++;
+		list = n <= 16 ? stack_list : malloc((size_t)n * sizeof(*list));
+		n = 0;
+		/* oldest first */
+		for (p = g->pending; p; p = p->gang_next)
+			if (list)
+				list[n++] = p;
+		for (int i = 0; i < n / 2; i++) {
+			struct wsp_decoder *t = list[i];
+
+			list[i] = list[n - 1 - i];
+			list[n - 1 - i] = t;
+		}
+		p = g->pending;
+		g->pending = NULL;
+		g->rounds++;
+		g->steps += (unsigned long)n;
+		pthread_mutex_unlock(&g->lock);
+		ret = list ? gang_round(g, list, n) : -ENOMEM;
+		if (list != stack_list)
+			free(list);
+		pthread_mutex_lock(&g->lock);
+		for (; p; p = p->gang_next) {
+			p->gang_ret = ret;
+			p->gang_done = 1;
+		}
+		g->busy = 0;
+		pthread_cond_broadcast(&g->cv);
+	}
+	pthread_mutex_unlock(&g->lock);
+	return d->gang_ret;
+}
+
 /* one step over the first @n_run sequences, @tokens n_run × n_tok */
 static int step_run(struct wsp_decoder *d, int n_run, const int32_t *tokens, int n_tok,
 		    int logits_from, float *logits)
@@ -493,7 +766,7 @@ static int step_run(struct wsp_decoder *d, int n_run, const int32_t *tokens, int
 	d->n_tok = n_tok;
 	d->logits_from = logits_from;
 	d->logits = logits;
-	ret = npu_graph_run(d->graph);
+	ret = d->gang ? gang_step(d->gang, d) : npu_graph_run(d->graph);
 	d->n_run = d->n_seq;
 	return ret;   /* on error the cache is unchanged: n_past not advanced */
 }

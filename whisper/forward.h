@@ -24,6 +24,7 @@ struct wsp_exec {
 	enum wsp_precision precision;
 	struct npu_tenant *tenant;  /* INT8 matmuls go through it; NULL: direct tiler calls */
 	int threads;                /* CPU threads for non-matmul ops; 0: default */
+	struct wsp_dec_gang *gang;  /* decoder steps of concurrent callers run stacked; NULL: alone */
 };
 
 /**
@@ -65,6 +66,25 @@ int wsp_encoder_run(struct wsp_encoder *e, const float *mel, float *out);
 void wsp_encoder_free(struct wsp_encoder *e);
 
 struct wsp_decoder;
+
+/*
+ * A decoder gang: decoders made with the same gang in their exec run the
+ * steps asked for at the same time (by different threads) as one, each
+ * linear layer as one matmul over all their rows, so the weights are read
+ * once per round instead of once per stream. A step waits only for the
+ * round it joins. The result of a step does not depend on who else is in
+ * its round (INT8: per-row activation scales).
+ */
+struct wsp_dec_gang;
+
+/** wsp_dec_gang_new - an empty gang. Return: 0 or -errno. */
+int wsp_dec_gang_new(struct wsp_dec_gang **out);
+
+/** wsp_dec_gang_free - release; no decoder may still be stepping. NULL is a no-op. */
+void wsp_dec_gang_free(struct wsp_dec_gang *g);
+
+/** wsp_dec_gang_counters - rounds run so far and the steps they ran. */
+void wsp_dec_gang_counters(struct wsp_dec_gang *g, unsigned long *rounds, unsigned long *steps);
 
 /**
  * wsp_decoder_new - a decoder for @n_seq sequences (beams) attending to one

@@ -23,6 +23,7 @@ struct wsp_context {
 	const struct wsp_model *model;
 	struct wsp_exec exec;
 	struct npu_tenant *tenant;   /* owned; NULL without an engine */
+	struct wsp_dec_gang *gang;   /* owned; concurrent transcriptions' decoder steps run stacked */
 	struct wsp_tokenizer *tok;
 	struct wsp_mel *mel;
 	struct wsp_rules rules;

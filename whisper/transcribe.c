@@ -43,6 +43,7 @@ void wsp_context_free(struct wsp_context *c)
 	wsp_tokenizer_free(c->tok);
 	if (c->tenant)
 		npu_tenant_close(c->tenant);
+	wsp_dec_gang_free(c->gang);
 	free(c);
 }
 
@@ -70,6 +71,12 @@ int wsp_context_new(const struct wsp_model *model, struct npu_engine *engine,
 	c->multilingual = wsp_model_is_multilingual(model);
 	c->exec.precision = precision;
 	c->exec.threads = threads;
+	ret = wsp_dec_gang_new(&c->gang);
+	if (ret) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	c->exec.gang = c->gang;
 	ret = wsp_tokenizer_load(wsp_model_dir(model), hp->n_vocab, &c->tok, err, errlen);
 	if (ret)
 		goto fail;
