@@ -50,9 +50,9 @@ Test(kernels, scalar_is_the_signed_product)
 
 Test(kernels, every_supported_variant_matches_scalar)
 {
-	static const char *names[] = { "scalar", "avx2", "avx512vnni" };
+	static const char *names[] = { "scalar", "avx2", "avx512vnni", "avx512vnni_rows" };
 
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		kern_s8_fn *fn = kern_s8_by_name(names[i]);
 
 		if (!fn)
@@ -124,9 +124,9 @@ Test(kernels, f32_scalar_dequantizes_each_block)
 
 Test(kernels, every_f32_variant_matches_scalar)
 {
-	static const char *names[] = { "scalar", "avx2", "avx512vnni" };
+	static const char *names[] = { "scalar", "avx2", "avx512vnni", "avx512vnni_rows" };
 
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		kern_f32_fn *fn = kern_f32_by_name(names[i]);
 
 		if (!fn)
@@ -137,6 +137,37 @@ Test(kernels, every_f32_variant_matches_scalar)
 					for (int cols = 1; cols <= 130; cols += 21)
 						compare_f32(fn, rows, kp, kb, cols, (rows + cols) & 1);
 	}
+}
+
+/*
+ * The few-rows kernels at every row count they are chosen for (2..48: row
+ * groups of up to 16, strips of 16..64 columns), ragged K and columns.
+ */
+Test(kernels, few_rows_variants_match_scalar_at_every_row_count)
+{
+	kern_s8_fn *s8 = kern_s8_by_name("avx512vnni_rows");
+	kern_f32_fn *f32 = kern_f32_by_name("avx512vnni_rows");
+
+	if (!s8 || !f32)
+		cr_skip_test("no AVX-512 VNNI");
+	for (int rows = 1; rows <= KERN_ROWS_MAX + 1; rows++)
+		for (int kp = 4; kp <= 516; kp += 256)
+			for (int cols = 1 + rows % 16; cols <= 64; cols += 21) {
+				compare(s8, rows, kp, cols);
+				compare_f32(f32, rows, kp, 128, cols, (rows + kp) & 1);
+			}
+}
+
+Test(kernels, select_rows_picks_the_few_rows_kernel_only_for_small_m)
+{
+	if (!kern_s8_by_name("avx512vnni_rows") || getenv("AMN_KERNEL"))
+		cr_skip_test("no AVX-512 VNNI, or a forced kernel");
+	cr_assert_eq(kern_s8_select_rows(1), kern_s8_select());
+	cr_assert_eq(kern_s8_select_rows(2), kern_s8_avx512vnni_rows);
+	cr_assert_eq(kern_s8_select_rows(KERN_ROWS_MAX), kern_s8_avx512vnni_rows);
+	cr_assert_eq(kern_s8_select_rows(KERN_ROWS_MAX + 1), kern_s8_select());
+	cr_assert_eq(kern_f32_select_rows(5), kern_f32_avx512vnni_rows);
+	cr_assert_eq(kern_f32_select_rows(1500), kern_f32_select());
 }
 
 Test(kernels, quantizers_match_scalar_and_round_trip)

@@ -70,6 +70,13 @@ Test(tiler, s8_random_shapes_exact)
 		check_s8(1 + next() % 130, 1 + next() % 200, 1 + next() % 300, 16 << (i % 3));
 }
 
+/* Every M the few-rows kernels serve, with decoder-like and ragged K, N. */
+Test(tiler, s8_few_rows_exact)
+{
+	for (int M = 2; M <= 49; M++)
+		check_s8(M, M % 3 ? 384 : 130, M % 2 ? 700 : 131, 16 << (M % 3));
+}
+
 Test(tiler, s8_big_shape_exact)
 {
 	if (small())
@@ -187,6 +194,47 @@ Test(tiler, f32_error_and_correlation)
 
 	for (size_t i = 0; i < sizeof(ks) / sizeof(ks[0]); i++)
 		check_f32(small() ? 64 : 200, ks[i], 300);
+}
+
+/*
+ * fp32 mode at few rows (the few-rows kernel where the CPU has VNNI) gives
+ * the bits of the scalar path (AMN_KERNEL=scalar: scalar kernel and
+ * quantizer), bias included, over ragged K blocks.
+ */
+Test(tiler, f32_few_rows_match_scalar_bits)
+{
+	static const int Ms[] = { 2, 5, 8, 13, 16, 17, 33, 48 };
+	int K = 400, N = 333;
+	float *a = malloc(sizeof(float) * 48 * K), *b = malloc(sizeof(float) * K * N);
+	float *bias = malloc(sizeof(float) * N);
+	float *c0 = malloc(sizeof(float) * 48 * N), *c1 = malloc(sizeof(float) * 48 * N);
+	struct tile_opts o = { .threads = 2 };
+	struct tile_weights *w;
+
+	if (getenv("AMN_KERNEL"))
+		cr_skip_test("AMN_KERNEL is set");
+	for (int i = 0; i < 48 * K; i++)
+		a[i] = (float)(int32_t)next() / 2147483648.0f;
+	for (int i = 0; i < K * N; i++)
+		b[i] = (float)(int32_t)next() / 2147483648.0f;
+	for (int i = 0; i < N; i++)
+		bias[i] = (float)(int32_t)next() / 2147483648.0f;
+	cr_assert_eq(tile_weights_pack_f32(&w, b, K, N, N, TILE_W_ROW_MAJOR_KN), 0);
+	for (int i = 0; i < 8; i++) {
+		int M = Ms[i];
+
+		cr_assert_eq(tile_matmul_f32(a, M, K, K, w, M % 2 ? bias : NULL, c0, N, &o), 0);
+		setenv("AMN_KERNEL", "scalar", 1);
+		cr_assert_eq(tile_matmul_f32(a, M, K, K, w, M % 2 ? bias : NULL, c1, N, &o), 0);
+		unsetenv("AMN_KERNEL");
+		cr_assert_eq(memcmp(c0, c1, sizeof(float) * M * N), 0, "M %d", M);
+	}
+	tile_weights_free(w);
+	free(a);
+	free(b);
+	free(bias);
+	free(c0);
+	free(c1);
 }
 
 Test(tiler, bad_input_is_rejected)

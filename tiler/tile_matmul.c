@@ -9,7 +9,9 @@
  * K block by the vector quantizer), keeps it for the next job of the same
  * row block, and runs the CPU kernel on each tile-edge-wide column block,
  * which writes C directly: exact int32, or fp32 dequantized in the kernel's
- * epilogue (bias included). Jobs are shared out by the default tile_pool
+ * epilogue (bias included). Matmuls of 2..KERN_ROWS_MAX rows (stacked
+ * decoder calls, beams) get the few-rows kernels, which stream each weight
+ * panel once for up to 16 rows. Jobs are shared out by the default tile_pool
  * (or, for more threads than it has, threads started for the call); each
  * worker has its own scratch.
  */
@@ -52,17 +54,29 @@ struct scratch {
 	int m0;            /* row block the panel holds, or -1 */
 };
 
+static pthread_once_t online_once = PTHREAD_ONCE_INIT;
+static long online_cpus;
+
+/* glibc reads /sys/devices/system/cpu/online for this: do it once. */
+static void read_online(void)
+{
+	online_cpus = sysconf(_SC_NPROCESSORS_ONLN);
+}
+
 static int pick_threads(const struct tile_opts *o)
 {
-	const char *env = getenv("AMN_THREADS");
+	const char *env;
 	long n = 0;
 
 	if (o && o->threads > 0)
 		return o->threads;
+	env = getenv("AMN_THREADS");
 	if (env && *env)
 		n = strtol(env, NULL, 10);
-	if (n <= 0)
-		n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n <= 0) {
+		pthread_once(&online_once, read_online);
+		n = online_cpus;
+	}
 	return n > 0 ? (int)(n > 256 ? 256 : n) : 1;
 }
 
@@ -200,8 +214,8 @@ static int run(struct mm *p, const struct tile_opts *o)
 	p->chunk = p->nrb >= 4 * nthreads && p->w->N > CHUNK_COLS ?
 		   (p->w->N + TILE_PANEL - 1) / TILE_PANEL * TILE_PANEL : CHUNK_COLS;
 	p->ncb = (p->w->N + p->chunk - 1) / p->chunk;
-	p->kern = kern_s8_select();
-	p->kern_f32 = kern_f32_select();
+	p->kern = kern_s8_select_rows(p->M);
+	p->kern_f32 = kern_f32_select_rows(p->M);
 	p->quant = kern_quant_select();
 	atomic_init(&p->next, 0);
 	njobs = p->nrb * p->ncb;

@@ -38,6 +38,8 @@ kern_s8_fn *kern_s8_by_name(const char *name)
 		return have_avx2() ? kern_s8_avx2 : NULL;
 	if (!strcmp(name, "avx512vnni"))
 		return have_vnni() ? kern_s8_avx512vnni : NULL;
+	if (!strcmp(name, "avx512vnni_rows"))
+		return have_vnni() ? kern_s8_avx512vnni_rows : NULL;
 	return NULL;
 }
 
@@ -51,6 +53,8 @@ kern_f32_fn *kern_f32_by_name(const char *name)
 		return have_avx2() ? kern_f32_avx2 : NULL;
 	if (!strcmp(name, "avx512vnni"))
 		return have_vnni() ? kern_f32_avx512vnni : NULL;
+	if (!strcmp(name, "avx512vnni_rows"))
+		return have_vnni() ? kern_f32_avx512vnni_rows : NULL;
 	return NULL;
 }
 
@@ -85,4 +89,26 @@ kern_quant_fn *kern_quant_select(void)
 	kern_quant_fn *fn = kern_quant_by_name(strcmp(name, "avx2") ? name : "scalar");
 
 	return fn ? fn : kern_quant_scalar;
+}
+
+/* The few-rows variant's name for @M rows, or NULL to keep the usual kernel. */
+static const char *rows_name(int M)
+{
+	if (M < 2 || M > KERN_ROWS_MAX || strcmp(chosen(), "avx512vnni"))
+		return NULL;
+	return "avx512vnni_rows";
+}
+
+kern_s8_fn *kern_s8_select_rows(int M)
+{
+	kern_s8_fn *fn = kern_s8_by_name(rows_name(M));
+
+	return fn ? fn : kern_s8_select();
+}
+
+kern_f32_fn *kern_f32_select_rows(int M)
+{
+	kern_f32_fn *fn = kern_f32_by_name(rows_name(M));
+
+	return fn ? fn : kern_f32_select();
 }
