@@ -29,6 +29,7 @@ struct wsp_decoder {
 	struct wsp_exec xl;       /* the caller's, on one thread (see wsp_decoder_new()) */
 	int n_seq, n_past;
 	int n_run;                /* sequences the current step computes (1 or n_seq) */
+	int same;                 /* every sequence's cache is sequence 0's (shared steps only) */
 	struct wsp_dec_gang *gang; /* from the caller's exec; NULL: steps run alone */
 	float **kself, **vself;   /* per layer: n_seq × d × ldk (keys, transposed)
 				     and n_seq × n_text_ctx × d (values) */
@@ -229,8 +230,10 @@ fail:
 
 void wsp_decoder_reset(struct wsp_decoder *d)
 {
-	if (d)
+	if (d) {
 		d->n_past = 0;
+		d->same = 0;
+	}
 }
 
 int wsp_decoder_set_encoder(struct wsp_decoder *d, const struct wsp_exec *x, const float *enc)
@@ -238,6 +241,7 @@ int wsp_decoder_set_encoder(struct wsp_decoder *d, const struct wsp_exec *x, con
 	if (!d || !x || !enc)
 		return -EINVAL;
 	d->n_past = 0;
+	d->same = 0;
 	return cross_project(d, x, enc);
 }
 
@@ -258,8 +262,8 @@ int wsp_decoder_reorder(struct wsp_decoder *d, const int *src)
 	per = (size_t)d->m->hp.n_text_ctx * dm;
 	used = (size_t)d->n_past * dm;
 	perk = dm * d->ldk;
-	if (used == 0 || n_move == 0)
-		return 0;
+	if (used == 0 || n_move == 0 || d->same)
+		return 0;   /* nothing moves, or every source equals its destination */
 	if (!d->reorder_tmp) {
 		d->reorder_tmp = malloc((size_t)d->n_seq * per * sizeof(float));
 		if (!d->reorder_tmp)
@@ -779,6 +783,7 @@ int wsp_decoder_step(struct wsp_decoder *d, const int32_t *tokens, int n_tok,
 	if (ret)
 		return ret;
 	d->n_past += n_tok;
+	d->same = d->n_seq == 1;
 	return 0;
 }
 
@@ -810,6 +815,7 @@ int wsp_decoder_step_shared(struct wsp_decoder *d, const int32_t *tokens, int n_
 	V = (size_t)d->m->hp.n_vocab;
 	for (int s = 1; s < d->n_seq && n_out; s++)
 		memcpy(logits + s * n_out * V, logits, n_out * V * sizeof(float));
+	d->same = d->n_past == 0 || d->same;
 	d->n_past += n_tok;
 	return 0;
 }
