@@ -201,7 +201,7 @@ static int node_add(struct wsp_encoder *g, struct eg_node *n, const int *deps, i
 	const struct wsp_lin *l = n->lin;
 
 	if (n->kind == EG_LIN && g->x1.precision == WSP_INT8 && g->x1.tenant &&
-	    l->n_groups <= 1 && l->q)
+	    l->n_groups <= 1 && !l->act_resid && l->q)
 		return npu_graph_add_matmul(g->graph, n->in + (size_t)n->r0 * n->ldx,
 					    n->r1 - n->r0, l->in, n->ldx, l->q, l->b,
 					    n->out + (size_t)n->r0 * n->ldy, n->ldy, deps, ndeps);

@@ -29,6 +29,13 @@ struct wsp_lin {
 	 */
 	int n_groups;
 	struct tile_weights **gq;
+	/*
+	 * Residual activations (INT8 only): the input's INT8 rounding residual
+	 * goes through the same packed weights as a second INT8 matmul, which
+	 * leaves only the weights' quantization error. Set at pack time on the
+	 * layers whose activation error dominates (wsp_model_pack()).
+	 */
+	int act_resid;
 };
 
 /* Layer norm parameters. */

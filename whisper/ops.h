@@ -78,7 +78,8 @@ static inline float wsp_expf(float x)
  * wsp_linear - y[M × l->out] = x[M × l->in] · Wᵀ + b, the one place every
  * linear or convolution matmul of the forward pass goes through.
  * WSP_INT8 runs INT8 tile jobs (through @x->tenant when set, else the tiler
- * directly); WSP_FP32 runs an fp32 GEMM.
+ * directly), plus a second INT8 matmul on the input's rounding residual for
+ * layers packed with act_resid; WSP_FP32 runs an fp32 GEMM.
  * @ldx, @ldy: leading dimensions in floats.
  * Return: 0 or -errno.
  */

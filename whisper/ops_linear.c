@@ -5,14 +5,19 @@
  */
 #include <cblas.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 
 #include "sched/npu.h"
 #include "tiler/tile.h"
+#include "whisper/model_internal.h"
 #include "whisper/ops.h"
 
 /* fp32 matmuls of at most this many rows run as one GEMV per row */
 #define FP32_GEMV_ROWS 4
+
+/* The tiler's activation quantization block along K (tiler/tile.h). */
+#define ACT_KBLOCK 128
 
 static int int8_matmul(const struct wsp_exec *x, const float *in, int M, int K, size_t ldx,
 		       const struct tile_weights *q, const float *bias, float *y, size_t ldy)
@@ -24,6 +29,75 @@ static int int8_matmul(const struct wsp_exec *x, const float *in, int M, int K, 
 	return tile_matmul_f32(in, M, K, ldx, q, bias, y, ldy, &o);
 }
 
+/*
+ * r = in - dequant(quant(in)), with the tiler's own activation rounding (per
+ * row and K block: scale absmax/127, nearest-even, clamp to ±127), so that
+ * quant(in)·W + quant(r)·W leaves only the weights' error.
+ */
+static void act_residual(const float *in, int M, int K, size_t ldx, float *r)
+{
+	for (int m = 0; m < M; m++) {
+		const float *a = in + (size_t)m * ldx;
+		float *o = r + (size_t)m * K;
+
+		for (int k0 = 0; k0 < K; k0 += ACT_KBLOCK) {
+			int k1 = k0 + ACT_KBLOCK < K ? k0 + ACT_KBLOCK : K;
+			float mx = 0.0f, inv, sa;
+
+			for (int k = k0; k < k1; k++)
+				mx = fabsf(a[k]) > mx ? fabsf(a[k]) : mx;
+			sa = mx / 127.0f;
+			inv = mx > 0.0f ? 127.0f / mx : 0.0f;
+			for (int k = k0; k < k1; k++) {
+				float v = nearbyintf(a[k] * inv);
+
+				v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
+				o[k] = a[k] - v * sa;
+			}
+		}
+	}
+}
+
+/*
+ * INT8 matmul with residual activations: y = q(in)·W + q(in − dq(q(in)))·W
+ * + bias, two INT8 matmuls on the same packed weights. The residual is at
+ * most half a quantization step, so its own step is at most 1/254 of the
+ * input's: the activations carry about 15 bits, the weights stay INT8.
+ */
+static int int8_matmul_resid(const struct wsp_exec *x, const float *in, int M, int K,
+			     size_t ldx, const struct tile_weights *q, const float *bias,
+			     float *y, size_t ldy)
+{
+	int N = tile_weights_n(q), ret;
+	float *r = malloc((size_t)M * K * sizeof(float));
+	float *part = malloc((size_t)M * N * sizeof(float));
+
+	if (!r || !part) {
+		free(r);
+		free(part);
+		return -ENOMEM;
+	}
+	act_residual(in, M, K, ldx, r);
+	ret = int8_matmul(x, in, M, K, ldx, q, bias, y, ldy);
+	if (!ret)
+		ret = int8_matmul(x, r, M, K, (size_t)K, q, NULL, part, (size_t)N);
+	for (int m = 0; !ret && m < M; m++)
+		wsp_add(y + (size_t)m * ldy, part + (size_t)m * N, (size_t)N);
+	free(r);
+	free(part);
+	return ret;
+}
+
+/* One INT8 matmul of layer @l: plain, or with residual activations. */
+static int int8_lin(const struct wsp_exec *x, const struct wsp_lin *l, const float *in, int M,
+		    int K, size_t ldx, const struct tile_weights *q, const float *bias,
+		    float *y, size_t ldy)
+{
+	if (l->act_resid)
+		return int8_matmul_resid(x, in, M, K, ldx, q, bias, y, ldy);
+	return int8_matmul(x, in, M, K, ldx, q, bias, y, ldy);
+}
+
 /* Group-wise INT8: y = sum over groups g of in[:, g-th slice] · W_gᵀ, plus b. */
 static int int8_grouped(const struct wsp_exec *x, const struct wsp_lin *l, const float *in,
 			int M, size_t ldx, float *y, size_t ldy)
@@ -33,10 +107,10 @@ static int int8_grouped(const struct wsp_exec *x, const struct wsp_lin *l, const
 
 	if (!part)
 		return -ENOMEM;
-	ret = int8_matmul(x, in, M, kg, ldx, l->gq[0], l->b, y, ldy);
+	ret = int8_lin(x, l, in, M, kg, ldx, l->gq[0], l->b, y, ldy);
 	for (int g = 1; !ret && g < l->n_groups; g++) {
-		ret = int8_matmul(x, in + (size_t)g * kg, M, kg, ldx, l->gq[g], NULL,
-				  part, (size_t)l->out);
+		ret = int8_lin(x, l, in + (size_t)g * kg, M, kg, ldx, l->gq[g], NULL,
+			       part, (size_t)l->out);
 		for (int r = 0; !ret && r < M; r++)
 			wsp_add(y + (size_t)r * ldy, part + (size_t)r * l->out, (size_t)l->out);
 	}
@@ -54,7 +128,7 @@ int wsp_linear(const struct wsp_exec *x, const struct wsp_lin *l, const float *i
 			return int8_grouped(x, l, in, M, ldx, y, ldy);
 		if (!l->q)
 			return -EINVAL;
-		return int8_matmul(x, in, M, l->in, ldx, l->q, l->b, y, ldy);
+		return int8_lin(x, l, in, M, l->in, ldx, l->q, l->b, y, ldy);
 	}
 	if (x->precision != WSP_FP32)
 		return -EINVAL;
