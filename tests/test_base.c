@@ -4,7 +4,7 @@
  * skipped when missing) end to end against CTranslate2 and faster-whisper:
  *  - fp32 encoder within 1e-3 of CTranslate2's float32 encoder (max abs
  *    difference over the output scale), INT8 cosine >= 0.999 against fp32
- *    or at least CTranslate2's int8 cosine (base does not reach 0.999);
+ *    (CTranslate2's int8 cosine logged beside it);
  *  - greedy decoding from CTranslate2's encoder output with the prompt
  *    sot <|en|> <|transcribe|> <|notimestamps|>: fp32 gives CTranslate2's
  *    tokens, INT8 at least 90% of utterances exactly;
@@ -252,11 +252,11 @@ static double ct2_int8_cosine(const char *name)
 }
 
 /*
- * INT8 against fp32: cosine >= 0.999, or at least CTranslate2's own int8
- * encoder against its float32 one on the same mel. On base neither reaches
- * 0.999 (measured: ours 0.9986 on jfk, 0.9976 on spk1_snt1; CTranslate2 int8
- * 0.9954, 0.9930; see Documentation/forward.md on the residual stream's
- * channel outliers). Both numbers are in the log.
+ * INT8 against fp32: cosine >= 0.999 (measured: 0.99970 on jfk, 0.99953 on
+ * spk1_snt1 with the first encoder block's residual activations, see
+ * Documentation/forward.md; plain INT8 gave 0.9986 and 0.9976). CTranslate2's
+ * own int8 encoder against its float32 one on the same mel (0.9954, 0.9930)
+ * is logged beside it.
  */
 Test(base, int8_encoder_close_to_fp32, .init = setup_ref)
 {
@@ -283,8 +283,8 @@ Test(base, int8_encoder_close_to_fp32, .init = setup_ref)
 		ct2 = ct2_int8_cosine(names[u]);
 		cr_log_info("%s: cosine(int8, fp32) = %.6f; CTranslate2 int8 vs float32 %.6f%s",
 			    names[u], cos, ct2, cos < 0.999 ? " (below 0.999)" : "");
-		cr_expect(cos >= 0.999 || (ct2 > 0.0 && cos >= ct2),
-			  "%s: cosine(int8, fp32) = %.6f (CTranslate2 int8: %.6f)", names[u], cos, ct2);
+		cr_expect(cos >= 0.999, "%s: cosine(int8, fp32) = %.6f (CTranslate2 int8: %.6f)",
+			  names[u], cos, ct2);
 		free(mel);
 	}
 	free(of);

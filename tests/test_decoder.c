@@ -168,10 +168,10 @@ static int ct2_int8_equal(int n_utt)
 }
 
 /*
- * INT8 must decode >= 90% of utterances exactly like CTranslate2 float32, or
- * at least as many as CTranslate2's own int8 decoder does: quantization noise
- * flips near-tied tokens in both (on tiny.en, CT2 int8 differs on jfk, we on
- * spk1_snt2; with 7 utterances one flip is already below 90%).
+ * INT8 must decode >= 90% of utterances exactly like CTranslate2 float32
+ * (with 7 utterances: all 7). Plain INT8 flipped spk1_snt2's near-tied first
+ * token; the FFN down projections' residual activations keep it. How many
+ * CTranslate2's own int8 decoder gets (6 of 7 on tiny.en) is logged.
  */
 Test(decoder, int8_greedy_mostly_equals_ctranslate2)
 {
@@ -179,8 +179,8 @@ Test(decoder, int8_greedy_mostly_equals_ctranslate2)
 	int eq = run_greedy(WSP_INT8, n), eq8 = ct2_int8_equal(n);
 
 	cr_log_info("int8: %d of %d utterances exact; CTranslate2 int8: %d", eq, n, eq8);
-	cr_expect(eq * 10 >= n * 9 || (eq8 >= 0 && eq >= eq8),
-		  "int8: %d of %d utterances exact (CTranslate2 int8: %d)", eq, n, eq8);
+	cr_expect(eq * 10 >= n * 9, "int8: %d of %d utterances exact (CTranslate2 int8: %d)",
+		  eq, n, eq8);
 }
 
 /* Feeding the prompt in one step or token by token must give the same logits. */
