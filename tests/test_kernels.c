@@ -158,16 +158,20 @@ Test(kernels, few_rows_variants_match_scalar_at_every_row_count)
 			}
 }
 
-Test(kernels, select_rows_picks_the_few_rows_kernel_only_for_small_m)
+Test(kernels, select_rows_picks_the_few_rows_kernel_when_asked_and_m_is_small)
 {
 	if (!kern_s8_by_name("avx512vnni_rows") || getenv("AMN_KERNEL"))
 		cr_skip_test("no AVX-512 VNNI, or a forced kernel");
+	unsetenv("AMN_KERNEL_ROWS");
+	cr_assert_eq(kern_s8_select_rows(5), kern_s8_select());   /* opt-in */
+	setenv("AMN_KERNEL_ROWS", "1", 1);
 	cr_assert_eq(kern_s8_select_rows(1), kern_s8_select());
 	cr_assert_eq(kern_s8_select_rows(2), kern_s8_avx512vnni_rows);
 	cr_assert_eq(kern_s8_select_rows(KERN_ROWS_MAX), kern_s8_avx512vnni_rows);
 	cr_assert_eq(kern_s8_select_rows(KERN_ROWS_MAX + 1), kern_s8_select());
 	cr_assert_eq(kern_f32_select_rows(5), kern_f32_avx512vnni_rows);
 	cr_assert_eq(kern_f32_select_rows(1500), kern_f32_select());
+	unsetenv("AMN_KERNEL_ROWS");
 }
 
 Test(kernels, quantizers_match_scalar_and_round_trip)

@@ -70,11 +70,18 @@ Test(tiler, s8_random_shapes_exact)
 		check_s8(1 + next() % 130, 1 + next() % 200, 1 + next() % 300, 16 << (i % 3));
 }
 
-/* Every M the few-rows kernels serve, with decoder-like and ragged K, N. */
+/*
+ * Every M the few-rows kernels serve (AMN_KERNEL_ROWS=1 on half of them),
+ * decoder-like and ragged K (over the kernel's 256-k chunks), ragged N.
+ */
 Test(tiler, s8_few_rows_exact)
 {
-	for (int M = 2; M <= 49; M++)
-		check_s8(M, M % 3 ? 384 : 130, M % 2 ? 700 : 131, 16 << (M % 3));
+	for (int M = 2; M <= 49; M++) {
+		if (M & 1)
+			setenv("AMN_KERNEL_ROWS", "1", 1);
+		check_s8(M, M % 3 ? 384 : 130 + M * 20, M % 2 ? 700 : 131, 16 << (M % 3));
+		unsetenv("AMN_KERNEL_ROWS");
+	}
 }
 
 Test(tiler, s8_big_shape_exact)
@@ -197,9 +204,9 @@ Test(tiler, f32_error_and_correlation)
 }
 
 /*
- * fp32 mode at few rows (the few-rows kernel where the CPU has VNNI) gives
- * the bits of the scalar path (AMN_KERNEL=scalar: scalar kernel and
- * quantizer), bias included, over ragged K blocks.
+ * fp32 mode at few rows gives the bits of the scalar path (AMN_KERNEL=scalar:
+ * scalar kernel and quantizer), bias included, over ragged K blocks: with
+ * the usual kernel and with the few-rows one (AMN_KERNEL_ROWS=1).
  */
 Test(tiler, f32_few_rows_match_scalar_bits)
 {
@@ -220,14 +227,18 @@ Test(tiler, f32_few_rows_match_scalar_bits)
 	for (int i = 0; i < N; i++)
 		bias[i] = (float)(int32_t)next() / 2147483648.0f;
 	cr_assert_eq(tile_weights_pack_f32(&w, b, K, N, N, TILE_W_ROW_MAJOR_KN), 0);
-	for (int i = 0; i < 8; i++) {
-		int M = Ms[i];
+	for (int i = 0; i < 16; i++) {
+		int M = Ms[i % 8];
 
+		if (i >= 8)
+			setenv("AMN_KERNEL_ROWS", "1", 1);
 		cr_assert_eq(tile_matmul_f32(a, M, K, K, w, M % 2 ? bias : NULL, c0, N, &o), 0);
+		unsetenv("AMN_KERNEL_ROWS");
 		setenv("AMN_KERNEL", "scalar", 1);
 		cr_assert_eq(tile_matmul_f32(a, M, K, K, w, M % 2 ? bias : NULL, c1, N, &o), 0);
 		unsetenv("AMN_KERNEL");
-		cr_assert_eq(memcmp(c0, c1, sizeof(float) * M * N), 0, "M %d", M);
+		cr_assert_eq(memcmp(c0, c1, sizeof(float) * M * N), 0, "M %d rows kernel %d",
+			     M, i >= 8);
 	}
 	tile_weights_free(w);
 	free(a);

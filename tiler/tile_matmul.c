@@ -214,6 +214,22 @@ static int run(struct mm *p, const struct tile_opts *o)
 	p->chunk = p->nrb >= 4 * nthreads && p->w->N > CHUNK_COLS ?
 		   (p->w->N + TILE_PANEL - 1) / TILE_PANEL * TILE_PANEL : CHUNK_COLS;
 	p->ncb = (p->w->N + p->chunk - 1) / p->chunk;
+	/*
+	 * Too few jobs for the threads (few rows and N <= 512, e.g. a decoder
+	 * 1536 -> 384 projection was one job on one thread): narrower chunks,
+	 * still whole panels, two jobs per thread. Each job builds its own
+	 * small A panel; the results do not depend on the chunking.
+	 */
+	if (nthreads > 1 && p->nrb * p->ncb < 2 * nthreads) {
+		int per_rb = (2 * nthreads + p->nrb - 1) / p->nrb;
+		int want = (p->w->N + per_rb - 1) / per_rb;
+
+		want = (want + TILE_PANEL - 1) / TILE_PANEL * TILE_PANEL;
+		if (want < p->chunk) {
+			p->chunk = want;
+			p->ncb = (p->w->N + p->chunk - 1) / p->chunk;
+		}
+	}
 	p->kern = kern_s8_select_rows(p->M);
 	p->kern_f32 = kern_f32_select_rows(p->M);
 	p->quant = kern_quant_select();
@@ -226,11 +242,12 @@ static int run(struct mm *p, const struct tile_opts *o)
 		return -ENOMEM;
 	for (int i = 0; i < nthreads; i++) {
 		size_t nkb = p->w->nkb ? p->w->nkb : 1;
+		size_t prows = p->M < edge ? p->M : edge;   /* a job's rows at most */
 
 		s[i].m0 = -1;
-		s[i].panel = aligned_alloc(64, ((size_t)edge * p->w->kp + 127) & ~(size_t)63);
-		s[i].rowsum = malloc((size_t)edge * nkb * sizeof(int32_t));
-		s[i].sa = malloc((size_t)edge * nkb * sizeof(float));
+		s[i].panel = aligned_alloc(64, (prows * p->w->kp + 127) & ~(size_t)63);
+		s[i].rowsum = malloc(prows * nkb * sizeof(int32_t));
+		s[i].sa = malloc(prows * nkb * sizeof(float));
 		if (!s[i].panel || !s[i].rowsum || !s[i].sa) {
 			ret = -ENOMEM;
 			goto out;

@@ -81,9 +81,10 @@ kern_f32_fn kern_f32_avx512vnni;
 
 /**
  * kern_s8_avx512vnni_rows, kern_f32_avx512vnni_rows - AVX-512 VNNI kernels
- * for few rows (the tiler uses them for M = 2 .. KERN_ROWS_MAX): up to 16
- * rows share each weight load, so a tile streams its weights once per 16
- * rows instead of once per 4. Same results, bit for bit, as the others.
+ * for few rows (M = 2 .. KERN_ROWS_MAX, opt-in with AMN_KERNEL_ROWS=1): K in
+ * L1-sized chunks, each chunk of the weight panel run for every 4-row group
+ * before the next, accumulators kept in C between chunks. Same results, bit
+ * for bit, as the others; not faster than them on Zen4 (kernels.md).
  */
 kern_s8_fn kern_s8_avx512vnni_rows;
 kern_f32_fn kern_f32_avx512vnni_rows;
@@ -121,9 +122,10 @@ kern_quant_fn *kern_quant_select(void);
 
 /**
  * kern_s8_select_rows, kern_f32_select_rows - the kernel for a matmul of
- * @M rows: for 2 <= @M <= KERN_ROWS_MAX the few-rows variant of the kernel
- * kern_s8_select() / kern_f32_select() would pick, when it has one
- * (avx512vnni); otherwise that kernel. Return: never NULL.
+ * @M rows: with AMN_KERNEL_ROWS=1 and 2 <= @M <= KERN_ROWS_MAX, the
+ * few-rows variant of the kernel kern_s8_select() / kern_f32_select() would
+ * pick, when it has one (avx512vnni); otherwise that kernel.
+ * Return: never NULL.
  */
 kern_s8_fn *kern_s8_select_rows(int M);
 kern_f32_fn *kern_f32_select_rows(int M);

@@ -1,22 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * kernels/cpu/kern_rows_avx512.c - AVX-512 VNNI tile kernels for few rows
- * (2..48): each weight vector is loaded once per k-group for up to 16 rows.
+ * (2..48): each chunk of the weight panel comes from memory once for all
+ * rows of the tile.
  *
- * kern_avx512.c blocks 4 rows × 64 columns, so a tile of R rows streams its
- * weight panel ceil(R / 4) times. Here the rows are cut into at most
- * ceil(R / 16) even groups and the columns into strips as wide as the
- * registers allow: up to 24 zmm accumulators (R ≤ 6: 64 columns; R ≤ 8:
- * 48; R ≤ 12: 32; R ≤ 16: 16). One strip is run for every row group before
- * the next strip, so the strip (kp × 16..64 bytes) is read from memory once
- * and the other groups find it in L1/L2; A (≤ 16 rows × kp) stays in L1.
+ * kern_avx512.c runs the whole K loop for 4 rows × 64 columns at a time, so
+ * a tile of R rows streams its 64-column panel (kp × 64 bytes: 128 KB at
+ * K = 2048) ceil(R / 4) times, from L2 or memory. Here K is cut into chunks
+ * of KCHUNK k-values (KCHUNK × 64 bytes = 16 KB of weights, which stays in
+ * L1): every 4-row group runs over the chunk before the next chunk, and the
+ * int32 accumulators of the tile are kept in C between chunks (loaded and
+ * stored once per chunk: 1 load and 1 store per 64 vpdpbusd). In the fp32
+ * mode the chunk is the K block (128) and the dequantizing epilogue runs
+ * once per block and row group, as in kern_avx512.c.
  *
  * Arithmetic is that of kern_avx512.c: vpdpbusd of u8 weights (w + 128) by
  * the broadcast s8 A dword, accumulators starting at -128 · rowsum (exact
- * int32); the f32 kernel runs the loop once per K block and folds it into C
- * with one fma of acc · (sa · sb), the bias after the last block: the float
- * operations and their order are those of kern_f32_scalar, so the results
- * are bit-identical to it.
+ * int32); the f32 kernel folds each block into C with one fma of
+ * acc · (sa · sb), the bias after the last block: the float operations and
+ * their order are those of kern_f32_scalar, so the results are
+ * bit-identical to it.
  */
 #include <immintrin.h>
 #include <string.h>
@@ -24,9 +27,8 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-/* Rows a group holds at most, and zmm accumulators a micro-tile may use. */
-#define GROUP_ROWS 16
-#define MAX_ACC 24
+/* k-values per chunk of the s8 kernel (a multiple of 4). */
+#define KCHUNK 256
 
 INLINE __m512i bcast(const int8_t *p)
 {
@@ -43,26 +45,12 @@ INLINE __mmask16 col_mask(int cols, int v)
 	return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
 }
 
-/* Widest strip (in 16-column vectors) for a group of @R rows. */
-static int strip_vectors(int R)
-{
-	int nv = MAX_ACC / R;
-
-	return nv > 4 ? 4 : nv < 1 ? 1 : nv;
-}
-
-/* acc[r][v] = exact sum over k in [k0, k1) of a[r][k] * w[k][16v..16v+15]. */
-INLINE void dot(__m512i acc[GROUP_ROWS][4], int R, int NV, const int8_t *a, size_t lda,
-		const int32_t *rowsum, int rs, const uint8_t *b, size_t ldb, int k0, int k1)
+/* acc[r][v] += sum over k in [k0, k1) of a[r][k] * (w[k][16v..16v+15] + 128). */
+INLINE void dot(__m512i acc[4][4], int R, int NV, const int8_t *a, size_t lda,
+		const uint8_t *b, size_t ldb, int k0, int k1)
 {
 	const uint8_t *bk = b + (size_t)(k0 / 4) * ldb;
 
-	for (int r = 0; r < R; r++) {
-		__m512i init = _mm512_set1_epi32(-128 * rowsum[r * rs]);
-
-		for (int v = 0; v < NV; v++)
-			acc[r][v] = init;
-	}
 	for (int k = k0; k < k1; k += 4, bk += ldb) {
 		__m512i w[4];
 
@@ -77,110 +65,114 @@ INLINE void dot(__m512i acc[GROUP_ROWS][4], int R, int NV, const int8_t *a, size
 	}
 }
 
-INLINE void s8_tile(int R, int NV, const int8_t *a, size_t lda, const int32_t *rowsum,
-		    int kp, const uint8_t *b, size_t ldb, int cols, int32_t *c, size_t ldc)
+/*
+ * One K chunk [k0, k1) of an R × NV-vector micro-tile: the accumulators
+ * start at -128 · rowsum on the first chunk, else at what C holds.
+ */
+INLINE void s8_chunk(int R, int NV, const int8_t *a, size_t lda, const int32_t *rowsum,
+		     int k0, int k1, const uint8_t *b, size_t ldb, int cols,
+		     int32_t *c, size_t ldc)
 {
-	__m512i acc[GROUP_ROWS][4];
+	__m512i acc[4][4];
 
-	dot(acc, R, NV, a, lda, rowsum, 1, b, ldb, 0, kp);
+	for (int r = 0; r < R; r++)
+		for (int v = 0; v < NV; v++)
+			acc[r][v] = k0 ? _mm512_maskz_loadu_epi32(col_mask(cols, v),
+								  c + (size_t)r * ldc + v * 16) :
+					 _mm512_set1_epi32(-128 * rowsum[r]);
+	dot(acc, R, NV, a, lda, b, ldb, k0, k1);
 	for (int r = 0; r < R; r++)
 		for (int v = 0; v < NV; v++)
 			_mm512_mask_storeu_epi32(c + (size_t)r * ldc + v * 16, col_mask(cols, v),
 						 acc[r][v]);
 }
 
-INLINE void f32_tile(int R, int NV, const int8_t *a, size_t lda, const int32_t *rowsum,
-		     const float *sa, int kp, int kb, const uint8_t *b, size_t ldb,
-		     const float *sb, size_t ldsb, const float *bias, int cols,
-		     float *c, size_t ldc)
+/* Block j of an R × NV-vector fp32 micro-tile, folded into C. */
+INLINE void f32_block(int R, int NV, int j, int nkb, const int8_t *a, size_t lda,
+		      const int32_t *rowsum, const float *sa, int k0, int k1,
+		      const uint8_t *b, size_t ldb, const float *sb, size_t ldsb,
+		      const float *bias, int cols, float *c, size_t ldc)
 {
-	int nkb = (kp + kb - 1) / kb;
+	__m512i acc[4][4];
+	__m512 sbv[4];
 
-	for (int j = 0; j < nkb; j++) {
-		int k0 = j * kb, k1 = k0 + kb < kp ? k0 + kb : kp;
-		__m512i acc[GROUP_ROWS][4];
-		__m512 sbv[4];
+	for (int r = 0; r < R; r++) {
+		__m512i init = _mm512_set1_epi32(-128 * rowsum[r * nkb + j]);
 
-		dot(acc, R, NV, a, lda, rowsum + j, nkb, b, ldb, k0, k1);
 		for (int v = 0; v < NV; v++)
-			sbv[v] = _mm512_loadu_ps(sb + (size_t)j * ldsb + v * 16);
-		for (int r = 0; r < R; r++) {
-			__m512 sar = _mm512_set1_ps(sa[r * nkb + j]);
-			float *cr = c + (size_t)r * ldc;
+			acc[r][v] = init;
+	}
+	dot(acc, R, NV, a, lda, b, ldb, k0, k1);
+	for (int v = 0; v < NV; v++)
+		sbv[v] = _mm512_loadu_ps(sb + (size_t)j * ldsb + v * 16);
+	for (int r = 0; r < R; r++) {
+		__m512 sar = _mm512_set1_ps(sa[r * nkb + j]);
+		float *cr = c + (size_t)r * ldc;
 
-			for (int v = 0; v < NV; v++) {
-				__mmask16 mk = col_mask(cols, v);
-				__m512 t = j ? _mm512_maskz_loadu_ps(mk, cr + v * 16) :
-					       _mm512_setzero_ps();
+		for (int v = 0; v < NV; v++) {
+			__mmask16 mk = col_mask(cols, v);
+			__m512 t = j ? _mm512_maskz_loadu_ps(mk, cr + v * 16) : _mm512_setzero_ps();
 
-				t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][v]),
-						    _mm512_mul_ps(sar, sbv[v]), t);
-				if (j == nkb - 1)
-					t = _mm512_add_ps(t, bias ?
-						_mm512_maskz_loadu_ps(mk, bias + v * 16) :
-						_mm512_setzero_ps());
-				_mm512_mask_storeu_ps(cr + v * 16, mk, t);
-			}
+			t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][v]),
+					    _mm512_mul_ps(sar, sbv[v]), t);
+			if (j == nkb - 1)
+				t = _mm512_add_ps(t, bias ?
+					_mm512_maskz_loadu_ps(mk, bias + v * 16) :
+					_mm512_setzero_ps());
+			_mm512_mask_storeu_ps(cr + v * 16, mk, t);
 		}
 	}
 }
 
-/* Every (rows, vectors) shape with vectors <= strip_vectors(rows). */
+/* One unrolled copy per (rows, vectors) shape. */
 #define SHAPES(X) \
 	X(1, 1) X(1, 2) X(1, 3) X(1, 4) X(2, 1) X(2, 2) X(2, 3) X(2, 4) \
-	X(3, 1) X(3, 2) X(3, 3) X(3, 4) X(4, 1) X(4, 2) X(4, 3) X(4, 4) \
-	X(5, 1) X(5, 2) X(5, 3) X(5, 4) X(6, 1) X(6, 2) X(6, 3) X(6, 4) \
-	X(7, 1) X(7, 2) X(7, 3) X(8, 1) X(8, 2) X(8, 3) \
-	X(9, 1) X(9, 2) X(10, 1) X(10, 2) X(11, 1) X(11, 2) X(12, 1) X(12, 2) \
-	X(13, 1) X(14, 1) X(15, 1) X(16, 1)
+	X(3, 1) X(3, 2) X(3, 3) X(3, 4) X(4, 1) X(4, 2) X(4, 3) X(4, 4)
 
 #define S8_CASE(R, NV) case (R) * 8 + (NV): \
-	s8_tile(R, NV, a, lda, rowsum, kp, b, ldb, cols, c, ldc); break;
+	s8_chunk(R, NV, a, lda, rowsum, k0, k1, b, ldb, cols, c, ldc); break;
 #define F32_CASE(R, NV) case (R) * 8 + (NV): \
-	f32_tile(R, NV, a, lda, rowsum, sa, kp, kb, b, ldb, sb, ldsb, bias, cols, c, ldc); break;
+	f32_block(R, NV, j, nkb, a, lda, rowsum, sa, k0, k1, b, ldb, sb, ldsb, bias, \
+		  cols, c, ldc); break;
 
 static void s8_shape(int R, int NV, const int8_t *a, size_t lda, const int32_t *rowsum,
-		     int kp, const uint8_t *b, size_t ldb, int cols, int32_t *c, size_t ldc)
+		     int k0, int k1, const uint8_t *b, size_t ldb, int cols,
+		     int32_t *c, size_t ldc)
 {
 	switch (R * 8 + NV) {
 	SHAPES(S8_CASE)
 	}
 }
 
-static void f32_shape(int R, int NV, const int8_t *a, size_t lda, const int32_t *rowsum,
-		      const float *sa, int kp, int kb, const uint8_t *b, size_t ldb,
-		      const float *sb, size_t ldsb, const float *bias, int cols,
-		      float *c, size_t ldc)
+static void f32_shape(int R, int NV, int j, int nkb, const int8_t *a, size_t lda,
+		      const int32_t *rowsum, const float *sa, int k0, int k1,
+		      const uint8_t *b, size_t ldb, const float *sb, size_t ldsb,
+		      const float *bias, int cols, float *c, size_t ldc)
 {
 	switch (R * 8 + NV) {
 	SHAPES(F32_CASE)
 	}
 }
 
-/* Even row groups of at most GROUP_ROWS: their count and the largest size. */
-static void row_groups(int rows, int *ngroups, int *grows)
-{
-	*ngroups = (rows + GROUP_ROWS - 1) / GROUP_ROWS;
-	*grows = (rows + *ngroups - 1) / *ngroups;
-}
-
 void kern_s8_avx512vnni_rows(const int8_t *a, size_t lda, const int32_t *rowsum,
 			     int rows, int kp, const uint8_t *b, size_t ldb,
 			     int cols, int32_t *c, size_t ldc)
 {
-	int ng, gr, sw;
-
-	if (rows <= 0 || cols <= 0)
+	if (kp == 0) {
+		kern_s8_scalar(a, lda, rowsum, rows, kp, b, ldb, cols, c, ldc);
 		return;
-	row_groups(rows, &ng, &gr);
-	sw = strip_vectors(gr) * 16;
-	for (int n = 0; n < cols; n += sw) {
-		int cw = cols - n < sw ? cols - n : sw;
+	}
+	for (int n = 0; n < cols; n += 64) {
+		int cw = cols - n < 64 ? cols - n : 64;
 
-		for (int m = 0; m < rows; m += gr)
-			s8_shape(rows - m < gr ? rows - m : gr, (cw + 15) / 16,
-				 a + (size_t)m * lda, lda, rowsum + m, kp, b + (size_t)n * 4,
-				 ldb, cw, c + (size_t)m * ldc + n, ldc);
+		for (int k0 = 0; k0 < kp; k0 += KCHUNK) {
+			int k1 = kp - k0 < KCHUNK ? kp : k0 + KCHUNK;
+
+			for (int m = 0; m < rows; m += 4)
+				s8_shape(rows - m < 4 ? rows - m : 4, (cw + 15) / 16,
+					 a + (size_t)m * lda, lda, rowsum + m, k0, k1,
+					 b + (size_t)n * 4, ldb, cw, c + (size_t)m * ldc + n, ldc);
+		}
 	}
 }
 
@@ -189,25 +181,25 @@ void kern_f32_avx512vnni_rows(const int8_t *a, size_t lda, const int32_t *rowsum
 			      const uint8_t *b, size_t ldb, const float *sb, size_t ldsb,
 			      const float *bias, int cols, float *c, size_t ldc)
 {
-	int nkb = (kp + kb - 1) / kb, ng, gr, sw;
+	int nkb = (kp + kb - 1) / kb;
 
 	if (nkb == 0) {
 		kern_f32_scalar(a, lda, rowsum, sa, rows, kp, kb, b, ldb, sb, ldsb, bias,
 				cols, c, ldc);
 		return;
 	}
-	if (rows <= 0 || cols <= 0)
-		return;
-	row_groups(rows, &ng, &gr);
-	sw = strip_vectors(gr) * 16;
-	for (int n = 0; n < cols; n += sw) {
-		int cw = cols - n < sw ? cols - n : sw;
+	for (int n = 0; n < cols; n += 64) {
+		int cw = cols - n < 64 ? cols - n : 64;
 
-		for (int m = 0; m < rows; m += gr)
-			f32_shape(rows - m < gr ? rows - m : gr, (cw + 15) / 16,
-				  a + (size_t)m * lda, lda, rowsum + (size_t)m * nkb,
-				  sa + (size_t)m * nkb, kp, kb, b + (size_t)n * 4, ldb,
-				  sb + n, ldsb, bias ? bias + n : NULL, cw,
-				  c + (size_t)m * ldc + n, ldc);
+		for (int j = 0; j < nkb; j++) {
+			int k0 = j * kb, k1 = k0 + kb < kp ? k0 + kb : kp;
+
+			for (int m = 0; m < rows; m += 4)
+				f32_shape(rows - m < 4 ? rows - m : 4, (cw + 15) / 16, j, nkb,
+					  a + (size_t)m * lda, lda, rowsum + (size_t)m * nkb,
+					  sa + (size_t)m * nkb, k0, k1, b + (size_t)n * 4, ldb,
+					  sb + n, ldsb, bias ? bias + n : NULL, cw,
+					  c + (size_t)m * ldc + n, ldc);
+		}
 	}
 }

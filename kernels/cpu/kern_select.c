@@ -94,7 +94,10 @@ kern_quant_fn *kern_quant_select(void)
 /* The few-rows variant's name for @M rows, or NULL to keep the usual kernel. */
 static const char *rows_name(int M)
 {
-	if (M < 2 || M > KERN_ROWS_MAX || strcmp(chosen(), "avx512vnni"))
+	const char *on = getenv("AMN_KERNEL_ROWS");
+
+	if (M < 2 || M > KERN_ROWS_MAX || !on || strcmp(on, "1") ||
+	    strcmp(chosen(), "avx512vnni"))
 		return NULL;
 	return "avx512vnni_rows";
 }
