@@ -5,7 +5,10 @@
  * For each Whisper shape (M×K×N) it times, in this process and with the same
  * thread count: tile_matmul_s8 on prepacked weights ("amanuensis"), the fp32
  * path tile_matmul_f32 ("amanuensis_f32"), dnnl_gemm_u8s8s32 ("onednn") and
- * cblas_sgemm ("openblas"). GOPS counts 2·M·K·N per call; the best of
+ * cblas_sgemm ("openblas"); for 2..48 rows also both tile paths with the
+ * opt-in few-rows kernels (AMN_KERNEL_ROWS=1: "amanuensis_rows",
+ * "amanuensis_f32_rows"). --decoder runs the decoder shapes (1, 5, 8 and 16
+ * rows) instead of the default set. GOPS counts 2·M·K·N per call; the best of
  * --reps runs is kept. Each implementation runs its reps back to back, then
  * the bench sleeps 200 ms: OpenBLAS's and OpenMP's idle workers spin for a
  * while after a call, and on a small machine that spinning would be charged
@@ -32,10 +35,27 @@ static const struct shape shapes[] = {
 	{ 1, 512, 2048 }, { 1, 2048, 512 }, { 1, 512, 51864 },
 };
 
-enum { IMPL_AMN, IMPL_AMN_F32, IMPL_ONEDNN, IMPL_OPENBLAS, NIMPL };
-static const char *const impl_names[NIMPL] = {
-	"amanuensis", "amanuensis_f32", "onednn", "openblas"
+/* Decoder matmuls: tiny.en (384) and base (512) layers, tiny.en's vocabulary
+ * projection; 1 row, 5 beams, 8 and 16 stacked calls. */
+static const struct shape dec_shapes[] = {
+#define DEC(M) { M, 384, 1536 }, { M, 1536, 384 }, { M, 384, 51864 }, \
+	       { M, 512, 2048 }, { M, 2048, 512 },
+	DEC(1) DEC(5) DEC(8) DEC(16)
+#undef DEC
 };
+
+enum { IMPL_AMN, IMPL_AMN_F32, IMPL_ONEDNN, IMPL_OPENBLAS, IMPL_AMN_ROWS,
+       IMPL_AMN_F32_ROWS, NIMPL };
+static const char *const impl_names[NIMPL] = {
+	"amanuensis", "amanuensis_f32", "onednn", "openblas", "amanuensis_rows",
+	"amanuensis_f32_rows"
+};
+
+/* The rows implementations differ only where the few-rows kernels apply. */
+static int few_rows(const struct shape *s)
+{
+	return s->M >= 2 && s->M <= 48;
+}
 
 static double now(void)
 {
@@ -61,7 +81,7 @@ static double time_impl(int impl, const struct shape *s, int threads,
 			int32_t *c32, float *cf)
 {
 	struct tile_opts o = { .threads = threads };
-	double t0 = now();
+	double t0 = now(), t1;
 	int ret = 0;
 
 	switch (impl) {
@@ -79,6 +99,16 @@ static double time_impl(int impl, const struct shape *s, int threads,
 		      == dnnl_success ? 0 : -1;
 		break;
 	}
+	case IMPL_AMN_ROWS:
+	case IMPL_AMN_F32_ROWS:
+		setenv("AMN_KERNEL_ROWS", "1", 1);
+		t0 = now();
+		ret = impl == IMPL_AMN_ROWS ?
+		      tile_matmul_s8(a8, s->M, s->K, s->K, w8, c32, s->N, &o) :
+		      tile_matmul_f32(af, s->M, s->K, s->K, wf, NULL, cf, s->N, &o);
+		t1 = now();
+		unsetenv("AMN_KERNEL_ROWS");
+		return ret ? -1.0 : t1 - t0;
 	case IMPL_OPENBLAS:
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->M, s->N,
 			    s->K, 1.0f, af, s->K, bf, s->N, 0.0f, cf, s->N);
@@ -117,6 +147,9 @@ static int run_shape(const struct shape *s, int reps, int threads, double gops[N
 	for (int i = 0; i < NIMPL && !ret; i++) {
 		struct timespec idle = { 0, 200 * 1000 * 1000 };
 
+		if (i >= IMPL_AMN_ROWS && !few_rows(s))
+			continue;
+
 		nanosleep(&idle, NULL);
 		for (int r = 0; r < reps + 1 && !ret; r++) {   /* rep 0 is a warm-up */
 			double t = time_impl(i, s, threads, a8, au8, af, b8, bf, w8, wf, c32, cf);
@@ -129,6 +162,10 @@ static int run_shape(const struct shape *s, int reps, int threads, double gops[N
 	}
 	for (int i = 0; i < NIMPL; i++)
 		gops[i] = 2.0 * s->M * s->K * s->N / gops[i] * 1e-9;
+	if (!few_rows(s)) {
+		gops[IMPL_AMN_ROWS] = gops[IMPL_AMN];
+		gops[IMPL_AMN_F32_ROWS] = gops[IMPL_AMN_F32];
+	}
 out:
 	tile_weights_free(w8);
 	tile_weights_free(wf);
@@ -144,6 +181,8 @@ out:
 
 int bench_gemm(int argc, char **argv)
 {
+	const struct shape *set = shapes;
+	size_t nset = sizeof(shapes) / sizeof(shapes[0]);
 	int threads = 2, reps = 5, json = 0, nenc = 0;
 	double lg[NIMPL] = { 0 };
 
@@ -154,8 +193,12 @@ int bench_gemm(int argc, char **argv)
 			reps = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--json"))
 			json = 1;
-		else {
-			fprintf(stderr, "usage: npubench gemm [--threads N] [--json] [--reps R]\n");
+		else if (!strcmp(argv[i], "--decoder")) {
+			set = dec_shapes;
+			nset = sizeof(dec_shapes) / sizeof(dec_shapes[0]);
+		} else {
+			fprintf(stderr, "usage: npubench gemm [--threads N] [--json] [--reps R] "
+				"[--decoder]\n");
 			return 2;
 		}
 	}
@@ -166,10 +209,11 @@ int bench_gemm(int argc, char **argv)
 	set_omp_threads(threads);
 	openblas_set_num_threads(threads);
 	if (!json)
-		printf("%-18s %8s %8s %8s %8s %8s %8s\n", "shape M×K×N", "amn", "amn_f32",
-		       "onednn", "openblas", "amn/dnn", "amn/blas");
-	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
-		const struct shape *s = &shapes[i];
+		printf("%-18s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n", "shape M×K×N", "amn",
+		       "amn_f32", "onednn", "openblas", "amn/dnn", "amn/blas", "amn_rows",
+		       "f32_rows", "rows/amn");
+	for (size_t i = 0; i < nset; i++) {
+		const struct shape *s = &set[i];
 		double g[NIMPL];
 
 		if (run_shape(s, reps, threads, g)) {
@@ -183,15 +227,17 @@ int bench_gemm(int argc, char **argv)
 		}
 		if (json) {
 			for (int j = 0; j < NIMPL; j++)
-				printf("{\"bench\":\"gemm\",\"M\":%d,\"K\":%d,\"N\":%d,\"threads\":%d,"
+				if (j < IMPL_AMN_ROWS || few_rows(s))
+					printf("{\"bench\":\"gemm\",\"M\":%d,\"K\":%d,\"N\":%d,\"threads\":%d,"
 				       "\"impl\":\"%s\",\"gops\":%.2f}\n", s->M, s->K, s->N,
 				       threads, impl_names[j], g[j]);
 		} else {
 			char name[32];
 
 			snprintf(name, sizeof(name), "%d×%d×%d", s->M, s->K, s->N);
-			printf("%-18s %8.1f %8.1f %8.1f %8.1f %8.2f %8.2f\n", name, g[0], g[1],
-			       g[2], g[3], g[0] / g[2], g[0] / g[3]);
+			printf("%-18s %8.1f %8.1f %8.1f %8.1f %8.2f %8.2f %8.1f %8.1f %8.2f\n",
+			       name, g[0], g[1], g[2], g[3], g[0] / g[2], g[0] / g[3],
+			       g[IMPL_AMN_ROWS], g[IMPL_AMN_F32_ROWS], g[IMPL_AMN_ROWS] / g[0]);
 		}
 		fflush(stdout);
 	}
