@@ -14,19 +14,10 @@
  * acc · (sa · sb) + sum); after the last block it adds the bias. The float operations and their
  * order are those of kern_f32_scalar, so the results are bit-identical.
  */
-#include <immintrin.h>
-#include <string.h>
 #include "kernels/cpu/kern.h"
+#include "kernels/cpu/kern_avx512_inline.h"
 
-#define INLINE static inline __attribute__((always_inline))
-
-INLINE __m512i bcast(const int8_t *p)
-{
-	int32_t v;
-
-	memcpy(&v, p, 4);
-	return _mm512_set1_epi32(v);
-}
+#define INLINE KERN_INLINE
 
 /*
  * Ask for C's lines in exclusive state before the K loop, so the stores at
@@ -41,53 +32,17 @@ INLINE void prefetch_c(int R, int NV, const void *c, size_t ldc_bytes)
 								   v * 64)));
 }
 
-INLINE __mmask16 col_mask(int cols, int v)
-{
-	int left = cols - v * 16;
-
-	return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
-}
-
-/*
- * acc[r][v] = sum over k in [k0, k1) of a[r][k] * w[k][16v..16v+15], exact:
- * the accumulators start at -128 * sum(a[r][k0..k1)) (@rowsum[r * @rs]),
- * which the u8 weights (w + 128) add back.
- */
-INLINE void dot(__m512i acc[4][4], int R, int NV, const int8_t *a, size_t lda,
-		const int32_t *rowsum, int rs, const uint8_t *b, size_t ldb, int k0, int k1)
-{
-	const uint8_t *bk = b + (size_t)(k0 / 4) * ldb;
-
-	for (int r = 0; r < R; r++) {
-		__m512i init = _mm512_set1_epi32(-128 * rowsum[r * rs]);
-
-		for (int v = 0; v < NV; v++)
-			acc[r][v] = init;
-	}
-	for (int k = k0; k < k1; k += 4, bk += ldb) {
-		__m512i w[4];
-
-		for (int v = 0; v < NV; v++)
-			w[v] = _mm512_loadu_si512(bk + 64 * v);
-		for (int r = 0; r < R; r++) {
-			__m512i x = bcast(a + (size_t)r * lda + k);
-
-			for (int v = 0; v < NV; v++)
-				acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], w[v], x);
-		}
-	}
-}
-
 INLINE void s8_tile(int R, int NV, const int8_t *a, size_t lda, const int32_t *rowsum,
 		    int kp, const uint8_t *b, size_t ldb, int cols, int32_t *c, size_t ldc)
 {
 	__m512i acc[4][4];
 
 	prefetch_c(R, NV, c, ldc * sizeof(*c));
-	dot(acc, R, NV, a, lda, rowsum, 1, b, ldb, 0, kp);
+	kern_acc_init(acc, R, NV, rowsum, 1);
+	kern_dot(acc, R, NV, a, lda, b, ldb, 0, kp);
 	for (int r = 0; r < R; r++)
 		for (int v = 0; v < NV; v++)
-			_mm512_mask_storeu_epi32(c + (size_t)r * ldc + v * 16, col_mask(cols, v),
+			_mm512_mask_storeu_epi32(c + (size_t)r * ldc + v * 16, kern_col_mask(cols, v),
 						 acc[r][v]);
 }
 
@@ -102,36 +57,14 @@ INLINE void f32_tile(int R, int NV, const int8_t *a, size_t lda, const int32_t *
 	for (int j = 0; j < nkb; j++) {
 		int k0 = j * kb, k1 = k0 + kb < kp ? k0 + kb : kp;
 		__m512i acc[4][4];
-		__m512 sbv[4];
 
-		dot(acc, R, NV, a, lda, rowsum + j, nkb, b, ldb, k0, k1);
-		for (int v = 0; v < NV; v++)
-			sbv[v] = _mm512_loadu_ps(sb + (size_t)j * ldsb + v * 16);
-		for (int r = 0; r < R; r++) {
-			__m512 sar = _mm512_set1_ps(sa[r * nkb + j]);
-			float *cr = c + (size_t)r * ldc;
-
-			for (int v = 0; v < NV; v++) {
-				__mmask16 mk = col_mask(cols, v);
-				__m512 t = j ? _mm512_maskz_loadu_ps(mk, cr + v * 16) :
-					       _mm512_setzero_ps();
-
-				t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][v]),
-						    _mm512_mul_ps(sar, sbv[v]), t);
-				if (j == nkb - 1)
-					t = _mm512_add_ps(t, bias ?
-						_mm512_maskz_loadu_ps(mk, bias + v * 16) :
-						_mm512_setzero_ps());
-				_mm512_mask_storeu_ps(cr + v * 16, mk, t);
-			}
-		}
+		kern_acc_init(acc, R, NV, rowsum + j, nkb);
+		kern_dot(acc, R, NV, a, lda, b, ldb, k0, k1);
+		kern_f32_fold(acc, R, NV, j, nkb, sa, sb, ldsb, bias, cols, c, ldc);
 	}
 }
 
-/* One unrolled copy per (rows, vectors) shape. */
-#define SHAPES(X) \
-	X(1, 1) X(1, 2) X(1, 3) X(1, 4) X(2, 1) X(2, 2) X(2, 3) X(2, 4) \
-	X(3, 1) X(3, 2) X(3, 3) X(3, 4) X(4, 1) X(4, 2) X(4, 3) X(4, 4)
+#define SHAPES KERN_SHAPES
 
 #define S8_CASE(R, NV) case (R) * 8 + (NV): \
 	s8_tile(R, NV, a, lda, rowsum, kp, b, ldb, cols, c, ldc); break;
