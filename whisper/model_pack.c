@@ -36,12 +36,13 @@ static int pack_groups(struct wsp_lin *l, int groups)
  * Residual activations (struct wsp_lin) where the INT8 activation error
  * reaches the output most, measured with every linear's INT8 output against
  * its fp32 output on real activations (Documentation/forward.md, "INT8
- * accuracy"): the encoder's first block, whose error every later block
- * carries (its QKV, attention output and FFN up: base's worst output cosine
- * 0.9976 -> 0.9993 for 2/3 of one block's matmul work more; its FFN down
- * adds 0.0002 for as much again), and the decoder's FFN down projections,
- * whose post-GELU inputs decide near-tied greedy tokens (small GEMVs
- * re-reading INT8 weights). Everything else is plain INT8.
+ * accuracy"): the attention inputs of the encoder's first block, whose
+ * error every later block carries (QKV and attention output: base's worst
+ * output cosine 0.9976 -> 0.9990 for 1/3 of one block's matmul work more;
+ * its FFN up and down would add 0.0002-0.0004 each for as much again), and
+ * the decoder's FFN down projections, whose post-GELU inputs decide
+ * near-tied greedy tokens (small GEMVs re-reading INT8 weights). Everything
+ * else is plain INT8.
  */
 int wsp_model_pack(struct wsp_model *m)
 {
@@ -55,7 +56,7 @@ int wsp_model_pack(struct wsp_model *m)
 	for (int i = 0; !ret && i < m->hp.n_audio_layer; i++) {
 		struct wsp_enc_layer *L = &m->enc[i];
 
-		L->qkv.act_resid = L->attn_out.act_resid = L->fc1.act_resid = i == 0;
+		L->qkv.act_resid = L->attn_out.act_resid = i == 0;
 		ret = pack(&L->qkv);
 		if (!ret)
 			ret = pack_groups(&L->attn_out, m->hp.n_audio_head);
