@@ -18,6 +18,8 @@
 
 /* The tiler's activation quantization block along K (tiler/tile.h). */
 #define ACT_KBLOCK 128
+/* 1.5 · 2^23: adding and subtracting it rounds a float to an integer */
+#define ROUND_MAGIC 12582912.0f
 
 static int int8_matmul(const struct wsp_exec *x, const float *in, int M, int K, size_t ldx,
 		       const struct tile_weights *q, const float *bias, float *y, size_t ldy)
@@ -49,7 +51,8 @@ static void act_residual(const float *in, int M, int K, size_t ldx, float *r)
 			sa = mx / 127.0f;
 			inv = mx > 0.0f ? 127.0f / mx : 0.0f;
 			for (int k = k0; k < k1; k++) {
-				float v = nearbyintf(a[k] * inv);
+				/* nearest-even for |v| < 2^22, vectorizable (no libm call) */
+				float v = (a[k] * inv + ROUND_MAGIC) - ROUND_MAGIC;
 
 				v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
 				o[k] = a[k] - v * sa;
