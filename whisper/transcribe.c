@@ -71,12 +71,15 @@ int wsp_context_new(const struct wsp_model *model, struct npu_engine *engine,
 	c->multilingual = wsp_model_is_multilingual(model);
 	c->exec.precision = precision;
 	c->exec.threads = threads;
-	ret = wsp_dec_gang_new(&c->gang);
-	if (ret) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
+	/* AMN_GANG=0: concurrent transcriptions' decoder steps run apart (comparisons) */
+	if (!getenv("AMN_GANG") || strcmp(getenv("AMN_GANG"), "0")) {
+		ret = wsp_dec_gang_new(&c->gang);
+		if (ret) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		c->exec.gang = c->gang;
 	}
-	c->exec.gang = c->gang;
 	ret = wsp_tokenizer_load(wsp_model_dir(model), hp->n_vocab, &c->tok, err, errlen);
 	if (ret)
 		goto fail;
