@@ -7,6 +7,7 @@
 #include <string.h>
 #include "tiler/tile.h"
 #include "tiler/tile_internal.h"
+#include "tiler/tile_pool.h"
 
 static int weights_alloc(struct tile_weights **out, int K, int N, int kb)
 {
@@ -88,61 +89,105 @@ static int8_t quant(float v, float inv)
 }
 
 /*
+ * quant() as a float, inline: adding and subtracting 1.5 * 2^23 rounds to
+ * the nearest integer, ties to even, exactly as lrintf() does in the default
+ * rounding mode for |x| < 2^22 (the scaled weights stay below 200).
+ */
+static float quant_f(float v, float inv)
+{
+	float q = v * inv + 12582912.0f;
+
+	q -= 12582912.0f;
+	return q > 127.0f ? 127.0f : q < -127.0f ? -127.0f : q;
+}
+
+#define CLIP_STEPS 9
+
+/*
  * Quantize column @n over k in [@k0, @k1) into @w; return its scale: the
  * max-abs scale or one of eight tighter clips (down to 0.68 of the maximum),
- * whichever gives the lowest squared error.
+ * whichever gives the lowest squared error. The candidates' errors are
+ * summed side by side (independent chains, each in k order).
  */
 static float pack_block(struct tile_weights *w, const float *src, int k0, int k1,
 			int n, size_t ldw, unsigned flags)
 {
-	float mx = 0.0f, best = 0.0f, inv;
-	double best_err = -1.0;
+	float col[TILE_KBLOCK], s[CLIP_STEPS], inv[CLIP_STEPS], mx = 0.0f, best = 0.0f;
+	double err[CLIP_STEPS] = { 0 }, best_err = -1.0;
+	int len = k1 - k0, steps = 0;
 
-	for (int k = k0; k < k1; k++) {
-		float v = fabsf(wval(src, k, n, ldw, flags));
-
-		mx = v > mx ? v : mx;
+	for (int k = 0; k < len; k++) {
+		col[k] = wval(src, k0 + k, n, ldw, flags);
+		mx = fabsf(col[k]) > mx ? fabsf(col[k]) : mx;
 	}
-	for (int step = 0; step <= 8; step++) {
-		float s = mx * (1.0f - 0.04f * step) / 127.0f;
-		double err = 0.0;
-
-		if (s <= 0.0f)
+	for (; steps < CLIP_STEPS; steps++) {
+		s[steps] = mx * (1.0f - 0.04f * steps) / 127.0f;
+		if (s[steps] <= 0.0f)
 			break;
-		for (int k = k0; k < k1; k++) {
-			float v = wval(src, k, n, ldw, flags);
-			double d = v - quant(v, 1.0f / s) * s;
-
-			err += d * d;
-		}
-		if (best_err < 0.0 || err < best_err) {
-			best_err = err;
-			best = s;
-		}
+		inv[steps] = 1.0f / s[steps];
 	}
-	inv = best > 0.0f ? 1.0f / best : 0.0f;
-	for (int k = k0; k < k1; k++)
-		put(w, k, n, quant(wval(src, k, n, ldw, flags), inv));
+	for (int k = 0; k < len; k++)
+		for (int st = 0; st < steps; st++) {
+			double d = col[k] - quant_f(col[k], inv[st]) * s[st];
+
+			err[st] += d * d;
+		}
+	for (int st = 0; st < steps; st++)
+		if (best_err < 0.0 || err[st] < best_err) {
+			best_err = err[st];
+			best = s[st];
+		}
+	for (int k = 0; k < len; k++)
+		put(w, k0 + k, n, quant(col[k], best > 0.0f ? 1.0f / best : 0.0f));
 	return best;
+}
+
+#define PACK_COLS 16  /* columns per parallel item */
+
+struct pack_job {
+	struct tile_weights *w;
+	const float *src;
+	size_t ldw;
+	unsigned flags;
+};
+
+static void pack_cols(void *arg, int item, int worker)
+{
+	struct pack_job *pj = arg;
+	struct tile_weights *w = pj->w;
+	int n1 = (item + 1) * PACK_COLS < w->N ? (item + 1) * PACK_COLS : w->N;
+
+	(void)worker;
+	for (int n = item * PACK_COLS; n < n1; n++)
+		for (int j = 0; j < w->nkb; j++) {
+			int k0 = j * w->kb, k1 = k0 + w->kb < w->K ? k0 + w->kb : w->K;
+
+			w->sb[(size_t)j * w->np + n] =
+				pack_block(w, pj->src, k0, k1, n, pj->ldw, pj->flags);
+		}
 }
 
 int tile_weights_pack_f32(struct tile_weights **out, const float *src,
 			  int K, int N, size_t ldw, unsigned flags)
 {
 	struct tile_weights *w;
-	int ret = check(out, src, K, N, ldw, flags);
+	struct tile_pool *pool;
+	struct pack_job pj = { .src = src, .ldw = ldw, .flags = flags };
+	int ret = check(out, src, K, N, ldw, flags), items;
 
 	if (ret)
 		return ret;
 	ret = weights_alloc(&w, K, N, TILE_KBLOCK);
 	if (ret)
 		return ret;
-	for (int n = 0; n < N; n++)
-		for (int j = 0; j < w->nkb; j++) {
-			int k0 = j * w->kb, k1 = k0 + w->kb < K ? k0 + w->kb : K;
-
-			w->sb[(size_t)j * w->np + n] = pack_block(w, src, k0, k1, n, ldw, flags);
-		}
+	pj.w = w;
+	items = (N + PACK_COLS - 1) / PACK_COLS;
+	pool = K ? tile_pool_default() : NULL;
+	if (pool)
+		tile_pool_for(pool, items, 0, pack_cols, &pj);
+	else
+		for (int i = 0; i < items; i++)
+			pack_cols(&pj, i, 0);
 	*out = w;
 	return 0;
 }
