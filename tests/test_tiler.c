@@ -262,3 +262,66 @@ Test(tiler, bad_input_is_rejected)
 	cr_assert_eq(tile_matmul_s8(b, 1, 2, 2, w, c, 2, &o), -EINVAL);
 	tile_weights_free(w);
 }
+
+/* Relative Frobenius error of C = A·B (B row-major K×N) against double. */
+static double rel_err(const float *a, const float *b, const float *c, int M, int K, int N)
+{
+	double num = 0, den = 0;
+
+	for (int m = 0; m < M; m++)
+		for (int n = 0; n < N; n++) {
+			double s = 0;
+
+			for (int k = 0; k < K; k++)
+				s += (double)a[(size_t)m * K + k] * b[(size_t)k * N + n];
+			num += (c[(size_t)m * N + n] - s) * (c[(size_t)m * N + n] - s);
+			den += s * s;
+		}
+	return sqrt(num / den);
+}
+
+/*
+ * The residual is at most half a quantization step of its row block, and
+ * adding the matmul of the residual removes most of the activations' error:
+ * what is left is the weights' (about 1/sqrt(2) of the plain error).
+ */
+Test(tiler, quant_residual_corrects_activations)
+{
+	int M = 37, K = 300, N = 70;
+	float *a = malloc(sizeof(float) * M * K), *b = malloc(sizeof(float) * K * N);
+	float *r = malloc(sizeof(float) * M * K), *c = malloc(sizeof(float) * M * N);
+	float *c2 = malloc(sizeof(float) * M * N);
+	struct tile_weights *w;
+	double plain, both;
+
+	for (int i = 0; i < M * K; i++)
+		a[i] = gauss();
+	for (int i = 0; i < K * N; i++)
+		b[i] = gauss();
+	cr_assert_eq(tile_weights_pack_f32(&w, b, K, N, N, TILE_W_ROW_MAJOR_KN), 0);
+	cr_assert_eq(tile_quant_residual_f32(a, M, K, K, r, K), 0);
+	for (int m = 0; m < M; m++)
+		for (int k0 = 0; k0 < K; k0 += 128) {
+			float mx = 0;
+
+			for (int k = k0; k < K && k < k0 + 128; k++)
+				mx = fmaxf(mx, fabsf(a[m * K + k]));
+			for (int k = k0; k < K && k < k0 + 128; k++)
+				cr_assert_leq(fabsf(r[m * K + k]), 0.5f * mx / 127.0f * 1.0001f,
+					      "residual (%d,%d) beyond half a step", m, k);
+		}
+	cr_assert_eq(tile_matmul_f32(a, M, K, K, w, NULL, c, N, NULL), 0);
+	plain = rel_err(a, b, c, M, K, N);
+	cr_assert_eq(tile_matmul_f32(r, M, K, K, w, NULL, c2, N, NULL), 0);
+	for (int i = 0; i < M * N; i++)
+		c2[i] += c[i];
+	both = rel_err(a, b, c2, M, K, N);
+	cr_expect_lt(both, 0.8 * plain, "residual error %g vs plain %g", both, plain);
+	cr_expect_eq(tile_quant_residual_f32(a, M, K, K - 1, r, K), -EINVAL);
+	tile_weights_free(w);
+	free(a);
+	free(b);
+	free(r);
+	free(c);
+	free(c2);
+}

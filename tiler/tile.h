@@ -92,6 +92,15 @@ int tile_matmul_f32(const float *a, int M, int K, size_t lda,
 		    const struct tile_weights *w, const float *bias,
 		    float *c, size_t ldc, const struct tile_opts *opts);
 
+/**
+ * tile_quant_residual_f32 - R = A - dequant(quant(A)) with the activation
+ * quantization tile_matmul_f32() applies (per row and K block of 128,
+ * absmax/127, nearest even). tile_matmul_f32(A) + tile_matmul_f32(R) then
+ * carries about 15 bits of A instead of 8 (weights unchanged).
+ * @r, @ldr: M × K floats out. Return: 0, -EINVAL, -ENOMEM.
+ */
+int tile_quant_residual_f32(const float *a, int M, int K, size_t lda, float *r, size_t ldr);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,11 +16,6 @@
 /* fp32 matmuls of at most this many rows run as one GEMV per row */
 #define FP32_GEMV_ROWS 4
 
-/* The tiler's activation quantization block along K (tiler/tile.h). */
-#define ACT_KBLOCK 128
-/* 1.5 · 2^23: adding and subtracting it rounds a float to an integer */
-#define ROUND_MAGIC 12582912.0f
-
 static int int8_matmul(const struct wsp_exec *x, const float *in, int M, int K, size_t ldx,
 		       const struct tile_weights *q, const float *bias, float *y, size_t ldy)
 {
@@ -29,36 +24,6 @@ static int int8_matmul(const struct wsp_exec *x, const float *in, int M, int K, 
 	if (x->tenant)
 		return npu_matmul_f32(x->tenant, in, M, K, ldx, q, bias, y, ldy);
 	return tile_matmul_f32(in, M, K, ldx, q, bias, y, ldy, &o);
-}
-
-/*
- * r = in - dequant(quant(in)), with the tiler's own activation rounding (per
- * row and K block: scale absmax/127, nearest-even, clamp to ±127), so that
- * quant(in)·W + quant(r)·W leaves only the weights' error.
- */
-static void act_residual(const float *in, int M, int K, size_t ldx, float *r)
-{
-	for (int m = 0; m < M; m++) {
-		const float *a = in + (size_t)m * ldx;
-		float *o = r + (size_t)m * K;
-
-		for (int k0 = 0; k0 < K; k0 += ACT_KBLOCK) {
-			int k1 = k0 + ACT_KBLOCK < K ? k0 + ACT_KBLOCK : K;
-			float mx = 0.0f, inv, sa;
-
-			for (int k = k0; k < k1; k++)
-				mx = fabsf(a[k]) > mx ? fabsf(a[k]) : mx;
-			sa = mx / 127.0f;
-			inv = mx > 0.0f ? 127.0f / mx : 0.0f;
-			for (int k = k0; k < k1; k++) {
-				/* nearest-even for |v| < 2^22, vectorizable (no libm call) */
-				float v = (a[k] * inv + ROUND_MAGIC) - ROUND_MAGIC;
-
-				v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
-				o[k] = a[k] - v * sa;
-			}
-		}
-	}
 }
 
 /*
@@ -80,8 +45,9 @@ static int int8_matmul_resid(const struct wsp_exec *x, const float *in, int M, i
 		free(part);
 		return -ENOMEM;
 	}
-	act_residual(in, M, K, ldx, r);
-	ret = int8_matmul(x, in, M, K, ldx, q, bias, y, ldy);
+	ret = tile_quant_residual_f32(in, M, K, ldx, r, (size_t)K);
+	if (!ret)
+		ret = int8_matmul(x, in, M, K, ldx, q, bias, y, ldy);
 	if (!ret)
 		ret = int8_matmul(x, r, M, K, (size_t)K, q, NULL, part, (size_t)N);
 	for (int m = 0; !ret && m < M; m++)
