@@ -125,7 +125,7 @@ tsan-run: $(TSAN_SUITES:%=$(BUILD)/tsan/%) $(BUILD)/npustress
 $(BUILD)/obj/tsan/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests/tsan/include $(CFLAGS) -MMD -MP -c $< -o $@
-$(BUILD)/tsan/%: $(BUILD)/obj/tsan/tests/%.o $(BUILD)/obj/tsan/tests/tsan/crt_main.o $(BUILD)/libamanuensis.a
+$(BUILD)/tsan/%: $(BUILD)/obj/tsan/tests/%.o $(BUILD)/obj/tsan/tests/tsan/crt_main.o $(TEST_HELPER_SRCS:%.c=$(BUILD)/obj/tsan/%.o) $(BUILD)/libamanuensis.a
 	@mkdir -p $(dir $@)
 	$(CXX) -o $@ $(filter %.o,$^) $(BUILD)/libamanuensis.a $(LDFLAGS) $(LIBS) $(PEER_LIBS)
 valgrind:

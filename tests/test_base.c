@@ -30,6 +30,7 @@
 #include "whisper/forward.h"
 #include "whisper/greedy.h"
 #include "whisper/transcribe.h"
+#include "tests/helpers/test_env.h"
 
 #define MAX_TOK 448
 
@@ -39,28 +40,14 @@ static int n_names;
 static int32_t prompt[8], eot;
 static int n_prompt;
 
-static const char *env_or(const char *k, const char *def)
-{
-	const char *v = getenv(k);
-
-	return v && *v ? v : def;
-}
-
-static int small_scale(void)
-{
-	const char *s = getenv("AMN_TEST_SCALE");
-
-	return s && strcmp(s, "small") == 0;
-}
-
 static const char *model_dir(void)
 {
-	return env_or("AMN_BASE_MODEL", "models/base");
+	return test_env_or("AMN_BASE_MODEL", "models/base");
 }
 
 static const char *ref_dir(void)
 {
-	return env_or("AMN_BASE_REF_DIR", "build/ref-base");
+	return test_env_or("AMN_BASE_REF_DIR", "build/ref-base");
 }
 
 static FILE *ref_open(const char *name, const char *ext, const char *mode)
@@ -216,7 +203,7 @@ Test(base, fp32_encoder_matches_ctranslate2, .init = setup_ref)
 	size_t nout = (size_t)hp->n_audio_ctx * hp->n_audio_state;
 	struct wsp_exec x = { .precision = WSP_FP32, .threads = 2 };
 	float *out = malloc(nout * sizeof(float));
-	int n = small_scale() ? 1 : (n_names < 3 ? n_names : 3);
+	int n = test_small_scale() ? 1 : (n_names < 3 ? n_names : 3);
 
 	for (int u = 0; u < n; u++) {
 		float *mel = read_f32(names[u], ".mel.f32", nmel);
@@ -266,7 +253,7 @@ Test(base, int8_encoder_close_to_fp32, .init = setup_ref)
 	struct wsp_exec xf = { .precision = WSP_FP32, .threads = 2 };
 	struct wsp_exec xi = { .precision = WSP_INT8, .threads = 2 };
 	float *of = malloc(nout * sizeof(float)), *oi = malloc(nout * sizeof(float));
-	int n = small_scale() ? 1 : 2;
+	int n = test_small_scale() ? 1 : 2;
 
 	for (int u = 0; u < n && u < n_names; u++) {
 		float *mel = read_f32(names[u], ".mel.f32", nmel);
@@ -319,7 +306,7 @@ static int run_greedy(enum wsp_precision prec, int n_utt)
 
 Test(base, fp32_greedy_equals_ctranslate2, .init = setup_ref)
 {
-	int n = small_scale() ? 2 : n_names;
+	int n = test_small_scale() ? 2 : n_names;
 	int eq = run_greedy(WSP_FP32, n);
 
 	cr_log_info("base fp32 greedy: %d of %d utterances equal CTranslate2", eq, n);
@@ -328,7 +315,7 @@ Test(base, fp32_greedy_equals_ctranslate2, .init = setup_ref)
 
 Test(base, int8_greedy_mostly_equals_ctranslate2, .init = setup_ref)
 {
-	int n = small_scale() ? 2 : n_names;
+	int n = test_small_scale() ? 2 : n_names;
 	int eq = run_greedy(WSP_INT8, n);
 
 	cr_log_info("base int8 greedy: %d of %d utterances equal CTranslate2 float32", eq, n);
@@ -372,7 +359,7 @@ static void transcribe_jfk(enum wsp_precision prec, const struct wsp_transcribe_
 	char path[512], err[512];
 
 	cr_assert_eq(wsp_context_new(model, NULL, prec, 2, &c, err, sizeof(err)), 0, "%s", err);
-	snprintf(path, sizeof(path), "%s/jfk.wav", env_or("AMN_SHARED_AUDIO", "/work/shared/audio"));
+	snprintf(path, sizeof(path), "%s/jfk.wav", test_env_or("AMN_SHARED_AUDIO", "/work/shared/audio"));
 	cr_assert_eq(wsp_transcribe_file(c, path, o, r, err, sizeof(err)), 0, "%s", err);
 	wsp_context_free(c);
 }
@@ -483,7 +470,7 @@ Test(base, translate_english_gives_the_same_words, .init = setup_model)
 /* The manifest's files in order, each followed by 1 s of silence, twice (~76 s). */
 static float *concat_twice(size_t *out_n, int *n_files)
 {
-	const char *dir = env_or("AMN_SHARED_AUDIO", "/work/shared/audio");
+	const char *dir = test_env_or("AMN_SHARED_AUDIO", "/work/shared/audio");
 	char path[1024], line[2048], err[512], first[128] = "";
 	struct wsp_audio a[16];
 	size_t n = 0, pos = 0;
@@ -547,7 +534,7 @@ Test(base, fp32_long_form_equals_faster_whisper, .init = setup_model)
 	float *x;
 	int n_files;
 
-	if (small_scale())
+	if (test_small_scale())
 		cr_skip_test("long test: skipped with AMN_TEST_SCALE=small");
 	x = concat_twice(&n, &n_files);
 	if (n_files != 7) {

@@ -17,6 +17,7 @@
 
 #include "whisper/forward.h"
 #include "whisper/greedy.h"
+#include "tests/helpers/test_env.h"
 
 #define MAX_TOK 448
 
@@ -26,25 +27,11 @@ static int n_names;
 static int32_t prompt[8], eot;
 static int n_prompt;
 
-static const char *env_or(const char *k, const char *def)
-{
-	const char *v = getenv(k);
-
-	return v && *v ? v : def;
-}
-
-static int small_scale(void)
-{
-	const char *s = getenv("AMN_TEST_SCALE");
-
-	return s && strcmp(s, "small") == 0;
-}
-
 static FILE *ref_open(const char *name, const char *ext, const char *mode)
 {
 	char path[1200];
 
-	snprintf(path, sizeof(path), "%s/%s%s", env_or("AMN_REF_DIR", "build/ref"), name, ext);
+	snprintf(path, sizeof(path), "%s/%s%s", test_env_or("AMN_REF_DIR", "build/ref"), name, ext);
 	return fopen(path, mode);
 }
 
@@ -89,7 +76,7 @@ static void setup(void)
 
 	if (!f)
 		cr_skip_test("no reference tensors in %s (needs python3 with ctranslate2 and "
-			     "faster_whisper: run `make setup`)", env_or("AMN_REF_DIR", "build/ref"));
+			     "faster_whisper: run `make setup`)", test_env_or("AMN_REF_DIR", "build/ref"));
 	while (n_names < 16 && fscanf(f, "%63s", names[n_names]) == 1)
 		n_names++;
 	fclose(f);
@@ -105,7 +92,7 @@ static void setup(void)
 	}
 	cr_assert_eq(fscanf(f, "%d", &eot), 1);
 	fclose(f);
-	cr_assert_eq(wsp_model_load(&model, env_or("AMN_MODEL", "models/tiny.en"), err, sizeof(err)),
+	cr_assert_eq(wsp_model_load(&model, test_env_or("AMN_MODEL", "models/tiny.en"), err, sizeof(err)),
 		     0, "%s", err);
 }
 
@@ -141,7 +128,7 @@ static int run_greedy(enum wsp_precision prec, int n_utt)
 
 Test(decoder, fp32_greedy_equals_ctranslate2)
 {
-	int n = small_scale() ? 2 : n_names;
+	int n = test_small_scale() ? 2 : n_names;
 
 	cr_expect_eq(run_greedy(WSP_FP32, n), n);
 }
@@ -175,7 +162,7 @@ static int ct2_int8_equal(int n_utt)
  */
 Test(decoder, int8_greedy_mostly_equals_ctranslate2)
 {
-	int n = small_scale() ? 2 : n_names;
+	int n = test_small_scale() ? 2 : n_names;
 	int eq = run_greedy(WSP_INT8, n), eq8 = ct2_int8_equal(n);
 
 	cr_log_info("int8: %d of %d utterances exact; CTranslate2 int8: %d", eq, n, eq8);

@@ -10,13 +10,7 @@
 
 #include "sched/npu.h"
 #include "sched/npu_emu_model.h"
-
-static int small_scale(void)
-{
-	const char *s = getenv("AMN_TEST_SCALE");
-
-	return s && !strcmp(s, "small");
-}
+#include "tests/helpers/test_env.h"
 
 Test(emu, model_costs)
 {
@@ -107,7 +101,7 @@ static unsigned count_faults(const struct npu_emu_opts *o, uint64_t runs)
 
 static void fault_run(const struct npu_emu_opts *eo)
 {
-	int M = 64 * 4, K = 48, N = 40, iters = small_scale() ? 150 : 600;
+	int M = 64 * 4, K = 48, N = 40, iters = test_small_scale() ? 150 : 600;
 	float *a = malloc(M * K * 4), *b = malloc(K * N * 4), *c = malloc(M * N * 4);
 	float *ref = malloc(M * N * 4);
 	struct npu_engine_opts o = { .backend = "emu", .threads = 1, .batch_jobs = 2, .emu = eo };

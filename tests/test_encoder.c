@@ -17,24 +17,11 @@
 
 #include "sched/npu.h"
 #include "whisper/forward.h"
+#include "tests/helpers/test_env.h"
 
 static struct wsp_model *model;
 static char names[16][64];
 static int n_names;
-
-static const char *env_or(const char *k, const char *def)
-{
-	const char *v = getenv(k);
-
-	return v && *v ? v : def;
-}
-
-static int small_scale(void)
-{
-	const char *s = getenv("AMN_TEST_SCALE");
-
-	return s && strcmp(s, "small") == 0;
-}
 
 static float *read_f32(const char *name, const char *ext, size_t n)
 {
@@ -42,7 +29,7 @@ static float *read_f32(const char *name, const char *ext, size_t n)
 	float *buf = malloc(n * sizeof(float));
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s%s", env_or("AMN_REF_DIR", "build/ref"), name, ext);
+	snprintf(path, sizeof(path), "%s/%s%s", test_env_or("AMN_REF_DIR", "build/ref"), name, ext);
 	f = fopen(path, "rb");
 	cr_assert_not_null(f, "cannot open %s", path);
 	cr_assert_eq(fread(buf, sizeof(float), n, f), n, "%s is short", path);
@@ -55,7 +42,7 @@ static void setup(void)
 	char path[1024], err[512];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/index.txt", env_or("AMN_REF_DIR", "build/ref"));
+	snprintf(path, sizeof(path), "%s/index.txt", test_env_or("AMN_REF_DIR", "build/ref"));
 	f = fopen(path, "r");
 	if (!f)
 		cr_skip_test("no reference tensors at %s (needs python3 with ctranslate2 and "
@@ -64,7 +51,7 @@ static void setup(void)
 		n_names++;
 	fclose(f);
 	cr_assert_gt(n_names, 0);
-	cr_assert_eq(wsp_model_load(&model, env_or("AMN_MODEL", "models/tiny.en"), err, sizeof(err)),
+	cr_assert_eq(wsp_model_load(&model, test_env_or("AMN_MODEL", "models/tiny.en"), err, sizeof(err)),
 		     0, "%s", err);
 }
 
@@ -83,7 +70,7 @@ Test(encoder, fp32_matches_ctranslate2)
 	size_t nout = (size_t)hp->n_audio_ctx * hp->n_audio_state;
 	struct wsp_exec x = { .precision = WSP_FP32, .threads = 2 };
 	float *out = malloc(nout * sizeof(float));
-	int n = small_scale() ? 1 : n_names;
+	int n = test_small_scale() ? 1 : n_names;
 
 	for (int u = 0; u < n; u++) {
 		float *mel = read_f32(names[u], ".mel.f32", nmel);
@@ -111,7 +98,7 @@ Test(encoder, int8_close_to_fp32)
 	struct wsp_exec xf = { .precision = WSP_FP32, .threads = 2 };
 	struct wsp_exec xi = { .precision = WSP_INT8, .threads = 2 };
 	float *of = malloc(nout * sizeof(float)), *oi = malloc(nout * sizeof(float));
-	int n = small_scale() ? 1 : 3;
+	int n = test_small_scale() ? 1 : 3;
 
 	for (int u = 0; u < n && u < n_names; u++) {
 		float *mel = read_f32(names[u], ".mel.f32", nmel);
@@ -160,7 +147,7 @@ static void same_encoder_as(const char *rel)
 	char path[1024], err[512];
 	double maxd = 0.0;
 
-	snprintf(path, sizeof(path), "%s/%s", env_or("AMN_REF_DIR", "build/ref"), rel);
+	snprintf(path, sizeof(path), "%s/%s", test_env_or("AMN_REF_DIR", "build/ref"), rel);
 	cr_assert_eq(wsp_model_load(&g, path, err, sizeof(err)), 0, "%s", err);
 	hg = wsp_model_hparams(g);
 	cr_expect_eq(memcmp(hp, hg, sizeof(*hp)), 0, "%s: hyperparameters differ", rel);

@@ -21,15 +21,9 @@
 
 #include "whisper/audio.h"
 #include "whisper/mel.h"
+#include "tests/helpers/test_env.h"
 
 #define PAD_30S (30 * WSP_SAMPLE_RATE)
-
-static const char *env_or(const char *k, const char *def)
-{
-	const char *v = getenv(k);
-
-	return v && *v ? v : def;
-}
 
 /* Slaney mel of @hz, as librosa's hz_to_mel(htk=False). */
 static double hz_to_mel(double hz)
@@ -260,13 +254,13 @@ static float *read_ref(const char *dir, const char *name, int *n_mels, int *n_fr
 
 static void check_reference(int n_mels)
 {
-	const char *audio_dir = env_or("AMN_SHARED_AUDIO", "../shared/audio");
+	const char *audio_dir = test_env_or("AMN_SHARED_AUDIO", "../shared/audio");
 	char dir[1024], path[2048], line[512], err[512];
 	struct wsp_mel *m;
 	int files = 0;
 	FILE *man;
 
-	snprintf(dir, sizeof(dir), "%s/mel%d", env_or("AMN_REF_DIR", "build/ref"), n_mels);
+	snprintf(dir, sizeof(dir), "%s/mel%d", test_env_or("AMN_REF_DIR", "build/ref"), n_mels);
 	snprintf(path, sizeof(path), "%s/manifest.tsv", audio_dir);
 	man = fopen(path, "r");
 	if (!man || access(dir, R_OK) != 0) {

@@ -15,13 +15,7 @@
 #include <unistd.h>
 
 #include "sched/npu_ring.h"
-
-static int small_scale(void)
-{
-	const char *s = getenv("AMN_TEST_SCALE");
-
-	return s && !strcmp(s, "small");
-}
+#include "tests/helpers/test_env.h"
 
 #define PRODUCERS 16
 
@@ -122,18 +116,18 @@ static void run_exactly_once(unsigned ring_size, uint64_t per_producer, int64_t 
 
 Test(ring, exactly_once_16_producers)
 {
-	run_exactly_once(1024, small_scale() ? 20000 : 1000000, -1);
+	run_exactly_once(1024, test_small_scale() ? 20000 : 1000000, -1);
 }
 
 Test(ring, backpressure_64_slots_blocking)
 {
-	run_exactly_once(64, small_scale() ? 5000 : 100000, -1);
+	run_exactly_once(64, test_small_scale() ? 5000 : 100000, -1);
 }
 
 Test(ring, backpressure_64_slots_try_and_timeout)
 {
-	run_exactly_once(64, small_scale() ? 2000 : 50000, 0);
-	run_exactly_once(64, small_scale() ? 2000 : 50000, 200000);
+	run_exactly_once(64, test_small_scale() ? 2000 : 50000, 0);
+	run_exactly_once(64, test_small_scale() ? 2000 : 50000, 200000);
 }
 
 /* Ownership: an object is stamped by exactly one party at a time. */
@@ -170,7 +164,7 @@ static void *own_producer(void *p)
 
 Test(ring, ownership_stamping)
 {
-	uint64_t rounds = small_scale() ? 2000 : 50000, total = rounds * PRODUCERS, got = 0;
+	uint64_t rounds = test_small_scale() ? 2000 : 50000, total = rounds * PRODUCERS, got = 0;
 	static struct obj objs[PRODUCERS][OBJS_PER_PRODUCER];
 	struct own_arg args[PRODUCERS];
 	_Atomic uint64_t violations = 0;

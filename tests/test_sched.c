@@ -13,13 +13,7 @@
 #include <unistd.h>
 
 #include "sched/npu.h"
-
-static int small_scale(void)
-{
-	const char *s = getenv("AMN_TEST_SCALE");
-
-	return s && !strcmp(s, "small");
-}
+#include "tests/helpers/test_env.h"
 
 static void fill(float *x, size_t n, unsigned seed)
 {
@@ -177,7 +171,7 @@ Test(sched, async_poll_eventfd_wait)
 /* Cancel: every job is either run or released, the handle completes. */
 Test(sched, cancel_releases_queued_jobs)
 {
-	int M = 64 * 64, K = 128, N = 128, rounds = small_scale() ? 3 : 10;
+	int M = 64 * 64, K = 128, N = 128, rounds = test_small_scale() ? 3 : 10;
 	float *a = malloc((size_t)M * K * 4), *b = malloc(K * N * 4), *c = malloc((size_t)M * N * 4);
 	struct npu_engine *e = open_engine("cpu", 0);
 	struct npu_engine_counters cnt;
@@ -243,7 +237,7 @@ static void *worker(void *p)
 
 static void run_threads(const char *backend, unsigned slots, int M, int64_t timeout)
 {
-	int K = 64, N = 32, T = 16, iters = small_scale() ? 10 : 100;
+	int K = 64, N = 32, T = 16, iters = test_small_scale() ? 10 : 100;
 	float *a = malloc(M * K * 4), *b = malloc(K * N * 4), *ref = malloc(M * N * 4);
 	struct npu_engine *e = open_engine(backend, slots);
 	struct worker_arg args[16];

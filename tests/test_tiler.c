@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "tiler/tile.h"
+#include "tests/helpers/test_env.h"
 
 static uint64_t rng = 88172645463325252ull;
 
@@ -16,13 +17,6 @@ static uint32_t next(void)
 	rng ^= rng >> 7;
 	rng ^= rng << 17;
 	return (uint32_t)rng;
-}
-
-static int small(void)
-{
-	const char *s = getenv("AMN_TEST_SCALE");
-
-	return s && !strcmp(s, "small");
 }
 
 /* Exact int8 check of one shape for one tile edge. */
@@ -86,7 +80,7 @@ Test(tiler, s8_few_rows_exact)
 
 Test(tiler, s8_big_shape_exact)
 {
-	if (small())
+	if (test_small_scale())
 		check_s8(150, 512, 256, 64);
 	else
 		check_s8(1500, 512, 2048, 64);
@@ -200,7 +194,7 @@ Test(tiler, f32_error_and_correlation)
 	static const int ks[] = { 256, 384, 512, 768, 1536, 2048, 3072, 1001 };
 
 	for (size_t i = 0; i < sizeof(ks) / sizeof(ks[0]); i++)
-		check_f32(small() ? 64 : 200, ks[i], 300);
+		check_f32(test_small_scale() ? 64 : 200, ks[i], 300);
 }
 
 /*

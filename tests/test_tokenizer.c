@@ -18,15 +18,9 @@
 #include <unistd.h>
 
 #include "whisper/tokenizer.h"
+#include "tests/helpers/test_env.h"
 
 #define REF_FILE "tests/data/tokenizer_reference.tsv"
-
-static int small_scale(void)
-{
-	const char *s = getenv("AMN_TEST_SCALE");
-
-	return s && strcmp(s, "small") == 0;
-}
 
 static const char *model_dir(const char *name)
 {
@@ -674,7 +668,7 @@ Test(tokenizer, json_truncated)
 	struct sbuf b = small_json();
 	struct wsp_tokenizer *t;
 	char err[512];
-	size_t step = small_scale() ? 7 : 1, end = b.n;
+	size_t step = test_small_scale() ? 7 : 1, end = b.n;
 
 	make_tmpdir();
 	while (end > 0 && (b.p[end - 1] == '\n' || b.p[end - 1] == '}'))
@@ -694,7 +688,7 @@ Test(tokenizer, json_real_truncated)
 {
 	struct wsp_tokenizer *t;
 	char src[600], err[512], *buf;
-	size_t len, cuts = small_scale() ? 4 : 24;
+	size_t len, cuts = test_small_scale() ? 4 : 24;
 
 	snprintf(src, sizeof(src), "%s/tokenizer.json", model_dir("tiny.en"));
 	buf = read_all(src, &len);
@@ -826,7 +820,7 @@ Test(tokenizer, json_garbage)
 	struct wsp_tokenizer *t;
 	char err[512], *m = malloc(b.n);
 	unsigned seed = 12345;
-	int rounds = small_scale() ? 200 : 2000, loaded = 0;
+	int rounds = test_small_scale() ? 200 : 2000, loaded = 0;
 
 	make_tmpdir();
 	for (int r = 0; r < rounds; r++) {

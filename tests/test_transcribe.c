@@ -24,6 +24,7 @@
 
 #include "whisper/audio.h"
 #include "whisper/transcribe.h"
+#include "tests/helpers/test_env.h"
 
 #define MAX_FILES 16
 
@@ -32,30 +33,16 @@ static struct wsp_context *ctx_i8, *ctx_f32;
 static char files[MAX_FILES][128], truth[MAX_FILES][512];
 static int n_files;
 
-static const char *env_or(const char *k, const char *def)
-{
-	const char *v = getenv(k);
-
-	return v && *v ? v : def;
-}
-
 /* AMN_TEST_SCALE=small (sanitizer and valgrind runs): the long tests skip. */
-static int small_scale(void)
-{
-	const char *v = getenv("AMN_TEST_SCALE");
-
-	return v && strcmp(v, "small") == 0;
-}
-
 static void skip_if_small(void)
 {
-	if (small_scale())
+	if (test_small_scale())
 		cr_skip_test("long test: skipped with AMN_TEST_SCALE=small");
 }
 
 static const char *audio_dir(void)
 {
-	return env_or("AMN_SHARED_AUDIO", "/work/shared/audio");
+	return test_env_or("AMN_SHARED_AUDIO", "/work/shared/audio");
 }
 
 static void path_of(char *dst, size_t n, const char *file)
@@ -94,7 +81,7 @@ static void read_manifest(void)
 
 static void setup(void)
 {
-	const char *dir = env_or("AMN_MODEL", "models/tiny.en");
+	const char *dir = test_env_or("AMN_MODEL", "models/tiny.en");
 	char err[512], cfg[1024];
 	FILE *f;
 
@@ -185,7 +172,7 @@ static int read_ref_tokens(const char *name, int32_t *tok, int cap)
 	FILE *f;
 	int n = 0;
 
-	snprintf(path, sizeof(path), "%s/%s.tokens.txt", env_or("AMN_REF_DIR", "build/ref"), name);
+	snprintf(path, sizeof(path), "%s/%s.tokens.txt", test_env_or("AMN_REF_DIR", "build/ref"), name);
 	f = fopen(path, "r");
 	if (!f)
 		return -1;
@@ -206,7 +193,7 @@ Test(transcribe, fp32_greedy_without_timestamps_equals_ctranslate2)
 	o.without_timestamps = 1;
 	o.temperatures = t0;
 	o.n_temperatures = 1;
-	for (int i = 0; i < (small_scale() && n_files > 2 ? 2 : n_files); i++) {
+	for (int i = 0; i < (test_small_scale() && n_files > 2 ? 2 : n_files); i++) {
 		struct wsp_result r;
 		char path[512], name[128], err[512];
 		int32_t ref[448], got[448];
@@ -229,7 +216,7 @@ Test(transcribe, fp32_greedy_without_timestamps_equals_ctranslate2)
 		checked++;
 	}
 	if (!checked)
-		cr_skip_test("no reference tokens in %s", env_or("AMN_REF_DIR", "build/ref"));
+		cr_skip_test("no reference tokens in %s", test_env_or("AMN_REF_DIR", "build/ref"));
 }
 
 Test(transcribe, fp32_beam5_jfk_equals_faster_whisper)
@@ -516,8 +503,8 @@ Test(transcribe, concurrent_calls_and_pcm_agree_with_serial)
 	float *x;
 	size_t n;
 	/* small scale (sanitizers): the two shortest files */
-	const char *f1 = small_scale() ? "spk2_snt2.wav" : "jfk.wav";
-	int fi = index_of(small_scale() ? "spk2_snt1.wav" : "spk1_snt2.wav");
+	const char *f1 = test_small_scale() ? "spk2_snt2.wav" : "jfk.wav";
+	int fi = index_of(test_small_scale() ? "spk2_snt1.wav" : "spk1_snt2.wav");
 
 	path_of(p1, sizeof(p1), f1);
 	path_of(p2, sizeof(p2), fi >= 0 ? files[fi] : f1);
