@@ -31,6 +31,7 @@
 #include "whisper/greedy.h"
 #include "whisper/transcribe.h"
 #include "tests/helpers/test_env.h"
+#include "tests/helpers/test_ref.h"
 
 #define MAX_TOK 448
 
@@ -71,15 +72,7 @@ static float *read_f32(const char *name, const char *ext, size_t n)
 
 static int read_tokens(const char *name, const char *ext, int32_t *tok)
 {
-	FILE *f = ref_open(name, ext, "r");
-	int n = 0;
-
-	if (!f)
-		return -1;
-	while (n < MAX_TOK && fscanf(f, "%d", &tok[n]) == 1)
-		n++;
-	fclose(f);
-	return n;
+	return test_read_tokens(ref_open(name, ext, "r"), tok, MAX_TOK);
 }
 
 /* The model only (end-to-end tests need no reference tensors). */
@@ -322,16 +315,6 @@ Test(base, int8_greedy_mostly_equals_ctranslate2, .init = setup_ref)
 	cr_expect(eq * 10 >= n * 9, "int8: %d of %d utterances exact (< 90%%)", eq, n);
 }
 
-/* All segment texts, concatenated. */
-static void joined(const struct wsp_result *r, char *dst, size_t cap)
-{
-	size_t n = 0;
-
-	dst[0] = 0;
-	for (int i = 0; i < r->n_segments && n + 1 < cap; i++)
-		n += (size_t)snprintf(dst + n, cap - n, "%s", r->segments[i].text);
-}
-
 static void no_space(const char *s, char *dst, size_t cap)
 {
 	size_t n = 0;
@@ -395,7 +378,7 @@ Test(base, fp32_detects_english_and_beam5_equals_faster_whisper, .init = setup_m
 		    r.language, r.language_prob);
 	cr_expect_str_eq(r.language, "en");
 	cr_expect_float_eq(r.language_prob, 0.9452f, 5e-3);
-	joined(&r, got, sizeof(got));
+	test_joined_text(&r, got, sizeof(got));
 	cr_log_info("base fp32 beam 5: '%s'", got);
 	no_space(got, a, sizeof(a));
 	no_space(fw_jfk, b, sizeof(b));
@@ -430,7 +413,7 @@ Test(base, int8_detects_english, .init = setup_model)
 	cr_log_info("base int8: language %s p=%.4f", r.language, r.language_prob);
 	cr_expect_str_eq(r.language, "en");
 	cr_expect_float_eq(r.language_prob, 0.9452f, 0.03);
-	joined(&r, got, sizeof(got));
+	test_joined_text(&r, got, sizeof(got));
 	letters(got, l, sizeof(l));
 	cr_expect(strstr(l, "askwhatyoucandoforyourcountry") != NULL, "'%s'", got);
 	wsp_result_free(&r);
@@ -455,7 +438,7 @@ Test(base, translate_english_gives_the_same_words, .init = setup_model)
 	o.language = "en";
 	o.task = WSP_TASK_TRANSLATE;
 	transcribe_jfk(WSP_FP32, &o, &r);
-	joined(&r, got, sizeof(got));
+	test_joined_text(&r, got, sizeof(got));
 	cr_log_info("base fp32 translate: '%s'", got);
 	cr_expect_str_eq(r.language, "en");
 	no_space(got, a, sizeof(a));

@@ -18,6 +18,7 @@
 #include "whisper/forward.h"
 #include "whisper/greedy.h"
 #include "tests/helpers/test_env.h"
+#include "tests/helpers/test_ref.h"
 
 #define MAX_TOK 448
 
@@ -50,15 +51,7 @@ static float *read_enc(const char *name)
 
 static int read_tokens_ext(const char *name, const char *ext, int32_t *tok)
 {
-	FILE *f = ref_open(name, ext, "r");
-	int n = 0;
-
-	if (!f)
-		return -1;
-	while (n < MAX_TOK && fscanf(f, "%d", &tok[n]) == 1)
-		n++;
-	fclose(f);
-	return n;
+	return test_read_tokens(ref_open(name, ext, "r"), tok, MAX_TOK);
 }
 
 static int read_tokens(const char *name, int32_t *tok)

@@ -25,6 +25,7 @@
 #include "whisper/audio.h"
 #include "whisper/transcribe.h"
 #include "tests/helpers/test_env.h"
+#include "tests/helpers/test_ref.h"
 
 #define MAX_FILES 16
 
@@ -107,16 +108,6 @@ static void teardown(void)
 
 TestSuite(transcribe, .init = setup, .fini = teardown, .timeout = 600);
 
-/* All segment texts, concatenated. */
-static void joined(const struct wsp_result *r, char *dst, size_t cap)
-{
-	size_t n = 0;
-
-	dst[0] = 0;
-	for (int i = 0; i < r->n_segments && n + 1 < cap; i++)
-		n += (size_t)snprintf(dst + n, cap - n, "%s", r->segments[i].text);
-}
-
 /* Lowercase letters and digits only: compare transcripts up to punctuation and spacing. */
 static void letters(const char *s, char *dst, size_t cap)
 {
@@ -142,7 +133,7 @@ static int has_text(const struct wsp_result *r)
 {
 	char buf[4096], l[4096];
 
-	joined(r, buf, sizeof(buf));
+	test_joined_text(r, buf, sizeof(buf));
 	letters(buf, l, sizeof(l));
 	return l[0] != 0;
 }
@@ -234,7 +225,7 @@ Test(transcribe, fp32_beam5_jfk_equals_faster_whisper)
 	wsp_transcribe_opts_default(&o);
 	path_of(path, sizeof(path), "jfk.wav");
 	cr_assert_eq(wsp_transcribe_file(ctx_f32, path, &o, &r, err, sizeof(err)), 0, "%s", err);
-	joined(&r, got, sizeof(got));
+	test_joined_text(&r, got, sizeof(got));
 	no_space(got, a, sizeof(a));
 	snprintf(got, sizeof(got), "%s%s", fw[0], fw[1]);
 	no_space(got, b, sizeof(b));
@@ -255,7 +246,7 @@ Test(transcribe, fp32_beam5_jfk_equals_faster_whisper)
 	/* openai-whisper's beam bookkeeping and timestamp rule agree on this file */
 	o.openai_rules = 1;
 	cr_assert_eq(wsp_transcribe_file(ctx_f32, path, &o, &r, err, sizeof(err)), 0, "%s", err);
-	joined(&r, got, sizeof(got));
+	test_joined_text(&r, got, sizeof(got));
 	no_space(got, a, sizeof(a));
 	cr_expect_str_eq(a, b, "openai rules");
 	wsp_result_free(&r);
@@ -274,7 +265,7 @@ Test(transcribe, int8_beam5_matches_transcripts_on_most_files)
 
 		path_of(path, sizeof(path), files[i]);
 		cr_assert_eq(wsp_transcribe_file(ctx_i8, path, &o, &r, err, sizeof(err)), 0, "%s", err);
-		joined(&r, got, sizeof(got));
+		test_joined_text(&r, got, sizeof(got));
 		letters(got, a, sizeof(a));
 		letters(truth[i], b, sizeof(b));
 		if (strcmp(a, b) == 0)
@@ -298,7 +289,7 @@ Test(transcribe, silence_and_noise_give_no_text)
 	cr_assert_not_null(x);
 	wsp_transcribe_opts_default(&o);
 	cr_assert_eq(wsp_transcribe_pcm(ctx_i8, x, n, &o, &r, err, sizeof(err)), 0, "%s", err);
-	joined(&r, got, sizeof(got));
+	test_joined_text(&r, got, sizeof(got));
 	cr_expect(!has_text(&r), "silence gave '%s'", got);
 	wsp_result_free(&r);
 
@@ -307,7 +298,7 @@ Test(transcribe, silence_and_noise_give_no_text)
 		x[i] = ((float)(s >> 8) / 16777216.0f - 0.5f) * 0.2f;
 	}
 	cr_assert_eq(wsp_transcribe_pcm(ctx_i8, x, n, &o, &r, err, sizeof(err)), 0, "%s", err);
-	joined(&r, got, sizeof(got));
+	test_joined_text(&r, got, sizeof(got));
 	cr_expect(!has_text(&r), "white noise gave '%s'", got);
 	wsp_result_free(&r);
 	free(x);
@@ -330,7 +321,7 @@ Test(transcribe, pause_between_sentences)
 	memcpy(x + na + gap, b, nb * sizeof(float));
 	wsp_transcribe_opts_default(&o);
 	cr_assert_eq(wsp_transcribe_pcm(ctx_i8, x, n, &o, &r, err, sizeof(err)), 0, "%s", err);
-	joined(&r, got, sizeof(got));
+	test_joined_text(&r, got, sizeof(got));
 	letters(got, l, sizeof(l));
 	cr_expect(strstr(l, "askwhatyoucandoforyourcountry") != NULL, "first sentence missing: '%s'", got);
 	cr_expect(strstr(l, "thechildalmosthurtthesmalldog") != NULL, "second sentence missing: '%s'", got);
@@ -376,7 +367,7 @@ Test(transcribe, long_form_monotonic_segments)
 	cr_expect_gt(r.segments[r.n_segments - 1].end, (double)n / 16000 - 8.0,
 		     "the segments stop at %.2f of %.2f s", r.segments[r.n_segments - 1].end,
 		     (double)n / 16000);
-	joined(&r, got, sizeof(got));
+	test_joined_text(&r, got, sizeof(got));
 	letters(got, l, sizeof(l));
 	for (int i = 0; i < n_files; i++) {
 		char t[512], *p;
@@ -566,7 +557,7 @@ Test(transcribe, multilingual_detects_english, .timeout = 600)
 	cr_assert_eq(wsp_transcribe_file(c, path, &o, &r, err, sizeof(err)), 0, "%s", err);
 	cr_expect_str_eq(r.language, "en");
 	cr_expect_gt(r.language_prob, 0.5f);
-	joined(&r, got, sizeof(got));
+	test_joined_text(&r, got, sizeof(got));
 	letters(got, l, sizeof(l));
 	cr_expect(strstr(l, "asknotwhatyourcountrycandoforyou") != NULL, "'%s'", got);
 	wsp_result_free(&r);
