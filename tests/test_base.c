@@ -92,7 +92,6 @@ static void setup_model(void)
 /* The model and the CTranslate2 reference tensors. */
 static void setup_ref(void)
 {
-	char line[256], *p, *end;
 	FILE *f = ref_open("index", ".txt", "r");
 
 	if (!f)
@@ -102,18 +101,8 @@ static void setup_ref(void)
 		n_names++;
 	fclose(f);
 	cr_assert_gt(n_names, 0);
-	f = ref_open("prompt", ".txt", "r");
-	cr_assert_not_null(f);
-	cr_assert_not_null(fgets(line, sizeof(line), f));
-	for (p = line; n_prompt < 8; p = end) {
-		long v = strtol(p, &end, 10);
-
-		if (end == p)
-			break;
-		prompt[n_prompt++] = (int32_t)v;
-	}
-	cr_assert_eq(fscanf(f, "%d", &eot), 1);
-	fclose(f);
+	n_prompt = test_read_prompt(ref_open("prompt", ".txt", "r"), prompt, 8, &eot);
+	cr_assert_gt(n_prompt, 0, "bad or missing prompt.txt in the reference dir");
 	setup_model();
 }
 
@@ -315,26 +304,6 @@ Test(base, int8_greedy_mostly_equals_ctranslate2, .init = setup_ref)
 	cr_expect(eq * 10 >= n * 9, "int8: %d of %d utterances exact (< 90%%)", eq, n);
 }
 
-static void no_space(const char *s, char *dst, size_t cap)
-{
-	size_t n = 0;
-
-	for (; *s && n + 1 < cap; s++)
-		if (!isspace((unsigned char)*s))
-			dst[n++] = *s;
-	dst[n] = 0;
-}
-
-static void letters(const char *s, char *dst, size_t cap)
-{
-	size_t n = 0;
-
-	for (; *s && n + 1 < cap; s++)
-		if (isalnum((unsigned char)*s))
-			dst[n++] = (char)tolower((unsigned char)*s);
-	dst[n] = 0;
-}
-
 static void transcribe_jfk(enum wsp_precision prec, const struct wsp_transcribe_opts *o,
 			   struct wsp_result *r)
 {
@@ -380,8 +349,8 @@ Test(base, fp32_detects_english_and_beam5_equals_faster_whisper, .init = setup_m
 	cr_expect_float_eq(r.language_prob, 0.9452f, 5e-3);
 	test_joined_text(&r, got, sizeof(got));
 	cr_log_info("base fp32 beam 5: '%s'", got);
-	no_space(got, a, sizeof(a));
-	no_space(fw_jfk, b, sizeof(b));
+	test_text_no_space(got, a, sizeof(a));
+	test_text_no_space(fw_jfk, b, sizeof(b));
 	cr_expect_str_eq(a, b);
 	cr_assert_eq(r.n_segments, 2);
 	for (int i = 0; i < 2; i++) {
@@ -414,7 +383,7 @@ Test(base, int8_detects_english, .init = setup_model)
 	cr_expect_str_eq(r.language, "en");
 	cr_expect_float_eq(r.language_prob, 0.9452f, 0.03);
 	test_joined_text(&r, got, sizeof(got));
-	letters(got, l, sizeof(l));
+	test_text_letters(got, l, sizeof(l));
 	cr_expect(strstr(l, "askwhatyoucandoforyourcountry") != NULL, "'%s'", got);
 	wsp_result_free(&r);
 }
@@ -441,11 +410,11 @@ Test(base, translate_english_gives_the_same_words, .init = setup_model)
 	test_joined_text(&r, got, sizeof(got));
 	cr_log_info("base fp32 translate: '%s'", got);
 	cr_expect_str_eq(r.language, "en");
-	no_space(got, a, sizeof(a));
-	no_space(fw_jfk_translate, b, sizeof(b));
+	test_text_no_space(got, a, sizeof(a));
+	test_text_no_space(fw_jfk_translate, b, sizeof(b));
 	cr_expect_str_eq(a, b);
-	letters(got, a, sizeof(a));
-	letters(fw_jfk, b, sizeof(b));
+	test_text_letters(got, a, sizeof(a));
+	test_text_letters(fw_jfk, b, sizeof(b));
 	cr_expect_str_eq(a, b, "translate and transcribe words differ");
 	wsp_result_free(&r);
 }

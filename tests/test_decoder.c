@@ -64,7 +64,7 @@ static int read_tokens(const char *name, int32_t *tok)
 
 static void setup(void)
 {
-	char err[512], line[256], *p, *end;
+	char err[512];
 	FILE *f = ref_open("index", ".txt", "r");
 
 	if (!f)
@@ -73,18 +73,8 @@ static void setup(void)
 	while (n_names < 16 && fscanf(f, "%63s", names[n_names]) == 1)
 		n_names++;
 	fclose(f);
-	f = ref_open("prompt", ".txt", "r");
-	cr_assert_not_null(f);
-	cr_assert_not_null(fgets(line, sizeof(line), f));
-	for (p = line; n_prompt < 8; p = end) {
-		long v = strtol(p, &end, 10);
-
-		if (end == p)
-			break;
-		prompt[n_prompt++] = (int32_t)v;
-	}
-	cr_assert_eq(fscanf(f, "%d", &eot), 1);
-	fclose(f);
+	n_prompt = test_read_prompt(ref_open("prompt", ".txt", "r"), prompt, 8, &eot);
+	cr_assert_gt(n_prompt, 0, "bad or missing prompt.txt in the reference dir");
 	cr_assert_eq(wsp_model_load(&model, test_env_or("AMN_MODEL", "models/tiny.en"), err, sizeof(err)),
 		     0, "%s", err);
 }

@@ -108,33 +108,12 @@ static void teardown(void)
 
 TestSuite(transcribe, .init = setup, .fini = teardown, .timeout = 600);
 
-/* Lowercase letters and digits only: compare transcripts up to punctuation and spacing. */
-static void letters(const char *s, char *dst, size_t cap)
-{
-	size_t n = 0;
-
-	for (; *s && n + 1 < cap; s++)
-		if (isalnum((unsigned char)*s))
-			dst[n++] = (char)tolower((unsigned char)*s);
-	dst[n] = 0;
-}
-
-static void no_space(const char *s, char *dst, size_t cap)
-{
-	size_t n = 0;
-
-	for (; *s && n + 1 < cap; s++)
-		if (!isspace((unsigned char)*s))
-			dst[n++] = *s;
-	dst[n] = 0;
-}
-
 static int has_text(const struct wsp_result *r)
 {
 	char buf[4096], l[4096];
 
 	test_joined_text(r, buf, sizeof(buf));
-	letters(buf, l, sizeof(l));
+	test_text_letters(buf, l, sizeof(l));
 	return l[0] != 0;
 }
 
@@ -226,9 +205,9 @@ Test(transcribe, fp32_beam5_jfk_equals_faster_whisper)
 	path_of(path, sizeof(path), "jfk.wav");
 	cr_assert_eq(wsp_transcribe_file(ctx_f32, path, &o, &r, err, sizeof(err)), 0, "%s", err);
 	test_joined_text(&r, got, sizeof(got));
-	no_space(got, a, sizeof(a));
+	test_text_no_space(got, a, sizeof(a));
 	snprintf(got, sizeof(got), "%s%s", fw[0], fw[1]);
-	no_space(got, b, sizeof(b));
+	test_text_no_space(got, b, sizeof(b));
 	cr_expect_str_eq(a, b);
 	cr_assert_eq(r.n_segments, 2);
 	for (int i = 0; i < 2; i++) {
@@ -247,7 +226,7 @@ Test(transcribe, fp32_beam5_jfk_equals_faster_whisper)
 	o.openai_rules = 1;
 	cr_assert_eq(wsp_transcribe_file(ctx_f32, path, &o, &r, err, sizeof(err)), 0, "%s", err);
 	test_joined_text(&r, got, sizeof(got));
-	no_space(got, a, sizeof(a));
+	test_text_no_space(got, a, sizeof(a));
 	cr_expect_str_eq(a, b, "openai rules");
 	wsp_result_free(&r);
 }
@@ -266,8 +245,8 @@ Test(transcribe, int8_beam5_matches_transcripts_on_most_files)
 		path_of(path, sizeof(path), files[i]);
 		cr_assert_eq(wsp_transcribe_file(ctx_i8, path, &o, &r, err, sizeof(err)), 0, "%s", err);
 		test_joined_text(&r, got, sizeof(got));
-		letters(got, a, sizeof(a));
-		letters(truth[i], b, sizeof(b));
+		test_text_letters(got, a, sizeof(a));
+		test_text_letters(truth[i], b, sizeof(b));
 		if (strcmp(a, b) == 0)
 			ok++;
 		else
@@ -322,7 +301,7 @@ Test(transcribe, pause_between_sentences)
 	wsp_transcribe_opts_default(&o);
 	cr_assert_eq(wsp_transcribe_pcm(ctx_i8, x, n, &o, &r, err, sizeof(err)), 0, "%s", err);
 	test_joined_text(&r, got, sizeof(got));
-	letters(got, l, sizeof(l));
+	test_text_letters(got, l, sizeof(l));
 	cr_expect(strstr(l, "askwhatyoucandoforyourcountry") != NULL, "first sentence missing: '%s'", got);
 	cr_expect(strstr(l, "thechildalmosthurtthesmalldog") != NULL, "second sentence missing: '%s'", got);
 	for (int i = 0; i < r.n_segments; i++) {
@@ -368,11 +347,11 @@ Test(transcribe, long_form_monotonic_segments)
 		     "the segments stop at %.2f of %.2f s", r.segments[r.n_segments - 1].end,
 		     (double)n / 16000);
 	test_joined_text(&r, got, sizeof(got));
-	letters(got, l, sizeof(l));
+	test_text_letters(got, l, sizeof(l));
 	for (int i = 0; i < n_files; i++) {
 		char t[512], *p;
 
-		letters(truth[i], t, sizeof(t));
+		test_text_letters(truth[i], t, sizeof(t));
 		p = strstr(l, t);
 		found += p != NULL;
 		found += p && strstr(p + 1, t) != NULL;
@@ -558,7 +537,7 @@ Test(transcribe, multilingual_detects_english, .timeout = 600)
 	cr_expect_str_eq(r.language, "en");
 	cr_expect_gt(r.language_prob, 0.5f);
 	test_joined_text(&r, got, sizeof(got));
-	letters(got, l, sizeof(l));
+	test_text_letters(got, l, sizeof(l));
 	cr_expect(strstr(l, "asknotwhatyourcountrycandoforyou") != NULL, "'%s'", got);
 	wsp_result_free(&r);
 	o.language = "xx";
