@@ -4,6 +4,7 @@
 #   kernels/cpu/*.c   CPU tile kernels (files named *_avx2.c / *_avx512.c get their ISA flags)
 #   tiler/*.c         quantize, pad, pack, split matmuls into tile jobs
 #   sched/*.c         submission ring, dispatcher, backends, tenants, stats, job graphs
+#   sched/xrt/*.c     the xrt backend's software (loopback) device
 #   sched/xrt/*.cpp   XRT shim, built only where XRT's hw_context header exists
 #   whisper/*.c       the Whisper runtime
 # All of these go into build/libamanuensis.{a,so}.
@@ -35,7 +36,7 @@ AVX512_FLAGS := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq -
 # XRT >= 2.18 ships xrt_hw_context.h; Debian's 2.13 does not, and then the shim is left out.
 XRT_HWCTX_HDR := $(firstword $(wildcard /opt/xilinx/xrt/include/xrt/xrt_hw_context.h \
                                         /usr/include/xrt/xrt_hw_context.h))
-LIB_C_SRCS   := $(wildcard kernels/cpu/*.c tiler/*.c sched/*.c whisper/*.c)
+LIB_C_SRCS   := $(wildcard kernels/cpu/*.c tiler/*.c sched/*.c sched/xrt/*.c whisper/*.c)
 LIB_CXX_SRCS :=
 ifneq ($(XRT_HWCTX_HDR),)
 LIB_CXX_SRCS := $(wildcard sched/xrt/*.cpp)
@@ -113,7 +114,7 @@ asan:
 # concurrency suites against a small stand-in (tests/tsan/) as plain programs,
 # runs them and a short npustress run, and fails on any TSan report.
 TSAN_SUITES ?= test_ring test_tenant test_emu test_sched test_graph test_stats \
-	       test_tile_pool test_xrt test_npustress
+	       test_tile_pool test_xrt test_xrt_loopback test_npustress
 TSAN_ENV    := TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)" AMN_TEST_SCALE=small
 tsan:
 	$(MAKE) BUILD=build-tsan OPT=-O1 SANITIZE="-fsanitize=thread" tsan-run

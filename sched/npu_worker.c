@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sched/npu_worker.c - batch-running thread behind the emu backend.
+ * sched/npu_worker.c - batch-running thread behind the emu and xrt backends.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -11,6 +11,37 @@
 #include "sched/npu_futex.h"
 #include "sched/npu_worker.h"
 
+/* Queue @b as finished and wake the dispatcher; called with w->lock held. */
+static void complete(struct npu_worker *w, struct npu_batch *b, int status)
+{
+	uint64_t one = 1;
+
+	b->status = status;
+	b->done_ns = npu_now_ns();
+	b->next = NULL;
+	if (w->done_tail)
+		w->done_tail->next = b;
+	else
+		w->done_head = b;
+	w->done_tail = b;
+	if (write(w->be.completion_fd, &one, sizeof(one)) < 0) {
+		/* counter saturated: the dispatcher is awake anyway */
+	}
+}
+
+static struct npu_batch *pop(struct npu_batch **head, struct npu_batch **tail)
+{
+	struct npu_batch *b = *head;
+
+	if (b) {
+		*head = b->next;
+		if (!*head)
+			*tail = NULL;
+		b->next = NULL;
+	}
+	return b;
+}
+
 static void *worker_main(void *arg)
 {
 	struct npu_worker *w = arg;
@@ -18,31 +49,69 @@ static void *worker_main(void *arg)
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
 		struct npu_batch *b;
-		uint64_t one = 1;
+		int status;
 
 		while (!w->todo_head && !w->stop)
 			pthread_cond_wait(&w->cond, &w->lock);
-		b = w->todo_head;
+		b = pop(&w->todo_head, &w->todo_tail);
 		if (!b)
 			break;  /* stop requested and nothing left */
-		w->todo_head = b->next;
-		if (!w->todo_head)
-			w->todo_tail = NULL;
 		pthread_mutex_unlock(&w->lock);
-
-		b->status = w->run(w, b);
-		b->done_ns = npu_now_ns();
-
+		status = w->run(w, b);
 		pthread_mutex_lock(&w->lock);
-		b->next = NULL;
-		if (w->done_tail)
-			w->done_tail->next = b;
-		else
-			w->done_head = b;
-		w->done_tail = b;
-		if (write(w->be.completion_fd, &one, sizeof(one)) < 0) {
-			/* counter saturated: the dispatcher is awake anyway */
+		complete(w, b, status);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/*
+ * Pipelined: keep up to depth batches started; finish the oldest when the
+ * pipe is full, when nothing else is queued, or when start asks for it.
+ */
+static void *pipe_main(void *arg)
+{
+	struct npu_worker *w = arg;
+	struct npu_batch *run_head = NULL, *run_tail = NULL, *b;
+	unsigned running = 0;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		int status;
+
+		while (!w->todo_head && !w->stop && !running)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (w->todo_head && running < w->depth) {
+			b = pop(&w->todo_head, &w->todo_tail);
+			pthread_mutex_unlock(&w->lock);
+			status = w->start(w, b, running == 0);
+			pthread_mutex_lock(&w->lock);
+			if (status == -EBUSY && running) {
+				b->next = w->todo_head;   /* retry after a finish */
+				w->todo_head = b;
+				if (!w->todo_tail)
+					w->todo_tail = b;
+			} else if (status) {
+				complete(w, b, status == -EBUSY ? -EIO : status);
+				continue;
+			} else {
+				if (run_tail)
+					run_tail->next = b;
+				else
+					run_head = b;
+				run_tail = b;
+				running++;
+				continue;
+			}
 		}
+		if (!running)
+			break;  /* stop requested and nothing left */
+		b = pop(&run_head, &run_tail);
+		running--;
+		pthread_mutex_unlock(&w->lock);
+		status = w->finish(w, b);
+		pthread_mutex_lock(&w->lock);
+		complete(w, b, status);
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
@@ -57,7 +126,7 @@ int npu_worker_start(struct npu_worker *w)
 		return -errno;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
-	ret = -pthread_create(&w->thread, NULL, worker_main, w);
+	ret = -pthread_create(&w->thread, NULL, w->start ? pipe_main : worker_main, w);
 	if (ret) {
 		pthread_cond_destroy(&w->cond);
 		pthread_mutex_destroy(&w->lock);

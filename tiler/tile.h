@@ -65,6 +65,14 @@ void tile_weights_free(struct tile_weights *w);
 int tile_weights_k(const struct tile_weights *w);
 int tile_weights_n(const struct tile_weights *w);
 
+/**
+ * tile_weights_id - a number that names @w for the life of the process:
+ * packed weights never share it, and a freed set's id is never given to
+ * another (backends that keep weights resident key them by it, as an
+ * address may be reused). Return: the id, or 0 for NULL.
+ */
+uint64_t tile_weights_id(const struct tile_weights *w);
+
 /* Options for a direct matmul. Zeroed fields mean "default". */
 struct tile_opts {
 	int threads;    /* worker threads; 0: AMN_THREADS env, else online CPUs */

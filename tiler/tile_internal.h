@@ -30,7 +30,12 @@ struct tile_weights {
 	size_t ldb, pstride;
 	uint8_t *b;
 	float *sb;
+	uint64_t id;     /* unique in the process, never reused (tile_weights_id) */
+	int borrowed;    /* b and sb point into a weights region: not ours to free */
 };
+
+/* A fresh weights id (tile_weights.c): packing and region views take one. */
+uint64_t tile_weights_new_id(void);
 
 /* Column @n's k-group 0: kernels read from here with leading dimension ldb. */
 static inline const uint8_t *tile_wcol(const struct tile_weights *w, int n)

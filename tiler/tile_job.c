@@ -221,15 +221,16 @@ int tile_batch_run(void *buf, size_t len, const struct tile_weights *const *tabl
 	return 0;
 }
 
-int tile_batch_unpack_c(const void *buf, unsigned i, void *c, size_t ldc, const float *bias)
+int tile_batch_unpack_out(const void *buf, const void *out, unsigned i, void *c, size_t ldc,
+			  const float *bias)
 {
+	const struct tile_batch_hdr *h = buf;
 	const struct tile_job_desc *j = job_at(buf, i);
-	const char *base = buf;
 
-	if (!j || !c || ldc < j->cols)
+	if (!j || !out || !c || ldc < j->cols || j->c_off < h->c_off)
 		return -EINVAL;
 	for (int r = 0; r < j->rows; r++) {
-		const char *src = base + j->c_off + (size_t)r * j->cols * 4;
+		const char *src = (const char *)out + (j->c_off - h->c_off) + (size_t)r * j->cols * 4;
 
 		if (j->kind == TILE_JOB_F32 && bias) {
 			const float *s = (const float *)src, *b = bias + j->n0;
@@ -242,4 +243,13 @@ int tile_batch_unpack_c(const void *buf, unsigned i, void *c, size_t ldc, const 
 		}
 	}
 	return 0;
+}
+
+int tile_batch_unpack_c(const void *buf, unsigned i, void *c, size_t ldc, const float *bias)
+{
+	const struct tile_batch_hdr *h = buf;
+
+	if (!buf || h->magic != TILE_BATCH_MAGIC)
+		return -EINVAL;
+	return tile_batch_unpack_out(buf, (const char *)buf + h->c_off, i, c, ldc, bias);
 }

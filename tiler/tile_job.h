@@ -148,6 +148,15 @@ int tile_batch_run(void *buf, size_t len, const struct tile_weights *const *tabl
  */
 int tile_batch_unpack_c(const void *buf, unsigned i, void *c, size_t ldc, const float *bias);
 
+/**
+ * tile_batch_unpack_out - as tile_batch_unpack_c(), with the C area read
+ * from @out (a device's output buffer: its byte 0 is the batch's c_off)
+ * and the job table from @buf.
+ * Return: 0 or -EINVAL.
+ */
+int tile_batch_unpack_out(const void *buf, const void *out, unsigned i, void *c, size_t ldc,
+			  const float *bias);
+
 #ifdef __cplusplus
 }
 #endif

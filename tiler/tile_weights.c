@@ -2,12 +2,21 @@
 /* tiler/tile_weights.c - quantize and pack weight matrices once. */
 #include <errno.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "tiler/tile.h"
 #include "tiler/tile_internal.h"
 #include "tiler/tile_pool.h"
+
+/* Ids start at 1; 0 never names weights. */
+static _Atomic uint64_t next_id = 1;
+
+uint64_t tile_weights_new_id(void)
+{
+	return atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
+}
 
 static int weights_alloc(struct tile_weights **out, int K, int N, int kb)
 {
@@ -16,6 +25,7 @@ static int weights_alloc(struct tile_weights **out, int K, int N, int kb)
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
+	w->id = tile_weights_new_id();
 	w->K = K;
 	w->N = N;
 	w->kp = (K + 3) & ~3;
@@ -196,9 +206,16 @@ void tile_weights_free(struct tile_weights *w)
 {
 	if (!w)
 		return;
-	free(w->b);
-	free(w->sb);
+	if (!w->borrowed) {
+		free(w->b);
+		free(w->sb);
+	}
 	free(w);
+}
+
+uint64_t tile_weights_id(const struct tile_weights *w)
+{
+	return w ? w->id : 0;
 }
 
 int tile_weights_k(const struct tile_weights *w)
