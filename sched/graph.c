@@ -4,8 +4,15 @@
  *
  * Each node keeps the list of its successors and, during a run, the number of
  * its unfinished dependencies. Nodes whose count drops to zero go on a ready
- * stack that the workers pop under one mutex; the work inside a node (a CPU
- * callback or a matmul through the engine) runs without the lock.
+ * stack that the workers pop under one mutex; the work inside a node runs
+ * without the lock. A CPU callback runs on the worker that popped it. A
+ * matmul is submitted to the engine and not waited for: its node goes on
+ * the in-flight list and the worker pops the next ready node, so every
+ * ready matmul is queued at once, however few workers there are. A worker
+ * that finds nothing ready becomes the reaper (one at a time): it waits for
+ * the oldest matmul in flight, then completes every one that has finished
+ * and releases their successors in one go. A device therefore sees the
+ * whole ready front of the graph, not one matmul per blocked thread.
  */
 #include "sched/graph.h"
 
@@ -40,6 +47,7 @@ struct graph_node {
 	int ndeps;         /* edges in, duplicates counted */
 	int pending;       /* unfinished deps during a run */
 	bool ran;
+	struct npu_matmul *h;  /* in flight during a run */
 	int *succ;         /* owned */
 	int nsucc, succ_cap;
 };
@@ -54,6 +62,10 @@ struct npu_graph {
 	pthread_cond_t cond;
 	int *ready;                /* owned, n entries during a run */
 	int nready;
+	int *flight;               /* owned, n entries: matmuls in flight, oldest first */
+	int nflight;
+	int busy;                  /* workers running a node, submitting or reaping */
+	bool reaping;
 	int completed;
 	int err;
 	bool running;
@@ -177,51 +189,107 @@ int npu_graph_add_matmul(struct npu_graph *g, const float *a, int M, int K, size
 	return graph_add(g, &proto, deps, ndeps);
 }
 
-static int graph_exec(struct npu_graph *g, struct graph_node *nd)
+static int graph_submit(struct npu_graph *g, struct graph_node *nd)
 {
 	const struct graph_matmul *m = &nd->mm;
 
-	if (nd->kind == GRAPH_OP)
-		return nd->fn(nd->arg);
-	return npu_matmul_f32(g->tenant, m->a, m->M, m->K, m->lda, m->w, m->bias,
-			      m->c, m->ldc);
+	return npu_matmul_submit_f32(g->tenant, m->a, m->M, m->K, m->lda, m->w, m->bias,
+				     m->c, m->ldc, NULL, &nd->h);
 }
 
-/* Workers pop ready nodes until the graph is complete or has failed. */
+/* Node @id finished: count it and make its successors ready. Under the lock. */
+static void graph_done(struct npu_graph *g, int id)
+{
+	g->completed++;
+	for (int i = 0; i < g->nodes[id].nsucc; i++) {
+		int s = g->nodes[id].succ[i];
+
+		if (--g->nodes[s].pending == 0)
+			g->ready[g->nready++] = s;
+	}
+}
+
+static void graph_fail(struct npu_graph *g, int rc)
+{
+	if (!g->err)
+		g->err = rc < 0 ? rc : -EIO;
+}
+
+/*
+ * Wait for the oldest matmul in flight, then retire every finished one in
+ * submission order. Called and returns with the lock held.
+ */
+static void graph_reap(struct npu_graph *g)
+{
+	struct npu_matmul *oldest = g->nodes[g->flight[0]].h;
+	int kept = 0;
+
+	g->reaping = true;
+	g->busy++;
+	pthread_mutex_unlock(&g->lock);
+	npu_matmul_wait(oldest, -1);
+	pthread_mutex_lock(&g->lock);
+	for (int i = 0; i < g->nflight; i++) {
+		int id = g->flight[i];
+		struct graph_node *nd = &g->nodes[id];
+		int rc;
+
+		if (!npu_matmul_poll(nd->h)) {
+			g->flight[kept++] = id;
+			continue;
+		}
+		rc = npu_matmul_wait(nd->h, 0);
+		npu_matmul_free(nd->h);
+		nd->h = NULL;
+		if (rc)
+			graph_fail(g, rc);
+		else
+			graph_done(g, id);
+	}
+	g->nflight = kept;
+	g->reaping = false;
+	g->busy--;
+}
+
+/*
+ * Workers pop ready nodes until the graph is complete, or, after an error,
+ * until nothing they started is still running.
+ */
 static void *graph_worker(void *arg)
 {
 	struct npu_graph *g = arg;
-	int id, rc, i;
 
 	pthread_mutex_lock(&g->lock);
 	for (;;) {
-		while (g->nready == 0 && !g->err && g->completed < g->n)
-			pthread_cond_wait(&g->cond, &g->lock);
-		if (g->err || g->nready == 0)
-			break;
-		id = g->ready[--g->nready];
-		g->nodes[id].ran = true;
-		pthread_mutex_unlock(&g->lock);
+		if (g->nready && !g->err) {
+			int id = g->ready[--g->nready], rc;
+			struct graph_node *nd = &g->nodes[id];
 
-		rc = graph_exec(g, &g->nodes[id]);
-
-		pthread_mutex_lock(&g->lock);
-		if (rc) {
-			if (!g->err)
-				g->err = rc < 0 ? rc : -EIO;
+			nd->ran = true;
+			g->busy++;
+			pthread_mutex_unlock(&g->lock);
+			rc = nd->kind == GRAPH_OP ? nd->fn(nd->arg) : graph_submit(g, nd);
+			pthread_mutex_lock(&g->lock);
+			g->busy--;
+			if (rc)
+				graph_fail(g, rc);
+			else if (nd->kind == GRAPH_OP)
+				graph_done(g, id);
+			else
+				g->flight[g->nflight++] = id;
 			pthread_cond_broadcast(&g->cond);
-			break;
+			continue;
 		}
-		g->completed++;
-		for (i = 0; i < g->nodes[id].nsucc; i++) {
-			int s = g->nodes[id].succ[i];
-
-			if (--g->nodes[s].pending == 0)
-				g->ready[g->nready++] = s;
-		}
-		if (g->nready > 1 || g->completed == g->n)
+		if (g->nflight && !g->reaping) {
+			graph_reap(g);
 			pthread_cond_broadcast(&g->cond);
+			continue;
+		}
+		if (g->completed == g->n || (g->err && !g->nflight && !g->busy))
+			break;
+		pthread_cond_wait(&g->cond, &g->lock);
 	}
+	pthread_cond_broadcast(&g->cond);
 	pthread_mutex_unlock(&g->lock);
 	return NULL;
 }
@@ -239,14 +307,23 @@ int npu_graph_run(struct npu_graph *g)
 	if (g->n == 0)
 		return 0;
 	g->ready = malloc((size_t)g->n * sizeof(*g->ready));
-	if (!g->ready)
+	g->flight = malloc((size_t)g->n * sizeof(*g->flight));
+	if (!g->ready || !g->flight) {
+		free(g->ready);
+		free(g->flight);
+		g->ready = g->flight = NULL;
 		return -ENOMEM;
+	}
 	g->nready = 0;
+	g->nflight = 0;
+	g->busy = 0;
+	g->reaping = false;
 	g->completed = 0;
 	g->err = 0;
 	for (i = 0; i < g->n; i++) {
 		g->nodes[i].pending = g->nodes[i].ndeps;
 		g->nodes[i].ran = false;
+		g->nodes[i].h = NULL;
 	}
 	/* Push roots last-first so that the stack pops them in id order. */
 	for (i = g->n - 1; i >= 0; i--)
@@ -257,23 +334,30 @@ int npu_graph_run(struct npu_graph *g)
 	nspawn = g->nthreads - 1;
 	if ((unsigned)g->n < g->nthreads)
 		nspawn = (unsigned)g->n - 1;
+	/*
+	 * Workers wait for the lock until all of them exist: the roots are
+	 * then submitted in one burst, not one at a time as threads start
+	 * (a device that finds one job queued runs it alone, and may finish
+	 * it before the next thread has started).
+	 */
+	pthread_mutex_lock(&g->lock);
 	for (t = 0; t < nspawn; t++) {
 		rc = pthread_create(&tids[t], NULL, graph_worker, g);
 		if (rc) {
-			pthread_mutex_lock(&g->lock);
 			g->err = -rc;
 			pthread_cond_broadcast(&g->cond);
-			pthread_mutex_unlock(&g->lock);
 			break;
 		}
 	}
+	pthread_mutex_unlock(&g->lock);
 	graph_worker(g);
 	while (t-- > 0)
 		pthread_join(tids[t], NULL);
 
 	g->running = false;
 	free(g->ready);
-	g->ready = NULL;
+	free(g->flight);
+	g->ready = g->flight = NULL;
 	return g->err;
 }
 

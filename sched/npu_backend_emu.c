@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "sched/npu_batch.h"
 #include "sched/npu_emu_model.h"
@@ -55,6 +56,24 @@ static int emu_run(struct npu_worker *w, struct npu_batch *b)
 	}
 }
 
+/*
+ * Threads for computing the exact results: one CPU fewer than the tiler
+ * would use. The simulated clock follows the host threads (dispatcher,
+ * graphs, callers); if the simulation's own arithmetic kept every CPU busy,
+ * those threads would run late and the model would book their delay as
+ * device idle time that a real NPU, which needs no host CPU to compute,
+ * would not see.
+ */
+static int spare_one_cpu(void)
+{
+	const char *env = getenv("AMN_THREADS");
+	long n = env && *env ? strtol(env, NULL, 10) : 0;
+
+	if (n <= 0)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 2 ? (int)(n > 257 ? 256 : n - 1) : 1;
+}
+
 static void emu_close(struct npu_backend *be)
 {
 	struct emu *emu = (struct emu *)be;
@@ -93,6 +112,8 @@ int npu_backend_emu_open(struct npu_backend **out, const struct tile_opts *tile,
 	snprintf(emu->w.be.name, sizeof(emu->w.be.name), "emu phoenix (simulated)");
 	if (tile)
 		emu->w.be.tile = *tile;
+	if (!emu->w.be.tile.threads)
+		emu->w.be.tile.threads = spare_one_cpu();
 	emu->w.run = emu_run;
 	ret = npu_worker_start(&emu->w);
 	if (ret) {

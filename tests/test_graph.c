@@ -312,3 +312,60 @@ Test(graph, matmul_nodes_through_the_engine)
 	npu_tenant_close(t);
 	npu_engine_close(e);
 }
+
+/*
+ * One worker and 48 independent matmuls: the worker submits every ready
+ * matmul before it waits for any, so the emu device gets them in a few runs
+ * (a worker blocked on each matmul would make 48), and every result is the
+ * direct tiler's. A failing node among in-flight matmuls still returns only
+ * after all of them finished (their buffers are the caller's).
+ */
+Test(graph, one_worker_keeps_every_ready_matmul_in_flight)
+{
+	enum { NODES = 48, M = 8, K = 64, N = 32 };
+	static float x[NODES][M * K], y[NODES][M * N], ref[M * N];
+	struct npu_emu_opts eo = { 0 };
+	struct npu_engine_opts o = { .backend = "emu", .emu = &eo };
+	struct npu_engine_counters cnt;
+	struct tile_weights *w;
+	struct npu_engine *e;
+	struct npu_tenant *t;
+	struct npu_graph *g;
+	float wf[K * N];
+	unsigned s = 11;
+
+	for (int i = 0; i < K * N; i++)
+		wf[i] = lcg_f(&s);
+	for (int n = 0; n < NODES; n++)
+		for (int i = 0; i < M * K; i++)
+			x[n][i] = lcg_f(&s);
+	cr_assert_eq(tile_weights_pack_f32(&w, wf, K, N, N, TILE_W_ROW_MAJOR_KN), 0);
+	cr_assert_eq(npu_engine_open(&e, &o), 0);
+	cr_assert_eq(npu_tenant_open(e, &t, "graph", 1), 0);
+	cr_assert_eq(npu_graph_new(&g, t, 1), 0);
+	for (int n = 0; n < NODES; n++)
+		cr_assert_eq(npu_graph_add_matmul(g, x[n], M, K, K, w, NULL, y[n], N, NULL, 0), n);
+	cr_assert_eq(npu_graph_run(g), 0);
+	npu_engine_counters(e, &cnt);
+	cr_expect_eq(cnt.jobs, NODES);
+	cr_expect_leq(cnt.runs, NODES / 4, "%llu runs for %d matmuls",
+		      (unsigned long long)cnt.runs, NODES);
+	for (int n = 0; n < NODES; n++) {
+		cr_assert_eq(tile_matmul_f32(x[n], M, K, K, w, NULL, ref, N, NULL), 0);
+		cr_expect_eq(memcmp(ref, y[n], sizeof(ref)), 0, "node %d", n);
+	}
+	/* the last node has a bad shape: the run fails after the others finish */
+	npu_graph_free(g);
+	cr_assert_eq(npu_graph_new(&g, t, 1), 0);
+	for (int n = 0; n < NODES - 1; n++)
+		cr_assert_eq(npu_graph_add_matmul(g, x[n], M, K, K, w, NULL, y[n], N, NULL, 0), n);
+	cr_assert_eq(npu_graph_add_matmul(g, x[0], M, K + 1, K + 1, w, NULL, y[0], N, NULL, 0),
+		     NODES - 1);
+	cr_expect_lt(npu_graph_run(g), 0);
+	npu_engine_counters(e, &cnt);
+	cr_expect_eq(cnt.jobs, 2 * NODES - 1, "every submitted matmul completed");
+	npu_graph_free(g);
+	tile_weights_free(w);
+	npu_tenant_close(t);
+	npu_engine_close(e);
+}

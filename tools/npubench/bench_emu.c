@@ -334,7 +334,7 @@ static int run_engine(const char *mode, bool steps, int json)
 		ret = npu_tenant_open(e, &t, "encoder", 1);
 	/* One graph thread per node that may wait at once: enough to fill the queue. */
 	if (!ret)
-		ret = npu_graph_new(&g, t, 96);
+		ret = npu_graph_new(&g, t, 2);
 	if (!ret)
 		ret = build_layer(g, &b, steps);
 	if (!ret)
