@@ -112,7 +112,9 @@ asan:
 # Criterion cannot start under ThreadSanitizer (its arena goes to random
 # addresses TSan reserves: Snaipe/Criterion#274), so `make tsan` builds the
 # concurrency suites against a small stand-in (tests/tsan/) as plain programs,
-# runs them and a short npustress run, and fails on any TSan report.
+# runs them and short npustress runs (emu with faults, cpu, xrt on its
+# loopback device with faults and a small weights region), and fails on any
+# TSan report.
 TSAN_SUITES ?= test_ring test_tenant test_emu test_sched test_graph test_stats \
 	       test_tile_pool test_xrt test_xrt_loopback test_npustress
 TSAN_ENV    := TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)" AMN_TEST_SCALE=small
@@ -121,6 +123,8 @@ tsan:
 tsan-run: $(TSAN_SUITES:%=$(BUILD)/tsan/%) $(BUILD)/npustress
 	$(TSAN_ENV) $(BUILD)/npustress -b emu -t 4 -T 2 -d 3 -m 96 -k 256 -N 64 -f 20000
 	$(TSAN_ENV) $(BUILD)/npustress -b cpu -t 8 -T 2 -d 2 -m 96 -k 256 -N 64
+	$(TSAN_ENV) NPU_XRT_DEVICE=loopback NPU_XRT_LOOPBACK_FAIL_EVERY=50 NPU_WEIGHTS_MB=1 \
+	  $(BUILD)/npustress -b xrt -t 4 -T 2 -d 2 -m 96 -k 256 -N 64
 	@for t in $(TSAN_SUITES); do echo "=== tsan $$t"; \
 	  $(TSAN_ENV) $(BUILD)/tsan/$$t || { echo "tsan: $$t failed"; exit 1; }; done
 $(BUILD)/obj/tsan/%.o: %.c
