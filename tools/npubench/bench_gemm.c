@@ -8,11 +8,14 @@
  * cblas_sgemm ("openblas"); for 2..48 rows also both tile paths with the
  * opt-in few-rows kernels (AMN_KERNEL_ROWS=1: "amanuensis_rows",
  * "amanuensis_f32_rows"). --decoder runs the decoder shapes (1, 5, 8 and 16
- * rows) instead of the default set. GOPS counts 2·M·K·N per call; the best of
- * --reps runs is kept. Each implementation runs its reps back to back, then
- * the bench sleeps 200 ms: OpenBLAS's and OpenMP's idle workers spin for a
- * while after a call, and on a small machine that spinning would be charged
- * to whatever runs next.
+ * rows) instead of the default set. GOPS counts 2·M·K·N per call; the best
+ * call is kept. The calls are made in --rounds rounds (3); in each round every
+ * implementation runs --reps calls back to back (3, after a warm-up call),
+ * and the order of the implementations alternates between rounds, so that a
+ * noisy stretch of a shared machine does not fall on one implementation only.
+ * Between implementations the bench sleeps 200 ms: OpenBLAS's and OpenMP's
+ * idle workers spin for a while after a call, and on a small machine that
+ * spinning would be charged to whatever runs next.
  */
 #include <cblas.h>
 #include <dlfcn.h>
@@ -117,7 +120,8 @@ static double time_impl(int impl, const struct shape *s, int threads,
 	return ret ? -1.0 : now() - t0;
 }
 
-static int run_shape(const struct shape *s, int reps, int threads, double gops[NIMPL])
+static int run_shape(const struct shape *s, int reps, int rounds, int threads,
+		     double gops[NIMPL])
 {
 	size_t na = (size_t)s->M * s->K, nb = (size_t)s->K * s->N, nc = (size_t)s->M * s->N;
 	int8_t *a8 = malloc(na), *b8 = malloc(nb);
@@ -144,22 +148,24 @@ static int run_shape(const struct shape *s, int reps, int threads, double gops[N
 	ret = 0;
 	for (int i = 0; i < NIMPL; i++)
 		gops[i] = 1e30;
-	for (int i = 0; i < NIMPL && !ret; i++) {
-		struct timespec idle = { 0, 200 * 1000 * 1000 };
+	for (int round = 0; round < rounds && !ret; round++)
+		for (int k = 0; k < NIMPL && !ret; k++) {
+			struct timespec idle = { 0, 200 * 1000 * 1000 };
+			int i = round & 1 ? NIMPL - 1 - k : k;
 
-		if (i >= IMPL_AMN_ROWS && !few_rows(s))
-			continue;
+			if (i >= IMPL_AMN_ROWS && !few_rows(s))
+				continue;
+			nanosleep(&idle, NULL);
+			for (int r = 0; r < reps + 1 && !ret; r++) {   /* call 0 warms up */
+				double t = time_impl(i, s, threads, a8, au8, af, b8, bf, w8, wf,
+						     c32, cf);
 
-		nanosleep(&idle, NULL);
-		for (int r = 0; r < reps + 1 && !ret; r++) {   /* rep 0 is a warm-up */
-			double t = time_impl(i, s, threads, a8, au8, af, b8, bf, w8, wf, c32, cf);
-
-			if (t < 0)
-				ret = -1;
-			else if (r > 0 && t < gops[i])
-				gops[i] = t;
+				if (t < 0)
+					ret = -1;
+				else if (r > 0 && t < gops[i])
+					gops[i] = t;
+			}
 		}
-	}
 	for (int i = 0; i < NIMPL; i++)
 		gops[i] = 2.0 * s->M * s->K * s->N / gops[i] * 1e-9;
 	if (!few_rows(s)) {
@@ -183,7 +189,7 @@ int bench_gemm(int argc, char **argv)
 {
 	const struct shape *set = shapes;
 	size_t nset = sizeof(shapes) / sizeof(shapes[0]);
-	int threads = 2, reps = 5, json = 0, nenc = 0;
+	int threads = 2, reps = 3, rounds = 3, json = 0, nenc = 0;
 	double lg[NIMPL] = { 0 };
 
 	for (int i = 1; i < argc; i++) {
@@ -191,6 +197,8 @@ int bench_gemm(int argc, char **argv)
 			threads = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
 			reps = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
+			rounds = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--json"))
 			json = 1;
 		else if (!strcmp(argv[i], "--decoder")) {
@@ -198,12 +206,12 @@ int bench_gemm(int argc, char **argv)
 			nset = sizeof(dec_shapes) / sizeof(dec_shapes[0]);
 		} else {
 			fprintf(stderr, "usage: npubench gemm [--threads N] [--json] [--reps R] "
-				"[--decoder]\n");
+				"[--rounds N] [--decoder]\n");
 			return 2;
 		}
 	}
-	if (threads < 1 || reps < 1) {
-		fprintf(stderr, "npubench gemm: --threads and --reps must be >= 1\n");
+	if (threads < 1 || reps < 1 || rounds < 1) {
+		fprintf(stderr, "npubench gemm: --threads, --reps and --rounds must be >= 1\n");
 		return 2;
 	}
 	set_omp_threads(threads);
@@ -216,7 +224,7 @@ int bench_gemm(int argc, char **argv)
 		const struct shape *s = &set[i];
 		double g[NIMPL];
 
-		if (run_shape(s, reps, threads, g)) {
+		if (run_shape(s, reps, rounds, threads, g)) {
 			fprintf(stderr, "npubench gemm: %d×%d×%d failed\n", s->M, s->K, s->N);
 			return 1;
 		}
