@@ -20,7 +20,14 @@
 #include "sched/npu_batch.h"
 #include "sched/npu_futex.h"
 
-/* Runs @b now, on the calling thread (whoever holds the dispatcher lock). */
+static unsigned cpu_count(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
+}
+
+/* Runs @b now, on the calling thread (the one that dispatched it). */
 static int cpu_submit(struct npu_backend *be, struct npu_batch *b)
 {
 	int ret;
@@ -62,11 +69,14 @@ int npu_backend_cpu_open(struct npu_backend **out, const struct tile_opts *tile)
 	if (tile)
 		be->tile = *tile;
 	/*
-	 * One batch at a time (it has every core, through the tiler's pool):
-	 * while it runs, GEMVs from other threads pile up in the ring and the
-	 * next batch stacks them all.
+	 * Up to one batch per CPU at a time: a batch that runs alone gets
+	 * every core through the tiler's pool; batches that run together (many
+	 * transcriptions at once) each take a core, since a pool that is busy
+	 * lets its caller run the call alone (tile_pool.h). While they run,
+	 * GEMVs from other threads pile up in the ring and the next batch
+	 * stacks them.
 	 */
-	be->max_in_flight = 1;
+	be->max_in_flight = cpu_count();
 	/*
 	 * Large row blocks: each job is one tiler call, which spreads it over
 	 * the worker pool; small blocks would pay the pool's start-up per job.

@@ -196,14 +196,19 @@ static void reap(struct npu_engine *e, bool *progress)
 }
 
 /*
- * Run @b on this thread (a backend with runs_inline: cpu), holding dlock:
- * one batch runs at a time, and every job submitted meanwhile waits in the
- * ring for the next one, which is how concurrent GEMVs get stacked. Waiters
- * that find dlock taken sleep until their jobs complete.
+ * Run @b on this thread (a backend with runs_inline: cpu). dlock is dropped
+ * while the batch computes, so that another thread (a waiting caller, or
+ * the dispatcher thread) can run the next batch at the same time, up to the
+ * backend's in-flight limit: concurrent transcriptions then compute on
+ * every core instead of queueing behind one batch. Jobs submitted meanwhile
+ * wait in the ring for the next batch, which is how concurrent GEMVs get
+ * stacked. Called and returns with dlock held.
  */
 static void run_inline(struct npu_engine *e, struct npu_batch *b)
 {
+	pthread_mutex_unlock(&e->dlock);
 	b->status = e->be->ops->submit(e->be, b);
+	pthread_mutex_lock(&e->dlock);
 	finish_batch(e, b);
 }
 
@@ -217,9 +222,13 @@ static int64_t dispatch(struct npu_engine *e, bool draining, bool *progress)
 		struct npu_batch *b;
 		unsigned n, kept = 0;
 
-		/* With a run in progress, let a partial batch gather for up to t_max. */
-		if (!draining && e->in_flight && e->drr.queued < e->batch_jobs &&
-		    now - oldest < e->t_max_ns) {
+		/*
+		 * With a run in progress on a device, let a partial batch gather
+		 * for up to t_max (an inline cpu batch runs at once, on another
+		 * core, beside the running one).
+		 */
+		if (!draining && !e->be->runs_inline && e->in_flight &&
+		    e->drr.queued < e->batch_jobs && now - oldest < e->t_max_ns) {
 			wake = oldest + e->t_max_ns;
 			break;
 		}

@@ -32,7 +32,7 @@
 struct worker {
 	struct tile_pool *pool;
 	int id;
-	cpu_set_t allowed;     /* the CPUs it may run on, as started */
+	cpu_set_t allowed;     /* the CPUs it may run on, as started; set before it starts */
 	bool have_allowed;
 	atomic_int last_cpu;   /* where it last ran (-1: unknown) */
 	atomic_bool narrowed;  /* the caller narrowed its affinity: restore it */
@@ -134,8 +134,6 @@ static void *worker_main(void *v)
 	struct tile_pool *p = w->pool;
 	unsigned seen = 0;
 
-	w->have_allowed = !pthread_getaffinity_np(pthread_self(), sizeof(w->allowed),
-						  &w->allowed);
 	settle(w);
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
@@ -195,6 +193,10 @@ int tile_pool_create(struct tile_pool **out, int threads)
 	for (int i = 1; i < threads; i++) {
 		p->w[i].pool = p;
 		p->w[i].id = i;
+		/* a new thread starts with its creator's affinity */
+		p->w[i].have_allowed = !pthread_getaffinity_np(pthread_self(),
+							       sizeof(p->w[i].allowed),
+							       &p->w[i].allowed);
 		atomic_init(&p->w[i].last_cpu, -1);
 		atomic_init(&p->w[i].narrowed, false);
 		if (pthread_create(&p->tids[i], NULL, worker_main, &p->w[i]))
@@ -227,7 +229,15 @@ void tile_pool_for(struct tile_pool *p, int count, int max_threads,
 
 	if (count <= 0)
 		return;
-	pthread_mutex_lock(&p->call);
+	/*
+	 * Another call has the workers: run this one here, alone, rather than
+	 * wait for them (concurrent callers then each keep a core busy).
+	 */
+	if (pthread_mutex_trylock(&p->call)) {
+		for (int i = 0; i < count; i++)
+			fn(arg, i, 0);
+		return;
+	}
 	pthread_mutex_lock(&p->mu);
 	p->fn = fn;
 	p->arg = arg;

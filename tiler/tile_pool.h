@@ -3,8 +3,9 @@
  * tiler/tile_pool.h - a small persistent worker pool with a parallel-for.
  *
  * The caller of tile_pool_for() works too (as worker 0), so a pool made for
- * N threads starts N - 1 of its own. Calls from several threads at once are
- * run one after another. Idle workers spin up to AMN_POOL_SPIN_US
+ * N threads starts N - 1 of its own. A call made while another one has the
+ * workers runs on its caller alone (worker 0), so concurrent callers each
+ * keep their own core busy instead of waiting for the pool. Idle workers spin up to AMN_POOL_SPIN_US
  * microseconds (default 100, 0: never) for the next call before sleeping.
  */
 #ifndef AMN_TILE_POOL_H
