@@ -159,8 +159,12 @@ clean:
 # libFuzzer targets for the model loaders (fuzz/fuzz_*.c), built with clang
 # against the loader sources only; each runs FUZZ_SECONDS on a seed corpus.
 FUZZ_SECONDS ?= 60
-FUZZ_SRCS    := $(wildcard fuzz/fuzz_*.c)
+# fuzz/fuzz_tile_*.c target the device-side bytes (batches, weights region)
+# and link the tiler and the CPU kernels instead.
+FUZZ_SRCS    := $(filter-out fuzz/fuzz_tile_%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_LIBSRCS := whisper/load_ct2.c whisper/load_ggml.c whisper/load_safetensors.c whisper/weights_map.c whisper/weights.c whisper/model.c
+FUZZ_TILE_SRCS    := $(wildcard fuzz/fuzz_tile_*.c)
+FUZZ_TILE_LIBSRCS := tiler/tile_job.c tiler/tile_region.c tiler/tile_weights.c tiler/tile_pool.c $(wildcard kernels/cpu/*.c)
 fuzz:
 	@mkdir -p $(BUILD)/fuzz
 	@for f in $(FUZZ_SRCS); do \
@@ -169,6 +173,13 @@ fuzz:
 	    $$f $(FUZZ_LIBSRCS) fuzz/stubs.c -o $(BUILD)/fuzz/$$n -lm || exit 1; \
 	  mkdir -p $(BUILD)/fuzz/$$n.corpus; \
 	  $(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(BUILD)/fuzz/$$n.corpus fuzz/seeds || exit 1; \
+	done
+	@for f in $(FUZZ_TILE_SRCS); do \
+	  n=$$(basename $$f .c); \
+	  clang -g -O1 -std=c11 -I. -D_GNU_SOURCE $(AVX512_FLAGS) -pthread \
+	    -fsanitize=fuzzer,address,undefined $$f $(FUZZ_TILE_LIBSRCS) -o $(BUILD)/fuzz/$$n -lm || exit 1; \
+	  mkdir -p $(BUILD)/fuzz/$$n.corpus; \
+	  $(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(BUILD)/fuzz/$$n.corpus fuzz/seeds/tile || exit 1; \
 	done
 
 # Reference tensors for the Whisper forward-pass tests, from CTranslate2
