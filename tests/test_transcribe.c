@@ -501,6 +501,38 @@ Test(transcribe, concurrent_calls_and_pcm_agree_with_serial)
 	free(x);
 }
 
+/*
+ * Dropping the float weights keeps every bit of the INT8 path (it never
+ * reads them), and a float context on that model is refused with a reason.
+ */
+Test(transcribe, int8_only_model_gives_the_same_result)
+{
+	const char *f = test_small_scale() ? "spk2_snt2.wav" : "jfk.wav";
+	struct wsp_context *c = NULL;
+	struct wsp_transcribe_opts o;
+	struct wsp_result before, after;
+	char p[512], err[512] = "";
+
+	path_of(p, sizeof(p), f);
+	wsp_transcribe_opts_default(&o);
+	cr_assert_eq(wsp_transcribe_file(ctx_i8, p, &o, &before, err, sizeof(err)), 0, "%s", err);
+	cr_assert(wsp_model_has_fp32(model));
+	/* the fixture's fp32 context must not run after this: free it first */
+	wsp_context_free(ctx_f32);
+	ctx_f32 = NULL;
+	cr_assert_eq(wsp_model_drop_fp32(model), 0);
+	cr_expect_not(wsp_model_has_fp32(model));
+	cr_assert_eq(wsp_transcribe_file(ctx_i8, p, &o, &after, err, sizeof(err)), 0, "%s", err);
+	same_result(&after, &before, "int8 after dropping the float weights");
+	cr_expect_eq(wsp_context_new(model, NULL, WSP_FP32, 2, &c, err, sizeof(err)), -EINVAL);
+	cr_expect_null(c);
+	cr_expect(strstr(err, "INT8 only") != NULL, "message: %s", err);
+	cr_assert_eq(wsp_context_new(model, NULL, WSP_INT8, 2, &c, err, sizeof(err)), 0, "%s", err);
+	wsp_context_free(c);
+	wsp_result_free(&before);
+	wsp_result_free(&after);
+}
+
 Test(transcribe, errors_are_reported)
 {
 	struct wsp_transcribe_opts o;

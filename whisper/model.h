@@ -42,6 +42,20 @@ struct wsp_model;
  */
 int wsp_model_load(struct wsp_model **out, const char *path, char *err, size_t errlen);
 
+/**
+ * wsp_model_drop_fp32 - free the float copy of every linear layer that has
+ * its INT8 packing, except the token embedding (its rows are the decoder's
+ * input): what the WSP_INT8 path never reads. tiny.en keeps about 75 MB
+ * less, base about 150 MB. Afterwards the model serves WSP_INT8 contexts
+ * only; wsp_context_new() with WSP_FP32 fails with -EINVAL and says why.
+ * Call it before creating contexts; not while one runs.
+ * Return: 0, or -EINVAL for NULL.
+ */
+int wsp_model_drop_fp32(struct wsp_model *m);
+
+/** wsp_model_has_fp32 - 1 while the float path can run on @m, else 0. */
+int wsp_model_has_fp32(const struct wsp_model *m);
+
 /** wsp_model_free - release a model; NULL is a no-op. */
 void wsp_model_free(struct wsp_model *m);
 

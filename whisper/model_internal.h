@@ -79,6 +79,8 @@ struct wsp_model {
 	float *dec_pos;           /* n_text_ctx × d */
 	struct wsp_dec_layer *dec;
 	struct wsp_ln dec_ln;
+
+	int int8_only;            /* wsp_model_drop_fp32() ran: no float path */
 };
 
 /**

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * whisper/model_pack.c - pack every linear layer's weight for INT8 tile jobs,
- * once, at model load.
+ * once, at model load; on request, drop the float copies the INT8 path does
+ * not read.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -75,4 +76,45 @@ int wsp_model_pack(struct wsp_model *m)
 			ret = pack(all[j]);
 	}
 	return ret;
+}
+
+/* Free the float weight of a packed layer (its bias stays: INT8 adds it). */
+static void drop(struct wsp_lin *l)
+{
+	if (l->q || l->n_groups > 1) {
+		free(l->w);
+		l->w = NULL;
+	}
+}
+
+int wsp_model_drop_fp32(struct wsp_model *m)
+{
+	if (!m)
+		return -EINVAL;
+	/* tok_emb stays: its rows are the decoder's input embeddings */
+	drop(&m->conv1);
+	drop(&m->conv2);
+	for (int i = 0; i < m->hp.n_audio_layer; i++) {
+		struct wsp_enc_layer *L = &m->enc[i];
+
+		drop(&L->qkv);
+		drop(&L->attn_out);
+		drop(&L->fc1);
+		drop(&L->fc2);
+	}
+	for (int i = 0; i < m->hp.n_text_layer; i++) {
+		struct wsp_dec_layer *L = &m->dec[i];
+		struct wsp_lin *all[] = { &L->self_qkv, &L->self_out, &L->cross_q,
+					  &L->cross_kv, &L->cross_out, &L->fc1, &L->fc2 };
+
+		for (size_t j = 0; j < sizeof(all) / sizeof(all[0]); j++)
+			drop(all[j]);
+	}
+	m->int8_only = 1;
+	return 0;
+}
+
+int wsp_model_has_fp32(const struct wsp_model *m)
+{
+	return m && !m->int8_only;
 }

@@ -60,6 +60,11 @@ int wsp_context_new(const struct wsp_model *model, struct npu_engine *engine,
 		snprintf(err, errlen, "wsp_context_new: invalid arguments");
 		return -EINVAL;
 	}
+	if (precision == WSP_FP32 && !wsp_model_has_fp32(model)) {
+		snprintf(err, errlen, "the model's float weights were dropped "
+			 "(wsp_model_drop_fp32): it runs INT8 only");
+		return -EINVAL;
+	}
 	*out = NULL;
 	hp = wsp_model_hparams(model);
 	c = calloc(1, sizeof(*c));

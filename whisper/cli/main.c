@@ -103,6 +103,9 @@ int main(int argc, char **argv)
 			*err ? err : strerror(-rc));
 		return model_status(rc);
 	}
+	/* the float weights serve only --precision fp32: drop them otherwise */
+	if (o.precision == WSP_INT8)
+		wsp_model_drop_fp32(model);
 	if (check_language(&o, model)) {
 		status = CLI_EXIT_USAGE;
 		goto out_model;
