@@ -21,6 +21,7 @@
 #include "sched/graph.h"
 #include "whisper/forward.h"
 #include "whisper/ops.h"
+#include "whisper/weights.h"
 
 struct dec_node;
 
@@ -366,9 +367,17 @@ static void embed(struct wsp_decoder *d)
 	int dm = d->m->hp.n_text_state, rows = d->n_run * d->n_tok;
 
 	for (int i = 0; i < rows; i++) {
-		const float *e = d->m->tok_emb.w + (size_t)d->tokens[i] * dm;
 		const float *p = d->m->dec_pos + (size_t)(d->n_past + i % d->n_tok) * dm;
 		float *r = d->xs + (size_t)i * dm;
+
+		if (d->m->tok_emb_h) {   /* an INT8-only model keeps it as exact f16 */
+			wsp_f16_row_to_f32(r, d->m->tok_emb_h + (size_t)d->tokens[i] * dm,
+					   (size_t)dm);
+			for (int k = 0; k < dm; k++)
+				r[k] += p[k];
+			continue;
+		}
+		const float *e = d->m->tok_emb.w + (size_t)d->tokens[i] * dm;
 
 		for (int k = 0; k < dm; k++)
 			r[k] = e[k] + p[k];

@@ -71,6 +71,7 @@ void wsp_model_free(struct wsp_model *m)
 	lin_free(&m->conv1);
 	lin_free(&m->conv2);
 	lin_free(&m->tok_emb);
+	free(m->tok_emb_h);
 	ln_free(&m->enc_ln);
 	ln_free(&m->dec_ln);
 	free(m->enc_pos);

@@ -44,9 +44,10 @@ int wsp_model_load(struct wsp_model **out, const char *path, char *err, size_t e
 
 /**
  * wsp_model_drop_fp32 - free the float copy of every linear layer that has
- * its INT8 packing, except the token embedding (its rows are the decoder's
- * input): what the WSP_INT8 path never reads. tiny.en keeps about 75 MB
- * less, base about 150 MB. Afterwards the model serves WSP_INT8 contexts
+ * its INT8 packing, which the WSP_INT8 path never reads; the token
+ * embedding's rows (the decoder's input) are kept, as half floats when that
+ * is exact. tiny.en holds 82 MB instead of 187 MB, base 131 MB instead of
+ * 358 MB, and the INT8 results do not change. Afterwards the model serves WSP_INT8 contexts
  * only; wsp_context_new() with WSP_FP32 fails with -EINVAL and says why.
  * Call it before creating contexts; not while one runs.
  * Return: 0, or -EINVAL for NULL.

@@ -81,6 +81,8 @@ struct wsp_model {
 	struct wsp_ln dec_ln;
 
 	int int8_only;            /* wsp_model_drop_fp32() ran: no float path */
+	uint16_t *tok_emb_h;      /* int8_only and every value a half float: the
+				     token embedding as f16 (tok_emb.w freed) */
 };
 
 /**

@@ -9,6 +9,7 @@
 
 #include "tiler/tile.h"
 #include "whisper/model_internal.h"
+#include "whisper/weights.h"
 
 static int pack(struct wsp_lin *l)
 {
@@ -91,7 +92,22 @@ int wsp_model_drop_fp32(struct wsp_model *m)
 {
 	if (!m)
 		return -EINVAL;
-	/* tok_emb stays: its rows are the decoder's input embeddings */
+	/*
+	 * tok_emb's rows are the decoder's input embeddings: keep them, as
+	 * half floats when that is exact (f16 models), else as they are.
+	 */
+	if (!m->tok_emb_h && m->tok_emb.w) {
+		size_t n = (size_t)m->tok_emb.in * m->tok_emb.out;
+		uint16_t *h = malloc(n * sizeof(*h));
+
+		if (h && wsp_f32_to_f16_exact(h, m->tok_emb.w, n) == 0) {
+			m->tok_emb_h = h;
+			free(m->tok_emb.w);
+			m->tok_emb.w = NULL;
+		} else {
+			free(h);
+		}
+	}
 	drop(&m->conv1);
 	drop(&m->conv2);
 	for (int i = 0; i < m->hp.n_audio_layer; i++) {

@@ -38,6 +38,51 @@ void wsp_f16_to_f32(float *dst, const unsigned char *src, size_t n)
 		dst[i] = f16_one((uint16_t)(src[2 * i] | (src[2 * i + 1] << 8)));
 }
 
+/* @f as a half float, if it is one exactly: its candidate bits, checked back. */
+static int f16_exact(float f, uint16_t *out)
+{
+	uint32_t bits, sign, exp, man;
+	int e;
+	uint16_t h;
+	float back;
+
+	memcpy(&bits, &f, sizeof(bits));
+	sign = (bits >> 16) & 0x8000u;
+	exp = (bits >> 23) & 0xffu;
+	man = bits & 0x7fffffu;
+	if (exp == 0xff)
+		h = (uint16_t)(sign | 0x7c00u | (man >> 13));
+	else if (exp == 0 && man == 0)
+		h = (uint16_t)sign;
+	else if ((e = (int)exp - 112) >= 31)
+		return 0;
+	else if (e >= 1)
+		h = (uint16_t)(sign | (uint32_t)e << 10 | (man >> 13));
+	else if (e > -11)                /* a half subnormal: man·2^-24 */
+		h = (uint16_t)(sign | ((man | 0x800000u) >> (14 - e)));
+	else
+		return 0;
+	back = f16_one(h);
+	if (memcmp(&back, &f, sizeof(f)))
+		return 0;
+	*out = h;
+	return 1;
+}
+
+int wsp_f32_to_f16_exact(uint16_t *dst, const float *src, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!f16_exact(src[i], &dst[i]))
+			return -ERANGE;
+	return 0;
+}
+
+void wsp_f16_row_to_f32(float *dst, const uint16_t *src, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		dst[i] = f16_one(src[i]);
+}
+
 void wsp_bf16_to_f32(float *dst, const unsigned char *src, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

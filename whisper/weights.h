@@ -15,6 +15,17 @@
  */
 void wsp_f16_to_f32(float *dst, const unsigned char *src, size_t n);
 
+/**
+ * wsp_f32_to_f16_exact - store @n floats as IEEE half floats, when every one
+ * of them is a half float exactly (weights that came from an f16 file are).
+ * Return: 0, or -ERANGE at the first value that would change (@dst is then
+ * partly written).
+ */
+int wsp_f32_to_f16_exact(uint16_t *dst, const float *src, size_t n);
+
+/** wsp_f16_row_to_f32 - convert @n half floats (host order) to float, exactly. */
+void wsp_f16_row_to_f32(float *dst, const uint16_t *src, size_t n);
+
 /** wsp_bf16_to_f32 - convert @n bfloat16 values (little-endian bytes) to float. */
 void wsp_bf16_to_f32(float *dst, const unsigned char *src, size_t n);
 
