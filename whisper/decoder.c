@@ -15,10 +15,12 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sched/graph.h"
+#include "tiler/tile_pool.h"
 #include "whisper/forward.h"
 #include "whisper/ops.h"
 #include "whisper/weights.h"
@@ -65,9 +67,11 @@ struct wsp_dec_gang {
 	pthread_cond_t cv;
 	struct wsp_decoder *pending;  /* queued for the next round */
 	int busy;                     /* a round is running */
-	/* the leader's stacked rows, grown on demand */
+	/* the leader's stacked rows and per-decoder work items, grown on demand */
 	float *in, *out;
 	size_t in_cap, out_cap;
+	struct dec_node *nodes;
+	int nodes_cap;
 	/* counters: rounds and steps, for tests and tools */
 	unsigned long rounds, steps;
 };
@@ -537,6 +541,7 @@ void wsp_dec_gang_free(struct wsp_dec_gang *g)
 	pthread_mutex_destroy(&g->lock);
 	free(g->in);
 	free(g->out);
+	free(g->nodes);
 	free(g);
 }
 
@@ -663,6 +668,74 @@ static int gang_linear(struct wsp_dec_gang *g, struct wsp_decoder **list, int n,
 	return 0;
 }
 
+/* The per-decoder operations of a round, as items of the tiler's pool. */
+struct gang_items {
+	struct dec_node *nodes;
+	_Atomic int ret;
+};
+
+static void gang_item(void *arg, int i, int worker)
+{
+	struct gang_items *gi = arg;
+	int ret;
+
+	(void)worker;
+	ret = dec_node_run(&gi->nodes[i]);
+	if (ret) {
+		int zero = 0;
+
+		atomic_compare_exchange_strong(&gi->ret, &zero, ret);
+	}
+}
+
+/*
+ * Operation @op of layer @l for every decoder of @list (and, for
+ * self-attention, every sequence of each): independent pieces. The
+ * decoders' cross-attentions, the per-stream bulk of a step, run on the
+ * tiler's pool side by side; the leader used to run them one after
+ * another, leaving the other cores idle while the other streams waited for
+ * the round.
+ */
+static int gang_per_decoder(struct wsp_dec_gang *g, struct wsp_decoder **list, int n,
+			    enum dec_op op, int l)
+{
+	struct gang_items gi;
+	struct tile_pool *pool;
+	int count = 0, k = 0;
+
+	for (int i = 0; i < n; i++)
+		count += op == D_SELF ? list[i]->n_run : 1;
+	if (count == 0)
+		return 0;
+	if (count > g->nodes_cap) {
+		struct dec_node *nn = realloc(g->nodes, (size_t)count * sizeof(*nn));
+
+		if (!nn)
+			return -ENOMEM;
+		g->nodes = nn;
+		g->nodes_cap = count;
+	}
+	for (int i = 0; i < n; i++)
+		for (int s = 0; s < (op == D_SELF ? list[i]->n_run : 1); s++)
+			g->nodes[k++] = (struct dec_node){ list[i], op, l, s };
+	gi.nodes = g->nodes;
+	atomic_init(&gi.ret, 0);
+	/*
+	 * Only cross-attention (every query against all 1500 audio frames)
+	 * is worth a pool call; norms and the short self-attentions take a
+	 * few microseconds, less than waking a worker.
+	 */
+	pool = op == D_CROSS && count > 1 && list[0]->xl.threads != 1 ?
+	       tile_pool_default() : NULL;
+	if (pool)
+		tile_pool_for(pool, count, list[0]->xl.threads > 0 ? list[0]->xl.threads : 0,
+			      gang_item, &gi);
+	else
+		for (int i = 0; i < count; i++)
+			gang_item(&gi, i, 0);
+	return atomic_load(&gi.ret);
+}
+
 /* one round: the steps of @n decoders, each operation over all of them */
 static int gang_round(struct wsp_dec_gang *g, struct wsp_decoder **list, int n)
 {
@@ -684,13 +757,7 @@ static int gang_round(struct wsp_dec_gang *g, struct wsp_decoder **list, int n)
 				ret = gang_linear(g, list, n, op, l);
 				break;
 			default:
-				for (int i = 0; i < n && !ret; i++) {
-					struct dec_node nd = { list[i], op, l, 0 };
-
-					for (nd.s = 0; nd.s < (op == D_SELF ? list[i]->n_run : 1) && !ret;
-					     nd.s++)
-						ret = dec_node_run(&nd);
-				}
+				ret = gang_per_decoder(g, list, n, op, l);
 			}
 		}
 	}
