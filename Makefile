@@ -116,8 +116,10 @@ asan:
 # loopback device with faults and a small weights region), and fails on any
 # TSan report.
 TSAN_SUITES ?= test_ring test_tenant test_emu test_sched test_graph test_stats \
-	       test_tile_pool test_xrt test_xrt_loopback test_npustress
-TSAN_ENV    := TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)" AMN_TEST_SCALE=small
+	       test_tile_pool test_xrt test_xrt_loopback test_npustress test_decoder \
+	       test_transcribe
+TSAN_ENV    := TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=tests/tsan/tsan.supp \
+	       $(TSAN_OPTIONS)" AMN_TEST_SCALE=small
 tsan:
 	$(MAKE) BUILD=build-tsan OPT=-O1 SANITIZE="-fsanitize=thread" tsan-run
 tsan-run: $(TSAN_SUITES:%=$(BUILD)/tsan/%) $(BUILD)/npustress

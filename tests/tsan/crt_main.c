@@ -18,6 +18,7 @@
 #include "criterion/criterion.h"
 
 static struct crt_test *head, **tail = &head;
+static struct crt_suite *suites;
 static pthread_t runner;
 static jmp_buf test_exit;
 static atomic_int failed;  /* current test; assertions may fail on any thread */
@@ -26,6 +27,20 @@ void crt_register(struct crt_test *t)
 {
 	*tail = t;
 	tail = &t->next;
+}
+
+void crt_register_suite(struct crt_suite *s)
+{
+	s->next = suites;
+	suites = s;
+}
+
+static const struct crt_suite *suite_of(const struct crt_test *t)
+{
+	for (const struct crt_suite *s = suites; s; s = s->next)
+		if (!strcmp(s->name, t->suite))
+			return s;
+	return NULL;
 }
 
 void crt_check(bool ok, bool fatal, const char *file, int line, const char *expr,
@@ -65,13 +80,35 @@ void crt_skip(const char *fmt, ...)
 	longjmp(test_exit, 2);
 }
 
-/* Run one test; 0 when it returned, 1 after a fatal assertion, 2 if skipped. */
-static int run_one(const struct crt_test *t)
+/* Call @fn under the test's exit point: 0 when it returned, 1 or 2 if not. */
+static int guarded(void (*fn)(void))
 {
 	int how = setjmp(test_exit);
 
 	if (!how)
-		t->fn();
+		fn();
+	return how;
+}
+
+/*
+ * Run one test between its suite's init and fini, as Criterion does: 0
+ * when it returned, 1 after a fatal assertion, 2 if skipped (a skip or a
+ * failure in init skips the test itself; fini runs whenever init returned).
+ */
+static int run_one(const struct crt_test *t)
+{
+	const struct crt_suite *s = suite_of(t);
+	int how = s && s->init ? guarded(s->init) : 0;
+
+	if (how)
+		return how;   /* init failed or skipped: no test, no fini */
+	how = guarded(t->fn);
+	if (s && s->fini) {
+		int f = guarded(s->fini);
+
+		if (!how)
+			how = f;
+	}
 	return how;
 }
 

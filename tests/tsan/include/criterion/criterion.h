@@ -17,6 +17,7 @@
 #ifndef AMN_TSAN_CRITERION_H
 #define AMN_TSAN_CRITERION_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
@@ -29,6 +30,25 @@ struct crt_test {
 
 /** crt_register - add @t to the run list (called from constructors). */
 void crt_register(struct crt_test *t);
+
+/* A suite's fixtures: TestSuite(name, .init = f, .fini = g, .timeout = s). */
+struct crt_suite {
+	const char *name;
+	void (*init)(void);
+	void (*fini)(void);
+	double timeout;          /* accepted, not enforced */
+	struct crt_suite *next;
+};
+
+/** crt_register_suite - record @s; its init/fini run around each of its tests. */
+void crt_register_suite(struct crt_suite *s);
+
+#define TestSuite(suite, ...)                                                    \
+	static struct crt_suite crt_s_##suite = { .name = #suite, __VA_ARGS__ };  \
+	__attribute__((constructor)) static void crt_sreg_##suite(void)          \
+	{                                                                        \
+		crt_register_suite(&crt_s_##suite);                              \
+	}
 
 /**
  * crt_check - record the outcome of one assertion.
@@ -60,6 +80,10 @@ void crt_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2), noretur
 #define cr_assert_not(c, ...)         CRT_(true, !(c), "!(" #c ")", __VA_ARGS__)
 #define cr_expect_not(c, ...)         CRT_(false, !(c), "!(" #c ")", __VA_ARGS__)
 #define cr_assert_eq(a, b, ...)       CRT_(true, (a) == (b), #a " == " #b, __VA_ARGS__)
+#define cr_assert_float_eq(a, b, eps, ...) \
+	CRT_(true, fabs((double)(a) - (double)(b)) <= (double)(eps), #a " ~= " #b, __VA_ARGS__)
+#define cr_expect_float_eq(a, b, eps, ...) \
+	CRT_(false, fabs((double)(a) - (double)(b)) <= (double)(eps), #a " ~= " #b, __VA_ARGS__)
 #define cr_expect_eq(a, b, ...)       CRT_(false, (a) == (b), #a " == " #b, __VA_ARGS__)
 #define cr_assert_neq(a, b, ...)      CRT_(true, (a) != (b), #a " != " #b, __VA_ARGS__)
 #define cr_expect_neq(a, b, ...)      CRT_(false, (a) != (b), #a " != " #b, __VA_ARGS__)
