@@ -19,10 +19,12 @@
 #include "sched/npu_backend.h"
 #include "sched/npu_batch.h"
 #include "sched/npu_futex.h"
+#include "tiler/tile_pool.h"
 
+/* One batch per thread of the tiler's default pool (AMN_THREADS, else the online CPUs). */
 static unsigned cpu_count(void)
 {
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	int n = tile_pool_threads(tile_pool_default());
 
 	return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
 }

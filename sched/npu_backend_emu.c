@@ -13,11 +13,11 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "sched/npu_batch.h"
 #include "sched/npu_emu_model.h"
 #include "sched/npu_worker.h"
+#include "tiler/tile_pool.h"
 
 struct emu {
 	struct npu_worker w;            /* must be first */
@@ -57,8 +57,8 @@ static int emu_run(struct npu_worker *w, struct npu_batch *b)
 }
 
 /*
- * Threads for computing the exact results: one CPU fewer than the tiler
- * would use. The simulated clock follows the host threads (dispatcher,
+ * Threads for computing the exact results: one fewer than the tiler's
+ * default pool has (AMN_THREADS, else the online CPUs). The simulated clock follows the host threads (dispatcher,
  * graphs, callers); if the simulation's own arithmetic kept every CPU busy,
  * those threads would run late and the model would book their delay as
  * device idle time that a real NPU, which needs no host CPU to compute,
@@ -66,12 +66,9 @@ static int emu_run(struct npu_worker *w, struct npu_batch *b)
  */
 static int spare_one_cpu(void)
 {
-	const char *env = getenv("AMN_THREADS");
-	long n = env && *env ? strtol(env, NULL, 10) : 0;
+	int n = tile_pool_threads(tile_pool_default());
 
-	if (n <= 0)
-		n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 2 ? (int)(n > 257 ? 256 : n - 1) : 1;
+	return n > 2 ? n - 1 : 1;
 }
 
 static void emu_close(struct npu_backend *be)

@@ -60,14 +60,12 @@ struct xrt_be {
 	void *dev;
 	bool shared_dev;               /* the process-wide shim: not closed here */
 	void *region;
-	size_t region_size;
 	struct handle_slot map[2 * REGION_TABLE];   /* open addressing, id -> handle */
 	struct tile_job_desc *descs;
 	unsigned descs_cap;
 	struct run_slot slot[NPU_XRT_SLOTS];
 	unsigned next_start, next_finish;
 	unsigned timeout_ms;
-	unsigned long resets;          /* times the region was emptied */
 };
 
 static unsigned long env_ulong(const char *name, unsigned long def)
@@ -96,7 +94,6 @@ static void region_reset(struct xrt_be *x)
 {
 	tile_region_reset(x->region);
 	memset(x->map, 0, sizeof(x->map));
-	x->resets++;
 }
 
 /*
@@ -274,6 +271,7 @@ static int backend_start(struct npu_backend **out, const struct tile_opts *tile,
 {
 	struct xrt_be *x = calloc(1, sizeof(*x));
 	size_t mb = env_ulong("NPU_WEIGHTS_MB", DEFAULT_REGION_MB);
+	size_t region_size = (mb ? mb : 1) << 20;
 	int ret;
 
 	if (!x)
@@ -282,14 +280,13 @@ static int backend_start(struct npu_backend **out, const struct tile_opts *tile,
 	x->dev = dev;
 	x->shared_dev = shared;
 	x->timeout_ms = (unsigned)env_ulong("NPU_RUN_TIMEOUT_MS", DEFAULT_TIMEOUT_MS);
-	x->region_size = (mb ? mb : 1) << 20;
 	/* the shared device keeps its weights buffer across engines */
 	x->region = ops->weights_map(dev);
 	if (!x->region) {
-		ret = ops->weights_alloc(dev, x->region_size);
+		ret = ops->weights_alloc(dev, region_size);
 		x->region = ret ? NULL : ops->weights_map(dev);
 	}
-	if (!x->region || tile_region_init(x->region, x->region_size, REGION_TABLE) ||
+	if (!x->region || tile_region_init(x->region, region_size, REGION_TABLE) ||
 	    ops->weights_sync(dev, 0, sizeof(struct tile_region_hdr))) {
 		fprintf(stderr, "amanuensis: xrt: cannot set up a %zu MB weights region\n", mb);
 		free(x);

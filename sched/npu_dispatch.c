@@ -312,6 +312,14 @@ static void drain_fd(int fd)
 	}
 }
 
+/* Nanoseconds from now to @deadline, at least 1 (a timeout of 0 would not wait). */
+static int64_t ns_until(int64_t deadline)
+{
+	int64_t left = deadline - npu_now_ns();
+
+	return left > 0 ? left : 1;
+}
+
 /*
  * Sleep until a doorbell, a completion or @deadline (INT64_MAX: none).
  * Dispatcher thread only; the ring must have been armed (npu_ring_arm())
@@ -326,10 +334,8 @@ static void wait_events_poll(struct npu_engine *e, int64_t deadline)
 	struct timespec ts, *tsp = NULL;
 
 	if (deadline != INT64_MAX) {
-		int64_t left = deadline - npu_now_ns();
+		int64_t left = ns_until(deadline);
 
-		if (left <= 0)
-			left = 1;
 		ts.tv_sec = left / 1000000000;
 		ts.tv_nsec = left % 1000000000;
 		tsp = &ts;
@@ -368,10 +374,8 @@ static void wait_events(struct npu_engine *e, int64_t deadline)
 		e->comp_pending = true;
 	}
 	if (deadline != INT64_MAX) {
-		int64_t left = deadline - npu_now_ns();
+		int64_t left = ns_until(deadline);
 
-		if (left <= 0)
-			left = 1;
 		ts.tv_sec = left / 1000000000;
 		ts.tv_nsec = left % 1000000000;
 		tsp = &ts;
