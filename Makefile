@@ -6,10 +6,9 @@
 #   sched/*.c         submission ring, dispatcher, backends, tenants, stats, job graphs
 #   sched/xrt/*.c     the xrt backend's software (loopback) device
 #   sched/xrt/*.cpp   XRT shim, built only where XRT's hw_context header exists
-#   whisper/*.c       the Whisper runtime
+#   whisper/*.c, whisper/*/*.c  the Whisper runtime (audio, model, text, nn, decode, output)
 # All of these go into build/libamanuensis.{a,so}.
-#   whisper/cli/*.c   -> build/amanuensis
-#   tools/NAME/*.c    -> build/NAME   (npubench, npustat, npustress, ...)
+#   tools/NAME/*.c    -> build/NAME   (amanuensis, npubench, npustat, npustress, ...)
 #   tests/test_*.c    -> build/tests/test_*  (Criterion), run by `make test`
 #
 # Sanitizers: `make asan` and `make tsan` rebuild everything in build-asan/ and
@@ -26,7 +25,7 @@ CFLAGS     ?= $(OPT) -g -std=c11 -Wall -Wextra -Wno-unused-parameter -fPIC -pthr
 CXXFLAGS   ?= $(OPT) -g -std=c++17 -Wall -Wextra -fPIC -pthread $(SANITIZE)
 LDFLAGS    += -pthread $(SANITIZE)
 
-LIBS       := -lsndfile -lsoxr -lfftw3f -luring -lnuma -lopenblas -lz -lm
+LIBS       := -lsndfile -lsoxr -lfftw3f -luring -lnuma -ljansson -lpcre2-8 -lopenblas -lz -lm
 PEER_LIBS  := -ldnnl -lopenblas
 TEST_LIBS  := -lcriterion
 
@@ -36,7 +35,7 @@ AVX512_FLAGS := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq -
 # XRT >= 2.18 ships xrt_hw_context.h; Debian's 2.13 does not, and then the shim is left out.
 XRT_HWCTX_HDR := $(firstword $(wildcard /opt/xilinx/xrt/include/xrt/xrt_hw_context.h \
                                         /usr/include/xrt/xrt_hw_context.h))
-LIB_C_SRCS   := $(wildcard kernels/cpu/*.c tiler/*.c sched/*.c sched/xrt/*.c whisper/*.c)
+LIB_C_SRCS   := $(wildcard kernels/cpu/*.c tiler/*.c sched/*.c sched/xrt/*.c whisper/*.c whisper/*/*.c)
 LIB_CXX_SRCS :=
 ifneq ($(XRT_HWCTX_HDR),)
 LIB_CXX_SRCS := $(wildcard sched/xrt/*.cpp)
@@ -48,8 +47,6 @@ LIB_OBJS := $(LIB_C_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB_CXX_SRCS:%.cpp=$(BUILD)/obj
 
 TOOL_DIRS  := $(patsubst tools/%/,%,$(sort $(dir $(wildcard tools/*/*.c))))
 TOOL_BINS  := $(TOOL_DIRS:%=$(BUILD)/%)
-CLI_SRCS   := $(wildcard whisper/cli/*.c)
-CLI_BIN    := $(BUILD)/amanuensis
 TEST_SRCS  := $(wildcard tests/test_*.c)
 TEST_BINS  := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
@@ -57,7 +54,7 @@ TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/obj/%.o)
 PUBLIC_HDRS := $(wildcard tiler/*.h sched/*.h kernels/cpu/*.h whisper/*.h)
 
 .PHONY: all lib tools test asan tsan tsan-run valgrind install clean fuzz soak setup
-all: lib tools $(if $(CLI_SRCS),$(CLI_BIN)) $(TEST_BINS)
+all: lib tools $(TEST_BINS)
 lib: $(BUILD)/libamanuensis.a $(BUILD)/libamanuensis.so
 tools: $(TOOL_BINS)
 
@@ -86,8 +83,6 @@ $(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c)) $(BUI
 	$$(CXX) -o $$@ $$(filter %.o,$$^) $(BUILD)/libamanuensis.a $$(LDFLAGS) $$(LIBS) $$(PEER_LIBS)
 endef
 $(foreach t,$(TOOL_DIRS),$(eval $(call tool_rule,$(t))))
-$(CLI_BIN): $(CLI_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/libamanuensis.a
-	$(CXX) -o $@ $(filter %.o,$^) $(BUILD)/libamanuensis.a $(LDFLAGS) $(LIBS)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJS) $(BUILD)/libamanuensis.a
 	@mkdir -p $(dir $@)
 	$(CXX) -o $@ $(filter %.o,$^) $(BUILD)/libamanuensis.a $(LDFLAGS) $(LIBS) $(PEER_LIBS) $(TEST_LIBS)
@@ -148,7 +143,7 @@ install: lib
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/amanuensis $(DESTDIR)$(PREFIX)/bin
 	install -m 644 $(BUILD)/libamanuensis.a $(BUILD)/libamanuensis.so $(DESTDIR)$(PREFIX)/lib/
 	for h in $(PUBLIC_HDRS); do install -D -m 644 $$h $(DESTDIR)$(PREFIX)/include/amanuensis/$$h; done
-	for b in $(TOOL_BINS) $(CLI_BIN); do [ -f $$b ] && install -m 755 $$b $(DESTDIR)$(PREFIX)/bin/ || true; done
+	for b in $(TOOL_BINS); do [ -f $$b ] && install -m 755 $$b $(DESTDIR)$(PREFIX)/bin/ || true; done
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBS@|$(LIBS)|g' scripts/amanuensis.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/amanuensis.pc
 
@@ -164,7 +159,7 @@ FUZZ_SECONDS ?= 60
 # fuzz/fuzz_tile_*.c target the device-side bytes (batches, weights region)
 # and link the tiler and the CPU kernels instead.
 FUZZ_SRCS    := $(filter-out fuzz/fuzz_tile_%,$(wildcard fuzz/fuzz_*.c))
-FUZZ_LIBSRCS := whisper/load_ct2.c whisper/load_ggml.c whisper/load_safetensors.c whisper/weights_map.c whisper/weights.c whisper/model.c
+FUZZ_LIBSRCS := whisper/model/load_ct2.c whisper/model/load_ggml.c whisper/model/load_safetensors.c whisper/model/weights_map.c whisper/model/weights.c whisper/model/model.c
 FUZZ_TILE_SRCS    := $(wildcard fuzz/fuzz_tile_*.c)
 FUZZ_TILE_LIBSRCS := tiler/tile_job.c tiler/tile_region.c tiler/tile_weights.c tiler/tile_pool.c $(wildcard kernels/cpu/*.c)
 fuzz:

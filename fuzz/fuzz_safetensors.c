@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "whisper/model_internal.h"
+#include "whisper/model/model_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "whisper/tokenizer.c"
-#include "whisper/tokenizer_bpe.c"
-#include "whisper/tokenizer_json.c"
-#include "whisper/tokenizer_unicode.c"
-#include "whisper/tokenizer_vocab.c"
+#include "whisper/text/tokenizer.c"
+#include "whisper/text/tokenizer_bpe.c"
+#include "whisper/text/tokenizer_json.c"
+#include "whisper/text/tokenizer_unicode.c"
+#include "whisper/text/tokenizer_vocab.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,7 +5,7 @@
  * packed, so there is nothing to free.
  */
 #include "tiler/tile.h"
-#include "whisper/model_internal.h"
+#include "whisper/model/model_internal.h"
 
 void tile_weights_free(struct tile_weights *w)
 {

@@ -7,7 +7,7 @@ benchmarked on exactly the weights amanuensis and faster-whisper use.
 
 Usage: scripts/ct2_to_ggml.py MODEL_DIR OUT.bin [--f32]
 
-The ggml layout is the one whisper.cpp's loader reads (and whisper/load_ggml.c):
+The ggml layout is the one whisper.cpp's loader reads (and whisper/model/load_ggml.c):
   "ggml" magic (i32), 11 i32 hyperparameters (n_vocab, n_audio_ctx,
   n_audio_state, n_audio_head, n_audio_layer, n_text_ctx, n_text_state,
   n_text_head, n_text_layer, n_mels, ftype), the mel filterbank (i32 n_mel,

@@ -10,7 +10,8 @@ SUDO=""
 
 DEB_PKGS="build-essential pkg-config python3 python3-pip
   libxrt-dev liburing-dev libnuma-dev libcriterion-dev libsndfile1-dev libsoxr-dev
-  libfftw3-dev libdnnl-dev libopenblas-dev zlib1g-dev valgrind"
+  libfftw3-dev libdnnl-dev libopenblas-dev zlib1g-dev valgrind
+  libjansson-dev libpcre2-dev"
 missing=""
 for p in $DEB_PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

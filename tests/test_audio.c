@@ -16,7 +16,7 @@
 
 #include <sndfile.h>
 
-#include "whisper/audio.h"
+#include "whisper/audio/audio.h"
 
 static char tmpdir[64];
 

@@ -25,10 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "whisper/audio.h"
-#include "whisper/decode.h"
-#include "whisper/forward.h"
-#include "whisper/greedy.h"
+#include "whisper/audio/audio.h"
+#include "whisper/decode/decode.h"
+#include "whisper/nn/forward.h"
+#include "whisper/decode/greedy.h"
 #include "whisper/transcribe.h"
 #include "tests/helpers/test_env.h"
 #include "tests/helpers/test_ref.h"

@@ -3,8 +3,8 @@
  * tests/test_ct2_to_ggml.c - scripts/ct2_to_ggml.py (which makes the ggml
  * file the whisper.cpp benchmark peer reads) writes the same model the
  * CTranslate2 directory holds: the real tiny.en converted to ggml and loaded
- * by whisper/load_ggml.c has the hyperparameters and every weight, bit for
- * bit, that whisper/load_ct2.c reads from the original. Skipped where the
+ * by whisper/model/load_ggml.c has the hyperparameters and every weight, bit for
+ * bit, that whisper/model/load_ct2.c reads from the original. Skipped where the
  * model or python3 with numpy is missing.
  */
 #include <criterion/criterion.h>
@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "whisper/model.h"
-#include "whisper/model_internal.h"
+#include "whisper/model/model_internal.h"
 
 static char ggml_path[64];
 

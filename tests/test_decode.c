@@ -10,9 +10,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "whisper/decode.h"
-#include "whisper/ops.h"
-#include "whisper/seek.h"
+#include "whisper/decode/decode.h"
+#include "whisper/nn/ops.h"
+#include "whisper/decode/seek.h"
 
 /*
  * A toy vocabulary of 40: text 0..19, eot 20, sot 21, translate 22,
@@ -349,7 +349,7 @@ Test(rules, avx512_row_reductions_match_double)
 	double m = -INFINITY, s = 0.0;
 	uint32_t x = 7;
 
-	if (!wsp_have_avx512())
+	if (!nn_have_avx512())
 		cr_skip_test("no AVX-512 on this CPU");
 	for (int i = 0; i < N; i++) {
 		x = x * 1664525u + 1013904223u;

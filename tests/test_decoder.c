@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "whisper/forward.h"
-#include "whisper/greedy.h"
+#include "whisper/nn/forward.h"
+#include "whisper/decode/greedy.h"
 #include "tests/helpers/test_env.h"
 #include "tests/helpers/test_ref.h"
 

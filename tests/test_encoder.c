@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "sched/npu.h"
-#include "whisper/forward.h"
+#include "whisper/nn/forward.h"
 #include "tests/helpers/test_env.h"
 
 static struct wsp_model *model;

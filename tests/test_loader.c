@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "whisper/forward.h"
-#include "whisper/model_internal.h"
-#include "whisper/weights.h"
+#include "whisper/nn/forward.h"
+#include "whisper/model/model_internal.h"
+#include "whisper/model/weights.h"
 
 /* Tiny dimensions: everything the real format has, at toy size. */
 enum { MELS = 4, D = 8, HEADS = 2, FFN = 16, ACTX = 6, TCTX = 5, VOCAB = 11, LAYERS = 2 };

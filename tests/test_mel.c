@@ -19,8 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "whisper/audio.h"
-#include "whisper/mel.h"
+#include "whisper/audio/audio.h"
+#include "whisper/audio/mel.h"
 #include "tests/helpers/test_env.h"
 
 #define PAD_30S (30 * WSP_SAMPLE_RATE)

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "whisper/tokenizer.h"
+#include "whisper/text/tokenizer.h"
 #include "tests/helpers/test_env.h"
 
 #define REF_FILE "tests/data/tokenizer_reference.tsv"

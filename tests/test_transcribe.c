@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "whisper/audio.h"
+#include "whisper/audio/audio.h"
 #include "whisper/transcribe.h"
 #include "tests/helpers/test_env.h"
 #include "tests/helpers/test_ref.h"

@@ -115,7 +115,7 @@ int wsp_transcribe_pcm(struct wsp_context *c, const float *samples, size_t n,
 		       char *err, size_t errlen);
 
 /**
- * wsp_transcribe_file - decode @path (whisper/audio.h) and transcribe it,
+ * wsp_transcribe_file - decode @path (whisper/audio/audio.h) and transcribe it,
  * reading the audio in pieces so that memory stays bounded for long files.
  * Return: as wsp_transcribe_pcm(); -ENOENT/-EINVAL for unreadable audio.
  */

@@ -22,8 +22,8 @@
 #include <unistd.h>
 
 #include "sched/npu.h"
-#include "whisper/forward.h"
-#include "whisper/greedy.h"
+#include "whisper/nn/forward.h"
+#include "whisper/decode/greedy.h"
 
 static double now_ms(void)
 {

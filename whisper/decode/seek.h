@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * whisper/decode/seek.h - the long-form loop (internal): audio read in pieces, one
+ * 30 s window at a time through log-mel, encoder and the fallback ladder,
+ * segments split at timestamp pairs, the window start advanced to the last
+ * timestamp. Also the context struct that wsp_context_*() manage.
+ */
+#ifndef AMN_WSP_SEEK_H
+#define AMN_WSP_SEEK_H
+
+#include <stddef.h>
+
+#include "whisper/decode/decode.h"
+#include "whisper/nn/forward.h"
+#include "whisper/audio/mel.h"
+#include "whisper/text/tokenizer.h"
+#include "whisper/transcribe.h"
+
+struct npu_tenant;
+
+/* What every transcription on one context shares; read-only once made. */
+struct wsp_context {
+	const struct wsp_model *model;
+	struct wsp_exec exec;
+	struct npu_tenant *tenant;   /* owned; NULL without an engine */
+	struct wsp_dec_gang *gang;   /* owned; concurrent transcriptions' decoder steps run stacked */
+	struct wsp_tokenizer *tok;
+	struct wsp_mel *mel;
+	struct wsp_rules rules;
+	int multilingual;
+};
+
+/* Where samples come from: 16 kHz mono, read in pieces. */
+struct wsp_source {
+	/* up to @max samples into @dst; 0 at the end; -errno with @err set */
+	long (*read)(void *arg, float *dst, size_t max, char *err, size_t errlen);
+	/* back to the first sample (for the normalization pass); 0 or -errno */
+	int (*rewind)(void *arg, char *err, size_t errlen);
+	void *arg;
+	double total_s;              /* for progress; 0 when unknown */
+};
+
+/**
+ * wsp_seek_run - transcribe everything @src yields with context @c and
+ * options @o into @res (zeroed first). Memory is bounded by one window.
+ * Audio longer than one window is read twice: first for the log-mel maximum
+ * of the whole stream (the normalization faster-whisper applies to its
+ * features), then window by window.
+ * Return: 0, or -errno with @err set (@res is then released).
+ */
+int wsp_seek_run(const struct wsp_context *c, struct wsp_source *src,
+		 const struct wsp_transcribe_opts *o, struct wsp_result *res,
+		 char *err, size_t errlen);
+
+/**
+ * wsp_split_segments - openai/faster-whisper's split of one window's tokens at
+ * consecutive timestamp pairs.
+ * @tokens, @n: the decoded tokens (eot excluded); @tb: timestamp_begin.
+ * @seek: the window's first frame; @segment_size: its frame count.
+ * @bounds: out, up to @max (start, end) token index pairs, end exclusive.
+ * @t: out, (start, end) seconds per segment.
+ * @next_seek: out, where the next window starts (frames).
+ * Return: the number of segments.
+ */
+int wsp_split_segments(const int32_t *tokens, int n, int32_t tb, int seek, int segment_size,
+		       int (*bounds)[2], double (*t)[2], int max, int *next_seek);
+
+#endif

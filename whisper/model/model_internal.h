@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * whisper/model/model_internal.h - the in-memory layout of a loaded Whisper model,
+ * shared by the loaders, the encoder and the decoder. Not installed.
+ *
+ * Every weight is kept as fp32 (converted from the file's f16/int8 at load).
+ * Each linear layer also holds its INT8 tile packing, made once at load.
+ */
+#ifndef AMN_WSP_MODEL_INTERNAL_H
+#define AMN_WSP_MODEL_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "whisper/model.h"
+
+struct tile_weights;
+
+/* A linear layer y = x·Wᵀ + b with W stored [out][in] (PyTorch layout). */
+struct wsp_lin {
+	int in, out;
+	float *w;                 /* out × in, owned */
+	float *b;                 /* out, owned, or NULL */
+	struct tile_weights *q;   /* INT8 packing of w, or NULL before packing */
+	/*
+	 * Group-wise INT8: with n_groups > 1, the input columns are split into
+	 * n_groups equal slices, each packed on its own (gq[g]) and quantized
+	 * with its own per-row activation scale; the partial products are summed.
+	 * Used where one row mixes attention heads of very different ranges.
+	 */
+	int n_groups;
+	struct tile_weights **gq;
+	/*
+	 * Residual activations (INT8 only): the input's INT8 rounding residual
+	 * goes through the same packed weights as a second INT8 matmul, which
+	 * leaves only the weights' quantization error. Set at pack time on the
+	 * layers whose activation error dominates (wsp_model_pack()).
+	 */
+	int act_resid;
+};
+
+/* Layer norm parameters. */
+struct wsp_ln {
+	float *g, *b;             /* n_state each, owned */
+};
+
+struct wsp_enc_layer {
+	struct wsp_ln attn_ln;
+	struct wsp_lin qkv;       /* fused q, k, v: out = 3 * d */
+	struct wsp_lin attn_out;
+	struct wsp_ln ffn_ln;
+	struct wsp_lin fc1, fc2;
+};
+
+struct wsp_dec_layer {
+	struct wsp_ln self_ln;
+	struct wsp_lin self_qkv;
+	struct wsp_lin self_out;
+	struct wsp_ln cross_ln;
+	struct wsp_lin cross_q;
+	struct wsp_lin cross_kv;  /* fused k, v: out = 2 * d */
+	struct wsp_lin cross_out;
+	struct wsp_ln ffn_ln;
+	struct wsp_lin fc1, fc2;
+};
+
+struct wsp_model {
+	struct wsp_hparams hp;
+	char *dir;                /* directory holding side files */
+
+	/* encoder */
+	struct wsp_lin conv1;     /* in = n_mels * 3, out = d (im2col order c*3+j) */
+	struct wsp_lin conv2;     /* in = d * 3 */
+	float *enc_pos;           /* n_audio_ctx × d */
+	struct wsp_enc_layer *enc;
+	struct wsp_ln enc_ln;
+
+	/* decoder */
+	struct wsp_lin tok_emb;   /* n_vocab × d, no bias: embedding and logits */
+	float *dec_pos;           /* n_text_ctx × d */
+	struct wsp_dec_layer *dec;
+	struct wsp_ln dec_ln;
+
+	int int8_only;            /* wsp_model_drop_fp32() ran: no float path */
+	uint16_t *tok_emb_h;      /* int8_only and every value a half float: the
+				     token embedding as f16 (tok_emb.w freed) */
+};
+
+/**
+ * wsp_model_alloc_layers - allocate the layer arrays once hp is filled in.
+ * Return: 0 or -ENOMEM.
+ */
+int wsp_model_alloc_layers(struct wsp_model *m);
+
+/**
+ * wsp_model_pack - make the INT8 tile packing of every linear layer.
+ * Return: 0 or -errno from the tiler.
+ */
+int wsp_model_pack(struct wsp_model *m);
+
+/**
+ * wsp_model_check - verify every weight is present and hparams are sane.
+ * @err, @errlen: message naming the first missing piece.
+ * Return: 0 or -EINVAL.
+ */
+int wsp_model_check(const struct wsp_model *m, const char *file, char *err, size_t errlen);
+
+/**
+ * wsp_load_ct2 - fill @m from a CTranslate2 directory's model.bin.
+ * Return: 0, -ENOENT, -EINVAL, -ENOMEM; @err names the problem.
+ */
+int wsp_load_ct2(struct wsp_model *m, const char *dir, char *err, size_t errlen);
+
+/**
+ * wsp_load_ct2_mem - parse a CTranslate2 model.bin image already in memory.
+ * @name: the file name used in messages.
+ */
+int wsp_load_ct2_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
+		     const char *name, char *err, size_t errlen);
+
+/**
+ * wsp_load_ggml_mem - parse a whisper.cpp ggml file image (f32/f16 tensors).
+ * @name: the file name used in messages.
+ * Return: 0, -EINVAL, -ENOMEM; @err names the problem.
+ */
+int wsp_load_ggml_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
+		      const char *name, char *err, size_t errlen);
+
+/**
+ * wsp_load_safetensors_mem - parse a Hugging Face safetensors image.
+ * @name: the file name used in messages.
+ * Return: 0, -EINVAL, -ENOMEM; @err names the problem.
+ */
+int wsp_load_safetensors_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
+			     const char *name, char *err, size_t errlen);
+
+/* Element types accepted by wsp_pt_put(). */
+enum { WSP_PT_F32 = 0, WSP_PT_F16 = 1, WSP_PT_BF16 = 2 };
+
+/* Placing PyTorch-named tensors (whisper/model/weights_map.c). */
+struct wsp_pt_sink {
+	struct wsp_model *m;
+	unsigned *seen;   /* per layer: which fused q/k/v (and cross k/v) parts arrived */
+	int ffn;          /* FFN width */
+	const char *file;
+	char *err;
+	size_t errlen;
+};
+
+/**
+ * wsp_pt_begin - start placing tensors into @m, whose hparams are set.
+ * @ffn: the FFN width. Return: 0 or -ENOMEM. Pair with wsp_pt_release().
+ */
+int wsp_pt_begin(struct wsp_pt_sink *k, struct wsp_model *m, int ffn, const char *file,
+		 char *err, size_t errlen);
+
+/**
+ * wsp_pt_put - convert and store one tensor with OpenAI's name @name
+ * (e.g. "encoder.blocks.0.attn.query.weight"); unknown names are ignored.
+ * Return: 0, -EINVAL (wrong size, repeated part; @err says which), -ENOMEM.
+ */
+int wsp_pt_put(struct wsp_pt_sink *k, const char *name, uint64_t numel, int dtype,
+	       const unsigned char *data);
+
+/** wsp_pt_end - check every part arrived and the model is complete. */
+int wsp_pt_end(struct wsp_pt_sink *k);
+
+/** wsp_pt_release - free the sink's bookkeeping (not the model). */
+void wsp_pt_release(struct wsp_pt_sink *k);
+
+/**
+ * wsp_read_file - read a whole file into a malloc'd buffer.
+ * Return: 0, -errno from open/read, -ENOMEM; @err names the file on failure.
+ */
+int wsp_read_file(const char *path, unsigned char **buf, size_t *len, char *err, size_t errlen);
+
+#endif

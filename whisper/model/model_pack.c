@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: MIT
+/*
+ * whisper/model/model_pack.c - pack every linear layer's weight for INT8 tile jobs,
+ * once, at model load; on request, drop the float copies the INT8 path does
+ * not read.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "tiler/tile.h"
+#include "whisper/model/model_internal.h"
+#include "whisper/model/weights.h"
+
+static int pack(struct wsp_lin *l)
+{
+	return tile_weights_pack_f32(&l->q, l->w, l->in, l->out, (size_t)l->in,
+				     TILE_W_ROW_MAJOR_NK);
+}
+
+/* Pack @l's input columns in @groups slices (one per attention head). */
+static int pack_groups(struct wsp_lin *l, int groups)
+{
+	int kg = l->in / groups, ret = 0;
+
+	if (groups <= 1 || l->in % groups)
+		return pack(l);
+	l->gq = calloc((size_t)groups, sizeof(*l->gq));
+	if (!l->gq)
+		return -ENOMEM;
+	l->n_groups = groups;
+	for (int g = 0; !ret && g < groups; g++)
+		ret = tile_weights_pack_f32(&l->gq[g], l->w + (size_t)g * kg, kg, l->out,
+					    (size_t)l->in, TILE_W_ROW_MAJOR_NK);
+	return ret;
+}
+
+/*
+ * Residual activations (struct wsp_lin) where the INT8 activation error
+ * reaches the output most, measured with every linear's INT8 output against
+ * its fp32 output on real activations (Documentation/forward.md, "INT8
+ * accuracy"): the attention inputs of the encoder's first block, whose
+ * error every later block carries (QKV and attention output: base's worst
+ * output cosine 0.9976 -> 0.9990 for 1/3 of one block's matmul work more;
+ * its FFN up and down would add 0.0002-0.0004 each for as much again), and
+ * the decoder's FFN down projections, whose post-GELU inputs decide
+ * near-tied greedy tokens (small GEMVs re-reading INT8 weights). Everything
+ * else is plain INT8.
+ */
+int wsp_model_pack(struct wsp_model *m)
+{
+	int ret;
+
+	ret = pack(&m->conv1);
+	if (!ret)
+		ret = pack(&m->conv2);
+	if (!ret)
+		ret = pack(&m->tok_emb);
+	for (int i = 0; !ret && i < m->hp.n_audio_layer; i++) {
+		struct wsp_enc_layer *L = &m->enc[i];
+
+		L->qkv.act_resid = L->attn_out.act_resid = i == 0;
+		ret = pack(&L->qkv);
+		if (!ret)
+			ret = pack_groups(&L->attn_out, m->hp.n_audio_head);
+		if (!ret)
+			ret = pack(&L->fc1);
+		if (!ret)
+			ret = pack_groups(&L->fc2, m->hp.n_audio_head);
+	}
+	for (int i = 0; !ret && i < m->hp.n_text_layer; i++) {
+		struct wsp_dec_layer *L = &m->dec[i];
+		struct wsp_lin *all[] = { &L->self_qkv, &L->self_out, &L->cross_q,
+					  &L->cross_kv, &L->cross_out, &L->fc1, &L->fc2 };
+
+		L->fc2.act_resid = 1;
+		for (size_t j = 0; !ret && j < sizeof(all) / sizeof(all[0]); j++)
+			ret = pack(all[j]);
+	}
+	return ret;
+}
+
+/* Free the float weight of a packed layer (its bias stays: INT8 adds it). */
+static void drop(struct wsp_lin *l)
+{
+	if (l->q || l->n_groups > 1) {
+		free(l->w);
+		l->w = NULL;
+	}
+}
+
+int wsp_model_drop_fp32(struct wsp_model *m)
+{
+	if (!m)
+		return -EINVAL;
+	/*
+	 * tok_emb's rows are the decoder's input embeddings: keep them, as
+	 * half floats when that is exact (f16 models), else as they are.
+	 */
+	if (!m->tok_emb_h && m->tok_emb.w) {
+		size_t n = (size_t)m->tok_emb.in * m->tok_emb.out;
+		uint16_t *h = malloc(n * sizeof(*h));
+
+		if (h && wsp_f32_to_f16_exact(h, m->tok_emb.w, n) == 0) {
+			m->tok_emb_h = h;
+			free(m->tok_emb.w);
+			m->tok_emb.w = NULL;
+		} else {
+			free(h);
+		}
+	}
+	drop(&m->conv1);
+	drop(&m->conv2);
+	for (int i = 0; i < m->hp.n_audio_layer; i++) {
+		struct wsp_enc_layer *L = &m->enc[i];
+
+		drop(&L->qkv);
+		drop(&L->attn_out);
+		drop(&L->fc1);
+		drop(&L->fc2);
+	}
+	for (int i = 0; i < m->hp.n_text_layer; i++) {
+		struct wsp_dec_layer *L = &m->dec[i];
+		struct wsp_lin *all[] = { &L->self_qkv, &L->self_out, &L->cross_q,
+					  &L->cross_kv, &L->cross_out, &L->fc1, &L->fc2 };
+
+		for (size_t j = 0; j < sizeof(all) / sizeof(all[0]); j++)
+			drop(all[j]);
+	}
+	m->int8_only = 1;
+	return 0;
+}
+
+int wsp_model_has_fp32(const struct wsp_model *m)
+{
+	return m && !m->int8_only;
+}

@@ -1,0 +1,528 @@
+// SPDX-License-Identifier: MIT
+/*
+ * whisper/nn/decoder.c - the Whisper text decoder with a KV cache.
+ *
+ * All sequences (beams) advance together: a step appends n_tok tokens to each
+ * of n_seq sequences, and every linear layer runs once over the n_seq·n_tok
+ * rows. A prompt common to all sequences runs on sequence 0 alone and its
+ * keys/values are copied to the others (wsp_decoder_step_shared()). Self-attention keys/values are cached per layer and sequence;
+ * cross-attention keys/values are projected from the encoder output once, in
+ * wsp_decoder_new(), and shared by all sequences.
+ *
+ * Keys are kept transposed (channel major: d rows of key positions), the
+ * layout the attention kernel reads, so no step transposes anything: a new
+ * self-attention key is written as one column of its sequence's cache.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sched/graph.h"
+#include "tiler/tile_pool.h"
+#include "whisper/nn/forward.h"
+#include "whisper/nn/ops.h"
+#include "whisper/model/weights.h"
+#include "whisper/nn/decoder_internal.h"
+
+static int dec_graph_build(struct wsp_decoder *d);
+
+void wsp_decoder_free(struct wsp_decoder *d)
+{
+	if (!d)
+		return;
+	for (int l = 0; l < d->m->hp.n_text_layer; l++) {
+		if (d->kself)
+			free(d->kself[l]);
+		if (d->vself)
+			free(d->vself[l]);
+		if (d->cross_kv)
+			free(d->cross_kv[l]);
+		if (d->cross_kt)
+			free(d->cross_kt[l]);
+	}
+	npu_graph_free(d->graph);
+	free(d->nodes);
+	free(d->kself);
+	free(d->vself);
+	free(d->cross_kv);
+	free(d->cross_kt);
+	free(d->xs);
+	free(d->h);
+	free(d->qkv);
+	free(d->att);
+	free(d->ffn);
+	free(d->reorder_tmp);
+	free(d);
+}
+
+static int max_ffn(const struct wsp_model *m)
+{
+	int n = 0;
+
+	for (int l = 0; l < m->hp.n_text_layer; l++)
+		n = m->dec[l].fc1.out > n ? m->dec[l].fc1.out : n;
+	return n;
+}
+
+static int grow(struct wsp_decoder *d, int rows)
+{
+	size_t dm = (size_t)d->m->hp.n_text_state;
+	size_t nf = (size_t)max_ffn(d->m);
+	float *p[5];
+	size_t w[5] = { dm, dm, 3 * dm, dm, nf };
+
+	if (rows <= d->cap_rows)
+		return 0;
+	for (int i = 0; i < 5; i++) {
+		p[i] = malloc((size_t)rows * w[i] * sizeof(float));
+		if (!p[i]) {
+			while (i--)
+				free(p[i]);
+			return -ENOMEM;
+		}
+	}
+	free(d->xs);
+	free(d->h);
+	free(d->qkv);
+	free(d->att);
+	free(d->ffn);
+	d->xs = p[0];
+	d->h = p[1];
+	d->qkv = p[2];
+	d->att = p[3];
+	d->ffn = p[4];
+	d->cap_rows = rows;
+	return 0;
+}
+
+/* cross-attention keys/values of every layer from the encoder output @enc */
+static int cross_project(struct wsp_decoder *d, const struct wsp_exec *x, const float *enc)
+{
+	const struct wsp_model *m = d->m;
+	const struct wsp_hparams *hp = &m->hp;
+	size_t dm = (size_t)hp->n_text_state;
+
+	for (int l = 0; l < hp->n_text_layer; l++) {
+		struct nn_attn a = {
+			.n_kv = hp->n_audio_ctx, .n_head = hp->n_text_head,
+			.hd = (int)dm / hp->n_text_head, .ldk = 2 * dm,
+		};
+		int ret = wsp_linear(x, &m->dec[l].cross_kv, enc, hp->n_audio_ctx,
+				     (size_t)hp->n_audio_state, d->cross_kv[l], 2 * dm);
+
+		if (ret)
+			return ret;
+		a.k = d->cross_kv[l];
+		for (int h = 0; h < a.n_head; h++)
+			nn_attn_transpose_k(&a, h, d->cross_kt[l] + (size_t)h * a.hd * d->ldc,
+					     d->ldc);
+	}
+	return 0;
+}
+
+int wsp_decoder_new(const struct wsp_model *m, const struct wsp_exec *x,
+		    const float *enc, int n_seq, struct wsp_decoder **out)
+{
+	const struct wsp_hparams *hp;
+	struct wsp_decoder *d;
+	size_t dm, cache;
+	int ret = -ENOMEM;
+
+	if (!m || !x || !enc || !out || n_seq <= 0 || n_seq > 1024)
+		return -EINVAL;
+	*out = NULL;
+	hp = &m->hp;
+	dm = (size_t)hp->n_text_state;
+	cache = (size_t)n_seq * hp->n_text_ctx * dm;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->m = m;
+	/*
+	 * A step is a chain of GEMVs (a few MB of weights each, 20 MB for the
+	 * vocabulary) and attention over a few hundred to 1500 keys: splitting
+	 * each over threads costs a fork-join per operation, and a worker that
+	 * is descheduled stalls the step. Measured on 2 shared cores, greedy
+	 * decoding took ~30% less wall and CPU time with the layers on one
+	 * thread, and less again with the vocabulary projection on one thread
+	 * too. Steps of concurrent transcriptions run side by side instead.
+	 */
+	d->xl = *x;
+	d->xl.threads = 1;
+	d->gang = x->gang;
+	d->n_seq = n_seq;
+	d->n_run = n_seq;
+	d->kself = calloc((size_t)hp->n_text_layer, sizeof(float *));
+	d->vself = calloc((size_t)hp->n_text_layer, sizeof(float *));
+	d->cross_kv = calloc((size_t)hp->n_text_layer, sizeof(float *));
+	d->cross_kt = calloc((size_t)hp->n_text_layer, sizeof(float *));
+	if (!d->kself || !d->vself || !d->cross_kv || !d->cross_kt)
+		goto fail;
+	d->ldk = nn_attn_ld(hp->n_text_ctx);
+	d->ldc = nn_attn_ld(hp->n_audio_ctx);
+	for (int l = 0; l < hp->n_text_layer; l++) {
+		d->kself[l] = calloc((size_t)n_seq * dm * d->ldk, sizeof(float));
+		d->vself[l] = malloc(cache * sizeof(float));
+		d->cross_kv[l] = malloc((size_t)hp->n_audio_ctx * 2 * dm * sizeof(float));
+		d->cross_kt[l] = calloc(dm * d->ldc, sizeof(float));
+		if (!d->kself[l] || !d->vself[l] || !d->cross_kv[l] || !d->cross_kt[l])
+			goto fail;
+	}
+	ret = cross_project(d, x, enc);
+	if (ret)
+		goto fail;
+	ret = dec_graph_build(d);
+	if (ret)
+		goto fail;
+	*out = d;
+	return 0;
+fail:
+	wsp_decoder_free(d);
+	return ret;
+}
+
+void wsp_decoder_reset(struct wsp_decoder *d)
+{
+	if (d) {
+		d->n_past = 0;
+		d->same = 0;
+	}
+}
+
+int wsp_decoder_set_encoder(struct wsp_decoder *d, const struct wsp_exec *x, const float *enc)
+{
+	if (!d || !x || !enc)
+		return -EINVAL;
+	d->n_past = 0;
+	d->same = 0;
+	return cross_project(d, x, enc);
+}
+
+int wsp_decoder_reorder(struct wsp_decoder *d, const int *src)
+{
+	size_t dm, per, used, perk;
+	int n_move = 0;
+	float *tmp;
+
+	if (!d || !src)
+		return -EINVAL;
+	for (int i = 0; i < d->n_seq; i++) {
+		if (src[i] < 0 || src[i] >= d->n_seq)
+			return -EINVAL;
+		n_move += src[i] != i;
+	}
+	dm = (size_t)d->m->hp.n_text_state;
+	per = (size_t)d->m->hp.n_text_ctx * dm;
+	used = (size_t)d->n_past * dm;
+	perk = dm * d->ldk;
+	if (used == 0 || n_move == 0 || d->same)
+		return 0;   /* nothing moves, or every source equals its destination */
+	if (!d->reorder_tmp) {
+		d->reorder_tmp = malloc((size_t)d->n_seq * per * sizeof(float));
+		if (!d->reorder_tmp)
+			return -ENOMEM;
+	}
+	tmp = d->reorder_tmp;
+	/* only the sequences that change are copied: all reads first, then the writes */
+	for (int l = 0; l < d->m->hp.n_text_layer; l++) {
+		float *kc = d->kself[l], *vc = d->vself[l];
+
+		/* values: n_past rows per sequence, contiguous */
+		for (int i = 0; i < d->n_seq; i++)
+			if (src[i] != i)
+				memcpy(tmp + i * used, vc + src[i] * per, used * sizeof(float));
+		for (int i = 0; i < d->n_seq; i++)
+			if (src[i] != i)
+				memcpy(vc + i * per, tmp + i * used, used * sizeof(float));
+		/* keys: d rows of n_past positions per sequence */
+		for (int i = 0; i < d->n_seq; i++)
+			if (src[i] != i)
+				for (size_t c = 0; c < dm; c++)
+					memcpy(tmp + i * used + c * d->n_past,
+					       kc + src[i] * perk + c * d->ldk,
+					       d->n_past * sizeof(float));
+		for (int i = 0; i < d->n_seq; i++)
+			if (src[i] != i)
+				for (size_t c = 0; c < dm; c++)
+					memcpy(kc + i * perk + c * d->ldk,
+					       tmp + i * used + c * d->n_past,
+					       d->n_past * sizeof(float));
+	}
+	return 0;
+}
+
+/*
+ * The step as a job graph (sched/graph.h), built once per decoder: one node
+ * per operation of each layer, in dependency order, the per-sequence
+ * self-attentions side by side. The shapes of a step (n_tok, n_past, the
+ * tokens and logits) are read from the decoder when a node runs, so the
+ * same graph serves every step. It runs on the calling thread (see
+ * wsp_decoder_new() for why); matmuls go through wsp_linear(), i.e. through
+ * the engine tenant when the caller gave one.
+ */
+/* enum dec_op and struct dec_node: whisper/nn/decoder_internal.h */
+
+static int self_attention(struct wsp_decoder *d, int l, int s)
+{
+	const struct wsp_model *m = d->m;
+	int dm = m->hp.n_text_state, nh = m->hp.n_text_head, n_tok = d->n_tok;
+	size_t per = (size_t)m->hp.n_text_ctx * dm;
+	float *kc = d->kself[l] + s * (size_t)dm * d->ldk, *vc = d->vself[l] + s * per;
+	const float *q = d->qkv + (size_t)s * n_tok * 3 * dm;
+	struct nn_attn a = {
+		.q = q, .ldq = 3 * (size_t)dm,
+		.kt = kc, .ldkt = d->ldk, .v = vc, .ldv = (size_t)dm,
+		.out = d->att + (size_t)s * n_tok * dm, .ldo = (size_t)dm,
+		.n_q = n_tok, .n_kv = d->n_past + n_tok, .n_head = nh, .hd = dm / nh,
+		.causal = 1,
+	};
+
+	/* append this step's keys (as columns) and values to the cache */
+	for (int t = 0; t < n_tok; t++) {
+		const float *kn = q + (size_t)t * 3 * dm + dm;
+
+		for (int c = 0; c < dm; c++)
+			kc[(size_t)c * d->ldk + d->n_past + t] = kn[c];
+		memcpy(vc + (size_t)(d->n_past + t) * dm, q + (size_t)t * 3 * dm + 2 * dm,
+		       (size_t)dm * sizeof(float));
+	}
+	return nn_attention(&a, 1);
+}
+
+static int cross_attention(struct wsp_decoder *d, int l)
+{
+	const struct wsp_model *m = d->m;
+	int dm = m->hp.n_text_state, nh = m->hp.n_text_head;
+	struct nn_attn a = {
+		.q = d->qkv, .ldq = (size_t)dm,
+		.kt = d->cross_kt[l], .ldkt = d->ldc,
+		.v = d->cross_kv[l] + dm, .ldv = 2 * (size_t)dm,
+		.out = d->att, .ldo = (size_t)dm,
+		.n_q = d->n_run * d->n_tok, .n_kv = m->hp.n_audio_ctx, .n_head = nh,
+		.hd = dm / nh, .causal = 0,
+	};
+
+	return nn_attention(&a, 1);
+}
+
+void wsp_dec_embed(struct wsp_decoder *d)
+{
+	int dm = d->m->hp.n_text_state, rows = d->n_run * d->n_tok;
+
+	for (int i = 0; i < rows; i++) {
+		const float *p = d->m->dec_pos + (size_t)(d->n_past + i % d->n_tok) * dm;
+		float *r = d->xs + (size_t)i * dm;
+
+		if (d->m->tok_emb_h) {   /* an INT8-only model keeps it as exact f16 */
+			wsp_f16_row_to_f32(r, d->m->tok_emb_h + (size_t)d->tokens[i] * dm,
+					   (size_t)dm);
+			for (int k = 0; k < dm; k++)
+				r[k] += p[k];
+			continue;
+		}
+		const float *e = d->m->tok_emb.w + (size_t)d->tokens[i] * dm;
+
+		for (int k = 0; k < dm; k++)
+			r[k] = e[k] + p[k];
+	}
+}
+
+/* final norm for the requested positions, gathered densely, then logits */
+int wsp_dec_logits_out(struct wsp_decoder *d, int vocab)
+{
+	const struct wsp_hparams *hp = &d->m->hp;
+	int dm = hp->n_text_state, n_out = d->n_tok - d->logits_from;
+
+	if (n_out == 0)
+		return 0;
+	if (vocab)
+		return wsp_linear(&d->xl, &d->m->tok_emb, d->h, d->n_run * n_out, (size_t)dm,
+				  d->logits, (size_t)hp->n_vocab);
+	for (int s = 0; s < d->n_run; s++)
+		nn_layer_norm(d->h + (size_t)s * n_out * dm,
+			       d->xs + ((size_t)s * d->n_tok + d->logits_from) * dm,
+			       d->m->dec_ln.g, d->m->dec_ln.b, n_out, dm);
+	return 0;
+}
+
+int wsp_dec_node_run(void *arg)
+{
+	struct dec_node *n = arg;
+	struct wsp_decoder *d = n->d;
+	const struct wsp_dec_layer *L = &d->m->dec[n->l];
+	const struct wsp_exec *x = &d->xl;
+	int dm = d->m->hp.n_text_state, rows = d->n_run * d->n_tok;
+	size_t nd = (size_t)rows * dm;
+
+	switch (n->op) {
+	case D_EMBED:
+		wsp_dec_embed(d);
+		return 0;
+	case D_LN_SELF:
+		nn_layer_norm(d->h, d->xs, L->self_ln.g, L->self_ln.b, rows, dm);
+		return 0;
+	case D_QKV:
+		return wsp_linear(x, &L->self_qkv, d->h, rows, (size_t)dm, d->qkv, 3 * (size_t)dm);
+	case D_SELF:
+		return n->s < d->n_run ? self_attention(d, n->l, n->s) : 0;
+	case D_SELF_OUT:
+		return wsp_linear(x, &L->self_out, d->att, rows, (size_t)dm, d->h, (size_t)dm);
+	case D_ADD_LN_CROSS:
+		nn_add(d->xs, d->h, nd);
+		nn_layer_norm(d->h, d->xs, L->cross_ln.g, L->cross_ln.b, rows, dm);
+		return 0;
+	case D_CROSS_Q:
+		return wsp_linear(x, &L->cross_q, d->h, rows, (size_t)dm, d->qkv, (size_t)dm);
+	case D_CROSS:
+		return cross_attention(d, n->l);
+	case D_CROSS_OUT:
+		return wsp_linear(x, &L->cross_out, d->att, rows, (size_t)dm, d->h, (size_t)dm);
+	case D_ADD_LN_FFN:
+		nn_add(d->xs, d->h, nd);
+		nn_layer_norm(d->h, d->xs, L->ffn_ln.g, L->ffn_ln.b, rows, dm);
+		return 0;
+	case D_FC1:
+		return wsp_linear(x, &L->fc1, d->h, rows, (size_t)dm, d->ffn, (size_t)L->fc1.out);
+	case D_GELU:
+		nn_gelu(d->ffn, (size_t)rows * L->fc1.out);
+		return 0;
+	case D_FC2:
+		return wsp_linear(x, &L->fc2, d->ffn, rows, (size_t)L->fc1.out, d->h, (size_t)dm);
+	case D_ADD:
+		nn_add(d->xs, d->h, nd);
+		return 0;
+	case D_LN_OUT:
+		return wsp_dec_logits_out(d, 0);
+	case D_VOCAB:
+		return wsp_dec_logits_out(d, 1);
+	}
+	return -EINVAL;
+}
+
+static int dec_graph_build(struct wsp_decoder *d)
+{
+	int n_layer = d->m->hp.n_text_layer, prev, id, k = 0, *self;
+	int ret = npu_graph_new(&d->graph, NULL, 1);
+
+	if (ret)
+		return ret;
+	d->nodes = calloc((size_t)n_layer * (12 + d->n_seq) + 3, sizeof(*d->nodes));
+	self = calloc((size_t)d->n_seq, sizeof(int));
+	if (!d->nodes || !self) {
+		free(self);
+		return -ENOMEM;
+	}
+#define NODE(op_, l_, s_, deps, nd)						\
+	do {									\
+		d->nodes[k] = (struct dec_node){ d, op_, l_, s_ };		\
+		id = npu_graph_add_op(d->graph, wsp_dec_node_run, &d->nodes[k++], deps, nd); \
+		if (id < 0)							\
+			goto out;						\
+	} while (0)
+	NODE(D_EMBED, 0, 0, NULL, 0);
+	prev = id;
+	for (int l = 0; l < n_layer; l++) {
+		NODE(D_LN_SELF, l, 0, &prev, 1);
+		NODE(D_QKV, l, 0, &id, 1);
+		prev = id;
+		for (int s = 0; s < d->n_seq; s++) {
+			NODE(D_SELF, l, s, &prev, 1);
+			self[s] = id;
+		}
+		NODE(D_SELF_OUT, l, 0, self, d->n_seq);
+		NODE(D_ADD_LN_CROSS, l, 0, &id, 1);
+		NODE(D_CROSS_Q, l, 0, &id, 1);
+		NODE(D_CROSS, l, 0, &id, 1);
+		NODE(D_CROSS_OUT, l, 0, &id, 1);
+		NODE(D_ADD_LN_FFN, l, 0, &id, 1);
+		NODE(D_FC1, l, 0, &id, 1);
+		NODE(D_GELU, l, 0, &id, 1);
+		NODE(D_FC2, l, 0, &id, 1);
+		NODE(D_ADD, l, 0, &id, 1);
+		prev = id;
+	}
+	NODE(D_LN_OUT, 0, 0, &prev, 1);
+	NODE(D_VOCAB, 0, 0, &id, 1);
+#undef NODE
+	id = 0;
+out:
+	free(self);
+	return id < 0 ? id : 0;
+}
+
+/* one step over the first @n_run sequences, @tokens n_run × n_tok */
+static int step_run(struct wsp_decoder *d, int n_run, const int32_t *tokens, int n_tok,
+		    int logits_from, float *logits)
+{
+	const struct wsp_hparams *hp;
+	int rows, ret;
+
+	if (!d || !tokens || n_tok <= 0 || logits_from < 0 || logits_from > n_tok ||
+	    (!logits && logits_from < n_tok))
+		return -EINVAL;
+	hp = &d->m->hp;
+	if (d->n_past + n_tok > hp->n_text_ctx)
+		return -E2BIG;
+	rows = n_run * n_tok;
+	for (int i = 0; i < rows; i++)
+		if (tokens[i] < 0 || tokens[i] >= hp->n_vocab)
+			return -EINVAL;
+	ret = grow(d, rows);
+	if (ret)
+		return ret;
+	d->n_run = n_run;
+	d->tokens = tokens;
+	d->n_tok = n_tok;
+	d->logits_from = logits_from;
+	d->logits = logits;
+	ret = d->gang ? wsp_dec_gang_step(d->gang, d) : npu_graph_run(d->graph);
+	d->n_run = d->n_seq;
+	return ret;   /* on error the cache is unchanged: n_past not advanced */
+}
+
+int wsp_decoder_step(struct wsp_decoder *d, const int32_t *tokens, int n_tok,
+		     int logits_from, float *logits)
+{
+	int ret = step_run(d, d ? d->n_seq : 0, tokens, n_tok, logits_from, logits);
+
+	if (ret)
+		return ret;
+	d->n_past += n_tok;
+	d->same = d->n_seq == 1;
+	return 0;
+}
+
+int wsp_decoder_step_shared(struct wsp_decoder *d, const int32_t *tokens, int n_tok,
+			    int logits_from, float *logits)
+{
+	size_t dm, per, perk, n_out, V;
+	int ret = step_run(d, 1, tokens, n_tok, logits_from, logits);
+
+	if (ret)
+		return ret;
+	/* sequence 0's new keys and values, and its logits, to the others */
+	dm = (size_t)d->m->hp.n_text_state;
+	per = (size_t)d->m->hp.n_text_ctx * dm;
+	perk = dm * d->ldk;
+	for (int l = 0; l < d->m->hp.n_text_layer; l++) {
+		const float *k0 = d->kself[l] + d->n_past;
+		const float *v0 = d->vself[l] + (size_t)d->n_past * dm;
+
+		for (int s = 1; s < d->n_seq; s++) {
+			for (size_t c = 0; c < dm; c++)
+				memcpy(d->kself[l] + s * perk + c * d->ldk + d->n_past,
+				       k0 + c * d->ldk, (size_t)n_tok * sizeof(float));
+			memcpy(d->vself[l] + s * per + (size_t)d->n_past * dm, v0,
+			       (size_t)n_tok * dm * sizeof(float));
+		}
+	}
+	n_out = (size_t)(n_tok - logits_from);
+	V = (size_t)d->m->hp.n_vocab;
+	for (int s = 1; s < d->n_seq && n_out; s++)
+		memcpy(logits + s * n_out * V, logits, n_out * V * sizeof(float));
+	d->same = d->n_past == 0 || d->same;
+	d->n_past += n_tok;
+	return 0;
+}

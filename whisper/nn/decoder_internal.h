@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * whisper/nn/decoder_internal.h - the decoder state shared by the decoder
+ * (decoder.c: KV cache and the step graph) and the decoder gang
+ * (decoder_gang.c: concurrent streams' steps run as one). Internal.
+ */
+#ifndef AMN_WSP_DECODER_INTERNAL_H
+#define AMN_WSP_DECODER_INTERNAL_H
+
+#include <pthread.h>
+
+#include "whisper/nn/forward.h"
+
+struct dec_node;
+
+
+struct wsp_decoder {
+	const struct wsp_model *m;
+	struct wsp_exec xl;       /* the caller's, on one thread (see wsp_decoder_new()) */
+	int n_seq, n_past;
+	int n_run;                /* sequences the current step computes (1 or n_seq) */
+	int same;                 /* every sequence's cache is sequence 0's (shared steps only) */
+	struct wsp_dec_gang *gang; /* from the caller's exec; NULL: steps run alone */
+	float **kself, **vself;   /* per layer: n_seq × d × ldk (keys, transposed)
+				     and n_seq × n_text_ctx × d (values) */
+	float **cross_kv;         /* per layer: n_audio_ctx × 2d */
+	float **cross_kt;         /* per layer: d × ldc, the cross keys transposed */
+	size_t ldk, ldc;          /* nn_attn_ld(n_text_ctx), nn_attn_ld(n_audio_ctx) */
+	/* the step graph and its nodes; the current step's arguments */
+	struct npu_graph *graph;
+	struct dec_node *nodes;
+	const int32_t *tokens;
+	int n_tok, logits_from;
+	float *logits;
+	/* step scratch, grown on demand */
+	int cap_rows;
+	float *xs, *h, *qkv, *att, *ffn;
+	float *reorder_tmp;       /* wsp_decoder_reorder(): n_seq × n_text_ctx × d, made on first use */
+	/* membership of a gang round (see struct wsp_dec_gang) */
+	struct wsp_decoder *gang_next;
+	int gang_done, gang_ret;
+};
+
+/*
+ * Steps of concurrent transcriptions run as one: a thread that asks for a
+ * step queues its decoder; when no round is running it becomes the leader,
+ * takes every queued decoder and runs their steps side by side, operation
+ * by operation, with each linear layer as ONE matmul over all their rows
+ * stacked (weights read once for all streams, not once per stream). Steps
+ * asked for during a round wait for the next one (flat combining).
+ */
+struct wsp_dec_gang {
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	struct wsp_decoder *pending;  /* queued for the next round */
+	int busy;                     /* a round is running */
+	/* the leader's stacked rows and per-decoder work items, grown on demand */
+	float *in, *out;
+	size_t in_cap, out_cap;
+	struct dec_node *nodes;
+	int nodes_cap;
+	/* counters: rounds and steps, for tests and tools */
+	unsigned long rounds, steps;
+};
+
+
+/* The operations of one decoder step, in graph order (see decoder.c). */
+enum dec_op {
+	D_EMBED, D_LN_SELF, D_QKV, D_SELF, D_SELF_OUT, D_ADD_LN_CROSS, D_CROSS_Q, D_CROSS,
+	D_CROSS_OUT, D_ADD_LN_FFN, D_FC1, D_GELU, D_FC2, D_ADD, D_LN_OUT, D_VOCAB,
+};
+
+struct dec_node {
+	struct wsp_decoder *d;
+	enum dec_op op;
+	int l, s;       /* layer, sequence (D_SELF) */
+};
+
+/** wsp_dec_node_run - run one operation of @arg (a struct dec_node) for its decoder. */
+int wsp_dec_node_run(void *arg);
+
+/** wsp_dec_embed - token plus position embeddings of the current step into d->xs. */
+void wsp_dec_embed(struct wsp_decoder *d);
+
+/**
+ * wsp_dec_logits_out - final layer norm of the rows that want logits (@vocab 0),
+ * or their vocabulary projection into d->logits (@vocab 1).
+ * Return: 0 or -errno.
+ */
+int wsp_dec_logits_out(struct wsp_decoder *d, int vocab);
+
+/**
+ * wsp_dec_gang_step - queue @d's current step on gang @g and return when a
+ * round (led by this thread or another) has run it.
+ * Return: the step's result, 0 or -errno.
+ */
+int wsp_dec_gang_step(struct wsp_dec_gang *g, struct wsp_decoder *d);
+
+#endif

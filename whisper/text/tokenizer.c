@@ -1,0 +1,501 @@
+// SPDX-License-Identifier: MIT
+/*
+ * whisper/text/tokenizer.c - loading Whisper's tokenizer from a model directory,
+ * its tables (token bytes, lookups by text), special and language tokens,
+ * and decoding token ids back to UTF-8 text.
+ *
+ * The readers of the two file formats live in tokenizer_json.c
+ * (tokenizer.json) and tokenizer_vocab.c (vocabulary.txt); encoding is in
+ * tokenizer_bpe.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "whisper/text/tokenizer_internal.h"
+
+int wsp_tok_alloc(struct wsp_tokenizer *t, int n_vocab)
+{
+	t->n_vocab = n_vocab;
+	t->off = calloc((size_t)n_vocab, sizeof(*t->off));
+	t->len = malloc((size_t)n_vocab * sizeof(*t->len));
+	t->special = calloc((size_t)n_vocab, 1);
+	if (!t->off || !t->len || !t->special)
+		return -ENOMEM;
+	for (int i = 0; i < n_vocab; i++)
+		t->len[i] = UINT32_MAX;
+	return 0;
+}
+
+int wsp_tok_set(struct wsp_tokenizer *t, int32_t id, const void *s, size_t n)
+{
+	if (t->blob_len + n > t->blob_cap) {
+		size_t cap = t->blob_cap ? t->blob_cap : 1 << 16;
+		char *b;
+
+		while (cap < t->blob_len + n)
+			cap *= 2;
+		if (cap > UINT32_MAX)
+			return -EINVAL;
+		b = realloc(t->blob, cap);
+		if (!b)
+			return -ENOMEM;
+		t->blob = b;
+		t->blob_cap = cap;
+	}
+	if (n)
+		memcpy(t->blob + t->blob_len, s, n);
+	t->off[id] = (uint32_t)t->blob_len;
+	t->len[id] = (uint32_t)n;
+	t->blob_len += n;
+	return 0;
+}
+
+static int32_t find(const struct wsp_tokenizer *t, const int32_t *slots, uint32_t mask,
+		    const void *s, size_t n)
+{
+	if (!slots)
+		return -1;
+	for (uint32_t i = wsp_tok_hash(s, n) & mask;; i = (i + 1) & mask) {
+		int32_t id = slots[i];
+
+		if (id < 0)
+			return -1;
+		if (t->len[id] == n && memcmp(t->blob + t->off[id], s, n) == 0)
+			return id;
+	}
+}
+
+int32_t wsp_tok_find_vocab(const struct wsp_tokenizer *t, const void *s, size_t n)
+{
+	return find(t, t->vocab_slots, t->vocab_mask, s, n);
+}
+
+int32_t wsp_tok_find_added(const struct wsp_tokenizer *t, const void *s, size_t n)
+{
+	return find(t, t->added_slots, t->added_mask, s, n);
+}
+
+/* An open-addressing table of @n ids, at most half full; the first id of a text wins. */
+static int build_map(const struct wsp_tokenizer *t, const uint8_t *where, int want,
+		 int32_t **slots_out, uint32_t *mask_out)
+{
+	uint32_t cap = 16, mask;
+	int32_t *slots;
+	int n = 0;
+
+	for (int id = 0; id < t->n_vocab; id++)
+		n += (where[id] & want) != 0;
+	while (cap < 2u * (uint32_t)n + 2)
+		cap *= 2;
+	slots = malloc(cap * sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	memset(slots, 0xff, cap * sizeof(*slots));
+	mask = cap - 1;
+	for (int32_t id = 0; id < t->n_vocab; id++) {
+		const char *s = t->blob + t->off[id];
+		uint32_t i;
+
+		if (!(where[id] & want))
+			continue;
+		for (i = wsp_tok_hash(s, t->len[id]) & mask; slots[i] >= 0; i = (i + 1) & mask) {
+			int32_t o = slots[i];
+
+			if (t->len[o] == t->len[id] && memcmp(t->blob + t->off[o], s, t->len[id]) == 0)
+				break;
+		}
+		if (slots[i] < 0)
+			slots[i] = id;
+	}
+	*slots_out = slots;
+	*mask_out = mask;
+	return n;
+}
+
+int wsp_tok_index(struct wsp_tokenizer *t, const uint8_t *where)
+{
+	int n = build_map(t, where, WSP_TOK_IN_VOCAB, &t->vocab_slots, &t->vocab_mask);
+
+	if (n < 0)
+		return n;
+	n = build_map(t, where, WSP_TOK_IN_ADDED, &t->added_slots, &t->added_mask);
+	if (n < 0)
+		return n;
+	t->n_added = n;
+	for (int32_t id = 0; id < t->n_vocab; id++)
+		if ((where[id] & WSP_TOK_IN_ADDED) && t->len[id] > t->max_added_len)
+			t->max_added_len = t->len[id];
+	return 0;
+}
+
+/* The id of special token @text, looked up among the added tokens, or -1. */
+static int32_t special(const struct wsp_tokenizer *t, const char *text)
+{
+	return wsp_tok_find_added(t, text, strlen(text));
+}
+
+/* "<|xx|>" with a lowercase code of 2 or 3 letters, copied to @code. */
+static int is_lang(const struct wsp_tokenizer *t, int32_t id, char code[8])
+{
+	const char *s = t->blob + t->off[id];
+	size_t n = t->len[id];
+
+	if (n < 6 || n > 7 || memcmp(s, "<|", 2) || memcmp(s + n - 2, "|>", 2))
+		return 0;
+	for (size_t i = 2; i < n - 2; i++)
+		if (s[i] < 'a' || s[i] > 'z')
+			return 0;
+	memcpy(code, s + 2, n - 4);
+	code[n - 4] = '\0';
+	return 1;
+}
+
+static int resolve_specials(struct wsp_tokenizer *t, const char *path, char *err,
+			    size_t errlen)
+{
+	struct wsp_special_tokens *sp = &t->sp;
+	char code[8];
+
+	sp->eot = special(t, "<|endoftext|>");
+	sp->sot = special(t, "<|startoftranscript|>");
+	sp->translate = special(t, "<|translate|>");
+	sp->transcribe = special(t, "<|transcribe|>");
+	sp->sot_lm = special(t, "<|startoflm|>");
+	sp->sot_prev = special(t, "<|startofprev|>");
+	sp->no_speech = special(t, "<|nospeech|>");
+	if (sp->no_speech < 0)
+		sp->no_speech = special(t, "<|nocaptions|>");
+	sp->no_timestamps = special(t, "<|notimestamps|>");
+	sp->timestamp_begin = -1;
+	if (sp->no_timestamps >= 0 && sp->no_timestamps + 1 < t->n_vocab)
+		sp->timestamp_begin = sp->no_timestamps + 1;
+	if (sp->eot < 0) {
+		snprintf(err, errlen, "%s: no <|endoftext|> token", path);
+		return -EINVAL;
+	}
+	/*
+	 * Text tokens come before <|endoftext|>; everything from it on is
+	 * control or timestamps, and decode skips it (as faster-whisper does),
+	 * even where a file marks a timestamp as not special.
+	 */
+	memset(t->special + sp->eot, 1, (size_t)(t->n_vocab - sp->eot));
+
+	/* The languages follow <|startoftranscript|>, in the model's order. */
+	sp->lang_first = -1;
+	sp->n_langs = 0;
+	if (sp->sot < 0)
+		return 0;
+	for (int32_t id = sp->sot + 1; id < t->n_vocab && is_lang(t, id, code); id++)
+		sp->n_langs++;
+	if (!sp->n_langs)
+		return 0;
+	sp->lang_first = sp->sot + 1;
+	t->lang_codes = malloc((size_t)sp->n_langs * sizeof(*t->lang_codes));
+	if (!t->lang_codes)
+		return -ENOMEM;
+	for (int i = 0; i < sp->n_langs; i++)
+		is_lang(t, sp->lang_first + i, t->lang_codes[i]);
+	return 0;
+}
+
+static int slurp(const char *path, char **buf, size_t *len, char *err, size_t errlen)
+{
+	struct stat st;
+	size_t got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > (1 << 30)) {
+		close(fd);
+		snprintf(err, errlen, "%s: not a regular file under 1 GiB", path);
+		return -EINVAL;
+	}
+	*buf = malloc((size_t)st.st_size + 1);
+	if (!*buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(fd, *buf + got, (size_t)st.st_size - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	(*buf)[got] = '\0';
+	*len = got;
+	return 0;
+}
+
+int wsp_tok_load_buf(struct wsp_tokenizer **out, const char *path, const char *buf,
+		     size_t len, int is_json, int n_vocab, char *err, size_t errlen)
+{
+	struct wsp_tokenizer *t = calloc(1, sizeof(*t));
+	int ret;
+
+	*out = NULL;
+	if (!t) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	if (is_json)
+		ret = wsp_tok_read_json(t, path, buf, len, n_vocab, err, errlen);
+	else
+		ret = wsp_tok_read_vocab(t, path, buf, len, n_vocab, err, errlen);
+	if (!ret)
+		ret = resolve_specials(t, path, err, errlen);
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "%s: out of memory", path);
+	else if (ret && !err[0])
+		snprintf(err, errlen, "%s: too large", path);
+	if (ret) {
+		wsp_tokenizer_free(t);
+		return ret;
+	}
+	snprintf(t->source, sizeof(t->source), "%s", is_json ? "tokenizer.json" : "vocabulary.txt");
+	*out = t;
+	return 0;
+}
+
+/* Read @name in @dir; -ENOENT (and no message) when the file is not there. */
+static int load_file(struct wsp_tokenizer **out, const char *dir, const char *name,
+		     int n_vocab, char *err, size_t errlen)
+{
+	char path[4096];
+	char *buf = NULL;
+	size_t len = 0;
+	int ret;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path)) {
+		snprintf(err, errlen, "%s: path too long", dir);
+		return -EINVAL;
+	}
+	ret = slurp(path, &buf, &len, err, errlen);
+	if (ret == -ENOENT)
+		return ret;
+	if (ret) {
+		if (ret != -EINVAL)
+			snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+		return ret;
+	}
+	ret = wsp_tok_load_buf(out, path, buf, len, strcmp(name, "tokenizer.json") == 0, n_vocab,
+			       err, errlen);
+	free(buf);
+	return ret;
+}
+
+int wsp_tokenizer_load(const char *dir, int n_vocab, struct wsp_tokenizer **out,
+		       char *err, size_t errlen)
+{
+	char dummy[1];
+	int ret;
+
+	if (!err || !errlen) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	err[0] = '\0';
+	*out = NULL;
+	if (!dir) {
+		snprintf(err, errlen, "tokenizer: no model directory");
+		return -EINVAL;
+	}
+	ret = load_file(out, dir, "tokenizer.json", n_vocab, err, errlen);
+	if (ret == -ENOENT)
+		ret = load_file(out, dir, "vocabulary.txt", n_vocab, err, errlen);
+	if (ret == -ENOENT)
+		snprintf(err, errlen,
+			 "%s: no tokenizer.json or vocabulary.txt (a ggml model's embedded "
+			 "vocabulary is not read: put the model's tokenizer.json beside it)",
+			 dir);
+	return ret;
+}
+
+void wsp_tokenizer_free(struct wsp_tokenizer *t)
+{
+	if (!t)
+		return;
+	free(t->blob);
+	free(t->off);
+	free(t->len);
+	free(t->special);
+	free(t->vocab_slots);
+	free(t->added_slots);
+	free(t->merges);
+	free(t->lang_codes);
+	free(t);
+}
+
+const struct wsp_special_tokens *wsp_tokenizer_special(const struct wsp_tokenizer *t)
+{
+	return &t->sp;
+}
+
+int wsp_tokenizer_n_vocab(const struct wsp_tokenizer *t)
+{
+	return t->n_vocab;
+}
+
+const char *wsp_tokenizer_source(const struct wsp_tokenizer *t)
+{
+	return t->source;
+}
+
+int wsp_tokenizer_can_encode(const struct wsp_tokenizer *t)
+{
+	return t->merges != NULL;
+}
+
+int wsp_tokenizer_is_special(const struct wsp_tokenizer *t, int32_t id)
+{
+	return id >= 0 && id < t->n_vocab && t->special[id];
+}
+
+const char *wsp_tokenizer_token_bytes(const struct wsp_tokenizer *t, int32_t id, size_t *len)
+{
+	if (id < 0 || id >= t->n_vocab) {
+		if (len)
+			*len = 0;
+		return NULL;
+	}
+	if (len)
+		*len = t->len[id];
+	return t->blob + t->off[id];
+}
+
+int32_t wsp_tokenizer_token_id(const struct wsp_tokenizer *t, const char *text)
+{
+	size_t n = strlen(text);
+	int32_t id = wsp_tok_find_added(t, text, n);
+
+	return id >= 0 ? id : wsp_tok_find_vocab(t, text, n);
+}
+
+int32_t wsp_tokenizer_lang_token(const struct wsp_tokenizer *t, const char *code)
+{
+	if (!code)
+		return -1;
+	for (int i = 0; i < t->sp.n_langs; i++)
+		if (strcmp(t->lang_codes[i], code) == 0)
+			return t->sp.lang_first + i;
+	return -1;
+}
+
+const char *wsp_tokenizer_lang_code(const struct wsp_tokenizer *t, int32_t id)
+{
+	if (t->sp.n_langs <= 0 || id < t->sp.lang_first || id >= t->sp.lang_first + t->sp.n_langs)
+		return NULL;
+	return t->lang_codes[id - t->sp.lang_first];
+}
+
+/* Output with snprintf's contract: count everything, store what fits. */
+struct out {
+	char *dst;
+	size_t cap, n;
+};
+
+static void put(struct out *o, const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++, o->n++)
+		if (o->n + 1 < o->cap)
+			o->dst[o->n] = (char)s[i];
+}
+
+static void put_fffd(struct out *o)
+{
+	static const unsigned char r[3] = { 0xef, 0xbf, 0xbd };
+
+	put(o, r, 3);
+}
+
+/*
+ * A streaming UTF-8 check: each maximal ill-formed subpart becomes one
+ * U+FFFD (the Unicode recommendation, as Rust's from_utf8_lossy and
+ * Python's errors="replace" do).
+ */
+struct utf8 {
+	unsigned char pend[4];
+	int npend, need;
+	unsigned char lo, hi;
+};
+
+static void utf8_byte(struct utf8 *u, struct out *o, unsigned char b)
+{
+again:
+	if (!u->need) {
+		if (b < 0x80) {
+			put(o, &b, 1);
+			return;
+		}
+		u->lo = 0x80;
+		u->hi = 0xbf;
+		if (b >= 0xc2 && b <= 0xdf) {
+			u->need = 1;
+		} else if (b >= 0xe0 && b <= 0xef) {
+			u->need = 2;
+			if (b == 0xe0)
+				u->lo = 0xa0;
+			if (b == 0xed)
+				u->hi = 0x9f;
+		} else if (b >= 0xf0 && b <= 0xf4) {
+			u->need = 3;
+			if (b == 0xf0)
+				u->lo = 0x90;
+			if (b == 0xf4)
+				u->hi = 0x8f;
+		} else {
+			put_fffd(o);
+			return;
+		}
+		u->pend[0] = b;
+		u->npend = 1;
+		return;
+	}
+	if (b < u->lo || b > u->hi) {
+		put_fffd(o);
+		u->need = 0;
+		u->npend = 0;
+		goto again;
+	}
+	u->pend[u->npend++] = b;
+	u->lo = 0x80;
+	u->hi = 0xbf;
+	if (--u->need == 0) {
+		put(o, u->pend, (size_t)u->npend);
+		u->npend = 0;
+	}
+}
+
+size_t wsp_tokenizer_decode(const struct wsp_tokenizer *t, const int32_t *tokens, int n,
+			    char *dst, size_t cap)
+{
+	struct out o = { dst, dst ? cap : 0, 0 };
+	struct utf8 u = { .need = 0 };
+
+	if (!tokens)
+		n = 0;
+	for (int i = 0; i < n; i++) {
+		int32_t id = tokens[i];
+		const unsigned char *s;
+
+		if (id < 0 || id >= t->n_vocab || t->special[id])
+			continue;
+		s = (const unsigned char *)t->blob + t->off[id];
+		for (uint32_t k = 0; k < t->len[id]; k++)
+			utf8_byte(&u, &o, s[k]);
+	}
+	if (u.need)
+		put_fffd(&o);
+	if (o.cap)
+		o.dst[o.n < o.cap ? o.n : o.cap - 1] = '\0';
+	return o.n;
+}

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT
+/*
+ * whisper/text/tokenizer_vocab.c - GPT-2's byte-level alphabet, and the reader of
+ * a CTranslate2 vocabulary.txt: one token per line in byte-level form,
+ * n_vocab lines, special and timestamp tokens included. The file has no
+ * merges, so a tokenizer read from it decodes but cannot encode.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "whisper/text/tokenizer_internal.h"
+
+/*
+ * GPT-2 shows byte b as the code point b when b is printable Latin-1
+ * ('!'..'~', U+00A1..U+00AC, U+00AE..U+00FF) and as U+0100 + k otherwise,
+ * k counting the other bytes in order. Here: code point -> byte, -1 if none.
+ */
+static int cp_to_byte(uint32_t cp)
+{
+	uint32_t k;
+
+	if ((cp >= 0x21 && cp <= 0x7e) || (cp >= 0xa1 && cp <= 0xac) || (cp >= 0xae && cp <= 0xff))
+		return (int)cp;
+	if (cp < 0x100 || cp >= 0x100 + 68)
+		return -1;
+	k = cp - 0x100;         /* bytes 0x00..0x20, then 0x7f..0xa0, then 0xad */
+	if (k < 33)
+		return (int)k;
+	if (k < 67)
+		return (int)(0x7f + k - 33);
+	return 0xad;
+}
+
+int32_t wsp_tok_utf8(const unsigned char *s, size_t n, size_t *len)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t need;
+	uint32_t cp;
+
+	*len = 1;
+	if (c < 0x80)
+		return c;
+	if (c >= 0xc2 && c <= 0xdf)
+		need = 1, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		need = 2, cp = c & 0x0f, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+	else if (c >= 0xf0 && c <= 0xf4)
+		need = 3, cp = c & 0x07, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+	else
+		return -1;
+	if (n < need + 1 || s[1] < lo || s[1] > hi)
+		return -1;
+	for (size_t i = 1; i <= need; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return -1;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	*len = need + 1;
+	return (int32_t)cp;
+}
+
+size_t wsp_tok_bytelevel_decode(const char *text, size_t n, char *dst)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t i = 0, k = 0;
+
+	while (i < n) {
+		size_t used;
+		int32_t cp = wsp_tok_utf8(s + i, n - i, &used);
+		int b = cp < 0 ? -1 : cp_to_byte((uint32_t)cp);
+
+		if (b < 0) {
+			memcpy(dst, text, n);
+			return n;
+		}
+		dst[k++] = (char)b;
+		i += used;
+	}
+	return k;
+}
+
+int wsp_tok_read_vocab(struct wsp_tokenizer *t, const char *path, const char *buf,
+		       size_t len, int n_vocab, char *err, size_t errlen)
+{
+	size_t lines = 0, start = 0;
+	int32_t eot = -1;
+	uint8_t *where = NULL;
+	char *raw = NULL;
+	int ret;
+
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] == '\0') {
+			snprintf(err, errlen, "%s: NUL byte at offset %zu: not a vocabulary", path,
+				 i);
+			return -EINVAL;
+		}
+		lines += buf[i] == '\n';
+	}
+	if (len && buf[len - 1] != '\n')
+		lines++;
+	if (lines == 0 || lines > INT32_MAX / 2) {
+		snprintf(err, errlen, "%s: %s", path, lines ? "too many lines" : "empty");
+		return -EINVAL;
+	}
+	if (n_vocab > 0 && (size_t)n_vocab != lines) {
+		snprintf(err, errlen, "%s: %zu tokens, but the model has n_vocab %d", path,
+			 lines, n_vocab);
+		return -EINVAL;
+	}
+	ret = wsp_tok_alloc(t, (int)lines);
+	if (ret)
+		return ret;
+	where = calloc(lines, 1);
+	raw = malloc(len + 1);
+	if (!where || !raw) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t id = 0; id < lines; id++) {
+		const char *s = buf + start, *nl = memchr(s, '\n', len - start);
+		size_t n = nl ? (size_t)(nl - s) : len - start;
+		size_t rn = wsp_tok_bytelevel_decode(s, n, raw);
+
+		ret = wsp_tok_set(t, (int32_t)id, raw, rn);
+		if (ret)
+			goto out;
+		if (eot < 0 && rn == 13 && memcmp(raw, "<|endoftext|>", 13) == 0)
+			eot = (int32_t)id;
+		start += n + 1;
+	}
+	if (eot < 0) {
+		snprintf(err, errlen, "%s: no <|endoftext|> line", path);
+		ret = -EINVAL;
+		goto out;
+	}
+	/* Whisper's special tokens are <|endoftext|> and everything after it. */
+	memset(where, WSP_TOK_IN_VOCAB, (size_t)eot);
+	for (int32_t id = eot; id < (int32_t)lines; id++) {
+		const char *s = t->blob + t->off[id];
+		uint32_t n = t->len[id];
+
+		t->special[id] = 1;
+		if (n >= 4 && memcmp(s, "<|", 2) == 0 && memcmp(s + n - 2, "|>", 2) == 0)
+			where[id] = WSP_TOK_IN_ADDED;
+	}
+	ret = wsp_tok_index(t, where);
+out:
+	free(where);
+	free(raw);
+	return ret;
+}
