@@ -23,6 +23,10 @@ SANITIZE   ?=
 CPPFLAGS   += -I. -D_GNU_SOURCE
 CFLAGS     ?= $(OPT) -g -std=c11 -Wall -Wextra -Wno-unused-parameter -fPIC -pthread $(SANITIZE)
 CXXFLAGS   ?= $(OPT) -g -std=c++17 -Wall -Wextra -fPIC -pthread $(SANITIZE)
+# Only what the public headers declare (inside their visibility pragmas) is
+# exported from libamanuensis.so; everything else stays inside the library.
+CFLAGS     += -fvisibility=hidden
+CXXFLAGS   += -fvisibility=hidden
 LDFLAGS    += -pthread $(SANITIZE)
 
 LIBS       := -lsndfile -lsoxr -lfftw3f -luring -lnuma -ljansson -lpcre2-8 -lopenblas -lz -lm
@@ -43,6 +47,12 @@ CPPFLAGS     += -DAMN_HAVE_XRT_HWCTX=1
 LIBS         += -lxrt_coreutil
 endif
 
+# Objects are rebuilt when the compiler or its flags change (a new -f option,
+# a sanitizer), not only when sources do: their recipe lines depend on this file.
+FLAGS_STAMP := $(BUILD)/.flags
+FLAGS_NOW   := $(CC) $(CXX) $(CPPFLAGS) $(CFLAGS) $(CXXFLAGS)
+$(shell mkdir -p $(BUILD) && echo '$(FLAGS_NOW)' | cmp -s - $(FLAGS_STAMP) || echo '$(FLAGS_NOW)' > $(FLAGS_STAMP))
+
 LIB_OBJS := $(LIB_C_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB_CXX_SRCS:%.cpp=$(BUILD)/obj/%.o)
 
 TOOL_DIRS  := $(patsubst tools/%/,%,$(sort $(dir $(wildcard tools/*/*.c))))
@@ -51,23 +61,26 @@ TEST_SRCS  := $(wildcard tests/test_*.c)
 TEST_BINS  := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
 TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/obj/%.o)
-PUBLIC_HDRS := $(wildcard tiler/*.h sched/*.h kernels/cpu/*.h whisper/*.h)
+# The public API: these headers alone are installed (Documentation/api.md).
+PUBLIC_HDRS := amanuensis.h sched/npu.h sched/graph.h sched/npu_stats.h tiler/tile.h \
+	       whisper/model.h whisper/transcribe.h whisper/output.h whisper/runtime.h
+SO_VERSION  := 0
 
 .PHONY: all lib tools test asan tsan tsan-run valgrind install clean fuzz soak setup
 all: lib tools $(TEST_BINS)
 lib: $(BUILD)/libamanuensis.a $(BUILD)/libamanuensis.so
 tools: $(TOOL_BINS)
 
-$(BUILD)/obj/%_avx2.o: %_avx2.c
+$(BUILD)/obj/%_avx2.o: %_avx2.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(AVX2_FLAGS) -MMD -MP -c $< -o $@
-$(BUILD)/obj/%_avx512.o: %_avx512.c
+$(BUILD)/obj/%_avx512.o: %_avx512.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(AVX512_FLAGS) -MMD -MP -c $< -o $@
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
-$(BUILD)/obj/%.o: %.cpp
+$(BUILD)/obj/%.o: %.cpp $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -MMD -MP -c $< -o $@
 
@@ -75,7 +88,8 @@ $(BUILD)/libamanuensis.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 $(BUILD)/libamanuensis.so: $(LIB_OBJS)
-	$(CXX) -shared -o $@ $^ $(LDFLAGS) $(LIBS)
+	$(CXX) -shared -Wl,-soname,libamanuensis.so.$(SO_VERSION) -Wl,--no-undefined \
+	  -o $@ $^ $(LDFLAGS) $(LIBS)
 
 # Tools and tests link the static library: one binary, no LD_LIBRARY_PATH games.
 define tool_rule
@@ -141,9 +155,12 @@ soak: $(BUILD)/npustress
 
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/amanuensis $(DESTDIR)$(PREFIX)/bin
-	install -m 644 $(BUILD)/libamanuensis.a $(BUILD)/libamanuensis.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(BUILD)/libamanuensis.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libamanuensis.so $(DESTDIR)$(PREFIX)/lib/libamanuensis.so.$(SO_VERSION)
+	ln -sfn libamanuensis.so.$(SO_VERSION) $(DESTDIR)$(PREFIX)/lib/libamanuensis.so
 	for h in $(PUBLIC_HDRS); do install -D -m 644 $$h $(DESTDIR)$(PREFIX)/include/amanuensis/$$h; done
 	for b in $(TOOL_BINS); do [ -f $$b ] && install -m 755 $$b $(DESTDIR)$(PREFIX)/bin/ || true; done
+	for m in Documentation/man/*.1; do install -D -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/$$(basename $$m); done
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBS@|$(LIBS)|g' scripts/amanuensis.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/amanuensis.pc
 
@@ -215,4 +232,17 @@ $(MEL_REF_STAMP): scripts/mel_reference.py
 test: $(MEL_REF_STAMP)
 
 export AMN_TEST_SCALE
+
+# The installed library as a user gets it (tests/test_install.c): `make test`
+# first installs into a scratch DESTDIR; the suite builds a program against it
+# with pkg-config and checks the exported symbols (scripts/check_api.py).
+AMN_INSTALL_DIR    ?= $(abspath $(BUILD))/install-test
+AMN_INSTALL_CFLAGS := $(SANITIZE)
+export AMN_INSTALL_DIR AMN_INSTALL_CFLAGS
+INSTALL_STAMP := $(AMN_INSTALL_DIR)/.stamp
+$(INSTALL_STAMP): $(BUILD)/libamanuensis.so $(BUILD)/libamanuensis.a $(PUBLIC_HDRS) scripts/amanuensis.pc.in
+	rm -rf $(AMN_INSTALL_DIR)
+	$(MAKE) --no-print-directory install DESTDIR=$(AMN_INSTALL_DIR) PREFIX=/usr > /dev/null
+	touch $@
+test: $(INSTALL_STAMP)
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * graph.h - a small job-graph executor (prefix npu_graph_).
+ * sched/graph.h - a small job-graph executor (prefix npu_graph_).
  *
  * A graph is a DAG: nodes are operations, edges are data dependencies. CPU
  * operations (layer norm, GELU, softmax, adds) are plain callbacks run on a
@@ -17,6 +18,13 @@
 #define AMN_SCHED_GRAPH_H
 
 #include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Everything declared here is the library's API: exported from libamanuensis.so. */
+#pragma GCC visibility push(default)
 
 struct npu_graph;
 struct npu_tenant;
@@ -85,4 +93,9 @@ int npu_graph_ran(const struct npu_graph *g, int id);
  */
 void npu_graph_free(struct npu_graph *g);
 
+#pragma GCC visibility pop
+
+#ifdef __cplusplus
+}
+#endif
 #endif /* AMN_SCHED_GRAPH_H */

@@ -22,6 +22,9 @@
 extern "C" {
 #endif
 
+/* Everything declared here is the library's API: exported from libamanuensis.so. */
+#pragma GCC visibility push(default)
+
 struct npu_engine;
 struct npu_tenant;
 struct npu_emu_opts;
@@ -184,6 +187,8 @@ struct npu_engine_counters {
 
 /** npu_engine_counters - copy the engine's totals into @out. */
 void npu_engine_counters(const struct npu_engine *e, struct npu_engine_counters *out);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -29,6 +29,9 @@
 extern "C" {
 #endif
 
+/* Everything declared here is the library's API: exported from libamanuensis.so. */
+#pragma GCC visibility push(default)
+
 #define NPU_STATS_MAGIC        0x53544154534e4d41ull  /* "AMNSTATS" */
 #define NPU_STATS_VERSION      1u
 #define NPU_STATS_PATH_FMT     "/dev/shm/amanuensis.%d"
@@ -168,6 +171,8 @@ double npu_stats_hist_percentile(const uint64_t *hist, int n, double p);
  * npu_stats_hist_bucket - the log2 bucket of a value (µs), clamped to @n - 1.
  */
 int npu_stats_hist_bucket(uint64_t v, int n);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -29,6 +29,9 @@
 extern "C" {
 #endif
 
+/* Everything declared here is the library's API: exported from libamanuensis.so. */
+#pragma GCC visibility push(default)
+
 /* Source layout flags for tile_weights_pack_*(). */
 #define TILE_W_ROW_MAJOR_KN  0u  /* w[k * ldw + n]: a plain K×N matrix */
 #define TILE_W_ROW_MAJOR_NK  1u  /* w[n * ldw + k]: a Linear layer's [out, in] weight */
@@ -61,8 +64,10 @@ int tile_weights_pack_s8(struct tile_weights **out, const int8_t *w,
 /** tile_weights_free - release packed weights; NULL is a no-op. */
 void tile_weights_free(struct tile_weights *w);
 
-/** tile_weights_k, tile_weights_n - the logical K and N of packed weights. */
+/** tile_weights_k - the logical K (rows of the unpacked matrix) of packed weights. */
 int tile_weights_k(const struct tile_weights *w);
+
+/** tile_weights_n - the logical N (columns of the unpacked matrix) of packed weights. */
 int tile_weights_n(const struct tile_weights *w);
 
 /**
@@ -108,6 +113,8 @@ int tile_matmul_f32(const float *a, int M, int K, size_t lda,
  * @r, @ldr: M × K floats out. Return: 0, -EINVAL, -ENOMEM.
  */
 int tile_quant_residual_f32(const float *a, int M, int K, size_t lda, float *r, size_t ldr);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

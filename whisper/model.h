@@ -14,6 +14,9 @@
 extern "C" {
 #endif
 
+/* Everything declared here is the library's API: exported from libamanuensis.so. */
+#pragma GCC visibility push(default)
+
 struct wsp_hparams {
 	int n_vocab;
 	int n_mels;
@@ -68,6 +71,8 @@ const char *wsp_model_dir(const struct wsp_model *m);
 
 /** wsp_model_is_multilingual - true when n_vocab >= 51865. */
 int wsp_model_is_multilingual(const struct wsp_model *m);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -20,6 +20,9 @@
 extern "C" {
 #endif
 
+/* Everything declared here is the library's API: exported from libamanuensis.so. */
+#pragma GCC visibility push(default)
+
 /** Output formats, as bits so that a set of them fits one unsigned. */
 enum wsp_output_format {
 	WSP_OUT_TXT  = 1u << 0,
@@ -141,6 +144,8 @@ int wsp_write_files(const char *dir, const char *base, unsigned formats,
  * ".hidden" stays ".hidden"). Return: the length, as snprintf.
  */
 int wsp_output_basename(char *dst, size_t cap, const char *path);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -20,8 +20,10 @@
 extern "C" {
 #endif
 
+/* Everything declared here is the library's API: exported from libamanuensis.so. */
+#pragma GCC visibility push(default)
+
 struct npu_engine;
-struct wsp_tokenizer;
 
 enum wsp_task {
 	WSP_TASK_TRANSCRIBE = 0,
@@ -102,8 +104,12 @@ int wsp_context_new(const struct wsp_model *model, struct npu_engine *engine,
 /** wsp_context_free - release; NULL is a no-op. */
 void wsp_context_free(struct wsp_context *c);
 
-/** wsp_context_tokenizer - the context's tokenizer. */
-const struct wsp_tokenizer *wsp_context_tokenizer(const struct wsp_context *c);
+/**
+ * wsp_context_has_language - whether the model of @c knows the language
+ * @code ("en", "de", ...): English-only models know "en" alone.
+ * Return: 1 or 0.
+ */
+int wsp_context_has_language(const struct wsp_context *c, const char *code);
 
 /**
  * wsp_transcribe_pcm - transcribe @n samples of 16 kHz mono audio.
@@ -125,6 +131,8 @@ int wsp_transcribe_file(struct wsp_context *c, const char *path,
 
 /** wsp_result_free - release the segments; safe on a zeroed struct. */
 void wsp_result_free(struct wsp_result *res);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tools/amanuensis/cli.h - the amanuensis command: options, model search, the
+ * tools/amanuensis/cli.h - the amanuensis command: options, the
  * run over many files, and the progress bar. Internal to build/amanuensis.
  */
 #ifndef AMN_CLI_H
@@ -31,7 +31,7 @@ enum {
 
 /** Everything the command line says. */
 struct cli_opts {
-	const char *model;            /* --model; NULL: search (cli_find_model) */
+	const char *model;            /* --model; NULL: search (wsp_runtime_find_model) */
 	const char *backend;          /* engine backend name; NULL: $NPU_BACKEND, else auto */
 	int threads;                  /* 0: engine and library defaults */
 	int jobs;                     /* files in parallel; 0: min(files, CLI_DEFAULT_JOBS) */
@@ -54,15 +54,6 @@ int cli_parse(int argc, char **argv, struct cli_opts *o);
 
 /** cli_usage - the --help text. */
 void cli_usage(FILE *f);
-
-/**
- * cli_find_model - the model to load: @given if not NULL, else
- * $AMANUENSIS_MODEL, else models/tiny.en beside the executable's build
- * directory (<exe dir>/../models/tiny.en), else ./models/tiny.en.
- * Return: 0 with the path in @out; -ENOENT with @err listing every place
- * searched.
- */
-int cli_find_model(const char *given, char *out, size_t cap, char *err, size_t errlen);
 
 struct cli_progress;
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tools/amanuensis/main.c - amanuensis: transcribe audio files with Whisper on
- * the NPU engine. Sets up one engine, one model and one shared context,
- * then hands the files to cli_run(). Exit statuses are in cli.h and
+ * the NPU engine. Opens one runtime (model, engine and shared context:
+ * whisper/runtime.h), then hands the files to cli_run(). Exit statuses are in cli.h and
  * amanuensis(1).
  */
 #include <errno.h>
@@ -12,9 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "sched/npu.h"
 #include "tools/amanuensis/cli.h"
-#include "whisper/text/tokenizer.h"
+#include "whisper/runtime.h"
 
 /* mkdir -p: openai-whisper creates the output directory too. */
 static int make_dirs(const char *dir)
@@ -61,31 +60,31 @@ static int check_language(struct cli_opts *o, const struct wsp_model *m)
 	return 0;
 }
 
-static int check_language_code(const struct cli_opts *o, const struct wsp_context *ctx)
-{
-	const struct wsp_tokenizer *tok = wsp_context_tokenizer(ctx);
-
-	if (o->t.language && tok && wsp_tokenizer_lang_token(tok, o->t.language) < 0) {
-		fprintf(stderr, "amanuensis: --language: the model has no language '%s' "
-			"(use a code such as en, de, fr, or auto)\n", o->t.language);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 static int model_status(int rc)
 {
 	return (rc == -ENOMEM || rc == -ENOSYS) ? CLI_EXIT_FAIL : CLI_EXIT_MODEL;
 }
 
+/* The exit status for a runtime that did not open (amanuensis(1)). */
+static int open_status(const struct wsp_runtime_error *e)
+{
+	switch (e->stage) {
+	case WSP_RUNTIME_FIND:
+		return CLI_EXIT_MODEL;
+	case WSP_RUNTIME_MODEL:
+	case WSP_RUNTIME_CONTEXT:
+		return model_status(e->code);
+	default:
+		return CLI_EXIT_FAIL;
+	}
+}
+
 int main(int argc, char **argv)
 {
-	struct npu_engine_opts eo = { 0 };
+	struct wsp_runtime_opts ro;
+	struct wsp_runtime_error re;
 	struct wsp_run_info info = { 0 };
-	struct npu_engine *engine = NULL;
-	struct wsp_context *ctx = NULL;
-	struct wsp_model *model = NULL;
-	char model_path[PATH_MAX], err[1024] = "";
+	struct wsp_runtime *rt = NULL;
 	struct cli_opts o;
 	int rc, status;
 
@@ -93,66 +92,42 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 
-	if (cli_find_model(o.model, model_path, sizeof(model_path), err, sizeof(err))) {
-		fprintf(stderr, "amanuensis: %s\n", err);
-		return CLI_EXIT_MODEL;
-	}
-	rc = wsp_model_load(&model, model_path, err, sizeof(err));
+	wsp_runtime_opts_default(&ro);
+	ro.model = o.model;
+	ro.backend = o.backend;
+	ro.threads = o.threads;
+	ro.precision = o.precision;
+	rc = wsp_runtime_open(&rt, &ro, &re);
 	if (rc) {
-		fprintf(stderr, "amanuensis: cannot load model %s: %s\n", model_path,
-			*err ? err : strerror(-rc));
-		return model_status(rc);
+		fprintf(stderr, "amanuensis: %s\n", re.message);
+		return open_status(&re);
 	}
-	/* the float weights serve only --precision fp32: drop them otherwise */
-	if (o.precision == WSP_INT8)
-		wsp_model_drop_fp32(model);
-	if (check_language(&o, model)) {
+	if (check_language(&o, wsp_runtime_model(rt))) {
 		status = CLI_EXIT_USAGE;
-		goto out_model;
+		goto out;
+	}
+	if (o.t.language && !wsp_context_has_language(wsp_runtime_context(rt), o.t.language)) {
+		fprintf(stderr, "amanuensis: --language: the model has no language '%s' "
+			"(use a code such as en, de, fr, or auto)\n", o.t.language);
+		status = CLI_EXIT_USAGE;
+		goto out;
 	}
 	if (o.formats) {
 		rc = make_dirs(o.output_dir);
 		if (rc) {
 			fprintf(stderr, "amanuensis: --output-dir %s: %s\n", o.output_dir, strerror(-rc));
 			status = CLI_EXIT_FAIL;
-			goto out_model;
+			goto out;
 		}
 	}
-
-	eo.backend = o.backend;
-	eo.threads = o.threads;
-	rc = npu_engine_open(&engine, &eo);
-	if (rc) {
-		fprintf(stderr, "amanuensis: cannot start the engine (backend %s): %s\n",
-			!o.backend ? "auto" : !strcmp(o.backend, "xrt") ? "npu" : o.backend,
-			rc == -ENODEV ?
-			"no such device on this machine" : strerror(-rc));
-		status = CLI_EXIT_FAIL;
-		goto out_model;
-	}
-	rc = wsp_context_new(model, engine, o.precision, o.threads, &ctx, err, sizeof(err));
-	if (rc) {
-		fprintf(stderr, "amanuensis: model %s: %s\n", model_path, *err ? err : strerror(-rc));
-		status = model_status(rc);
-		goto out_engine;
-	}
-	if (check_language_code(&o, ctx)) {
-		status = CLI_EXIT_USAGE;
-		goto out_ctx;
-	}
-	info.model = model_path;
-	info.backend = npu_engine_backend_name(engine);
+	info.model = wsp_runtime_model_path(rt);
+	info.backend = wsp_runtime_backend(rt);
 	info.precision = o.precision == WSP_FP32 ? "fp32" : "int8";
 	info.threads = o.threads;
 	info.beam_size = o.t.beam_size;
 	info.task = o.t.task == WSP_TASK_TRANSLATE ? "translate" : "transcribe";
-	status = cli_run(&o, ctx, &info);
-
-out_ctx:
-	wsp_context_free(ctx);
-out_engine:
-	npu_engine_close(engine);
-out_model:
-	wsp_model_free(model);
+	status = cli_run(&o, wsp_runtime_context(rt), &info);
+out:
+	wsp_runtime_close(rt);
 	return status;
 }

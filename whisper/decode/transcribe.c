@@ -117,9 +117,13 @@ fail:
 	return ret;
 }
 
-const struct wsp_tokenizer *wsp_context_tokenizer(const struct wsp_context *c)
+int wsp_context_has_language(const struct wsp_context *c, const char *code)
 {
-	return c ? c->tok : NULL;
+	if (!c || !c->tok || !code)
+		return 0;
+	if (!c->multilingual)
+		return !strcmp(code, "en");
+	return wsp_tokenizer_lang_token(c->tok, code) >= 0;
 }
 
 struct pcm_src {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tools/amanuensis/model_path.c - which model to load when --model is not given:
+ * whisper/runtime/find_model.c - which model to load when none is given:
  * $AMANUENSIS_MODEL, then the repository's models/tiny.en found from the
  * executable's own path, then models/tiny.en under the working directory.
  */
@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tools/amanuensis/cli.h"
+#include "whisper/runtime.h"
 
 #define DEFAULT_MODEL "models/tiny.en"
 
@@ -24,7 +24,7 @@ static int exists(const char *path)
 	return stat(path, &sb) == 0;
 }
 
-int cli_find_model(const char *given, char *out, size_t cap, char *err, size_t errlen)
+int wsp_runtime_find_model(const char *given, char *out, size_t cap, char *err, size_t errlen)
 {
 	char exe[PATH_MAX], beside[PATH_MAX + 32] = "";
 	const char *env = getenv("AMANUENSIS_MODEL");
