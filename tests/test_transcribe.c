@@ -577,3 +577,86 @@ Test(transcribe, multilingual_detects_english, .timeout = 600)
 	wsp_context_free(c);
 	wsp_model_free(m);
 }
+
+/* What the hooks saw: windows begun and ended, segments streamed. */
+struct hook_log {
+	int begun, ended, open, stop_at;
+	double last_start;
+	int ordered;
+	int n_seg;
+	char text[16384];
+};
+
+static int hook_begin(void *arg, double start_s, double length_s)
+{
+	struct hook_log *h = arg;
+
+	if (h->open || start_s < h->last_start || length_s <= 0 || length_s > 30.0)
+		h->ordered = 0;
+	h->last_start = start_s;
+	if (h->stop_at && h->begun == h->stop_at)
+		return -ECANCELED;
+	h->begun++;
+	h->open = 1;
+	return 0;
+}
+
+static void hook_end(void *arg)
+{
+	struct hook_log *h = arg;
+
+	h->ended++;
+	h->open = 0;
+}
+
+static void hook_segment(void *arg, const struct wsp_segment *s, int index)
+{
+	struct hook_log *h = arg;
+	size_t len = strlen(h->text);
+
+	if (index != h->n_seg || !h->open)
+		h->ordered = 0;
+	h->n_seg++;
+	snprintf(h->text + len, sizeof(h->text) - len, "%s", s->text);
+}
+
+/*
+ * The hooks a server uses: every window is announced before it is worked
+ * and closed after, segments stream in order with the same text as the
+ * result, and a window_begin that says stop ends the transcription with
+ * its error after the windows already done.
+ */
+Test(transcribe, window_and_segment_hooks)
+{
+	struct hook_log h = { .ordered = 1 };
+	struct wsp_transcribe_opts o;
+	struct wsp_result r;
+	char err[512], got[16384];
+	size_t n;
+	float *x;
+
+	skip_if_small();
+	x = concat_twice(&n);
+	wsp_transcribe_opts_default(&o);
+	o.beam_size = 1;
+	o.window_begin = hook_begin;
+	o.window_end = hook_end;
+	o.on_segment = hook_segment;
+	o.hook_arg = &h;
+	cr_assert_eq(wsp_transcribe_pcm(ctx_i8, x, n, &o, &r, err, sizeof(err)), 0, "%s", err);
+	cr_expect(h.ordered, "hooks out of order");
+	cr_expect_geq(h.begun, 3, "%d windows for %.1f s", h.begun, (double)n / 16000);
+	cr_expect_eq(h.begun, h.ended);
+	cr_expect_eq(h.n_seg, r.n_segments);
+	test_joined_text(&r, got, sizeof(got));
+	cr_expect_str_eq(h.text, got, "streamed text differs from the result");
+	wsp_result_free(&r);
+
+	memset(&h, 0, sizeof(h));
+	h.ordered = 1;
+	h.stop_at = 2;
+	cr_expect_eq(wsp_transcribe_pcm(ctx_i8, x, n, &o, &r, err, sizeof(err)), -ECANCELED);
+	cr_expect_eq(h.begun, 2, "windows after the stop: %d", h.begun);
+	cr_expect_eq(h.ended, 2);
+	free(x);
+}

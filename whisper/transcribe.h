@@ -24,6 +24,7 @@ extern "C" {
 #pragma GCC visibility push(default)
 
 struct npu_engine;
+struct wsp_segment;
 
 enum wsp_task {
 	WSP_TASK_TRANSCRIBE = 0,
@@ -60,6 +61,22 @@ struct wsp_transcribe_opts {
 	 * See Documentation/decoding.md.
 	 */
 	int openai_rules;
+	/*
+	 * Hooks for programs that serve many requests (all optional, all called
+	 * from the transcribing thread with @hook_arg):
+	 * window_begin, before each 30 s window is worked, with its start and
+	 * length in seconds: return 0 to go on, or a negative errno to stop
+	 * (the transcription then fails with it, e.g. -ECANCELED for a client
+	 * that went away). It may block, to share the machine window by window.
+	 * window_end, after each window window_begin let start, error or not.
+	 * on_segment, with each segment (and its index in the result) as soon
+	 * as its window is decoded, in order; the segment is the result's own
+	 * and stays valid until wsp_result_free().
+	 */
+	int (*window_begin)(void *arg, double start_s, double length_s);
+	void (*window_end)(void *arg);
+	void (*on_segment)(void *arg, const struct wsp_segment *seg, int index);
+	void *hook_arg;
 };
 
 /** One decoded segment. */

@@ -443,6 +443,9 @@ static int emit(struct job *j, const struct wsp_decoded *d, int seek, int size, 
 		if (ret)
 			return ret;
 		remember(j, tk, n);
+		if (j->o->on_segment)
+			j->o->on_segment(j->o->hook_arg, &j->res->segments[j->res->n_segments - 1],
+					 j->res->n_segments - 1);
 	}
 	return 0;
 }
@@ -506,17 +509,25 @@ static int run(struct job *j)
 			continue;
 		}
 		size = (size_t)seek + N_FRAMES <= content ? N_FRAMES : (int)(content - seek);
+		if (o->window_begin) {
+			ret = o->window_begin(o->hook_arg, seek * 0.01, size * 0.01);
+			if (ret)
+				break;
+		}
 
 		t0 = now_ms();
 		ret = window_mel(j, seek, size);
 		j->res->mel_ms += now_ms() - t0;
-		if (ret)
+		if (!ret) {
+			t0 = now_ms();
+			ret = wsp_encoder_run(j->encoder, j->mel, j->enc);
+			j->res->encode_ms += now_ms() - t0;
+		}
+		if (ret) {
+			if (o->window_end)
+				o->window_end(o->hook_arg);
 			break;
-		t0 = now_ms();
-		ret = wsp_encoder_run(j->encoder, j->mel, j->enc);
-		j->res->encode_ms += now_ms() - t0;
-		if (ret)
-			break;
+		}
 
 		t0 = now_ms();
 		if (first && lang < 0 && c->multilingual) {
@@ -544,6 +555,8 @@ static int run(struct job *j)
 		}
 		wsp_win_next(&win);   /* decoders kept, new cross keys/values next window */
 		j->res->decode_ms += now_ms() - t0;
+		if (o->window_end)
+			o->window_end(o->hook_arg);
 		if (ret)
 			break;
 		if (next_seek <= seek)
