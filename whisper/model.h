@@ -34,9 +34,31 @@ enum wsp_precision {
 
 struct wsp_model;
 
+/*
+ * struct wsp_id_list - integers read from the model's config files, owned by
+ * the model. @v is NULL when the files do not give the list (the caller's
+ * default applies); a list given empty has @v set and @n 0.
+ */
+struct wsp_id_list {
+	int32_t *v;
+	int n;
+};
+
+/*
+ * struct wsp_model_config - what the model's JSON side files say besides the
+ * weights, read once by wsp_model_load() (Documentation/models.md).
+ */
+struct wsp_model_config {
+	struct wsp_id_list suppress;        /* "suppress_ids" / "suppress_tokens" */
+	struct wsp_id_list suppress_begin;  /* "suppress_ids_begin" / "begin_suppress_tokens" */
+	struct wsp_id_list lang_ids;        /* "lang_ids": the language tokens */
+	struct wsp_id_list alignment_heads; /* "alignment_heads": (layer, head) pairs, flat */
+};
+
 /**
  * wsp_model_load - load a model from @path (a CTranslate2 directory, a ggml
- * .bin file or a safetensors directory; the format is detected).
+ * .bin file or a safetensors directory; the format is detected), with the
+ * config.json and preprocessor_config.json beside it when they exist.
  * @err, @errlen: on failure, a message naming the file and what is wrong.
  * Return: 0, -ENOENT, -EINVAL (corrupt or unsupported), -ENOMEM.
  */
@@ -68,6 +90,9 @@ const char *wsp_model_dir(const struct wsp_model *m);
 
 /** wsp_model_is_multilingual - true when n_vocab >= 51865. */
 int wsp_model_is_multilingual(const struct wsp_model *m);
+
+/** wsp_model_config - the lists the model's config files gave (never NULL). */
+const struct wsp_model_config *wsp_model_config(const struct wsp_model *m);
 
 #ifdef __cplusplus
 }
