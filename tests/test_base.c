@@ -27,6 +27,7 @@
 
 #include "whisper/audio/audio.h"
 #include "whisper/decode/decode.h"
+#include "whisper/model/model_internal.h"
 #include "whisper/nn/forward.h"
 #include "whisper/decode/greedy.h"
 #include "whisper/transcribe.h"
@@ -136,7 +137,7 @@ Test(base, special_tokens_and_suppressed_ids, .init = setup_model)
 	const struct wsp_special_tokens *sp;
 	struct wsp_tokenizer *tok;
 	struct wsp_rules r;
-	char err[512], cfg[1024];
+	char err[512];
 	long sum = 0;
 
 	cr_assert_eq(wsp_tokenizer_load(model_dir(), 51865, &tok, err, sizeof(err)), 0, "%s", err);
@@ -154,8 +155,8 @@ Test(base, special_tokens_and_suppressed_ids, .init = setup_model)
 	cr_expect_eq(sp->timestamp_begin, 50364);
 	cr_expect_eq(wsp_tokenizer_lang_token(tok, "en"), 50259);
 	cr_expect_eq(wsp_tokenizer_lang_token(tok, "de"), 50261);
-	snprintf(cfg, sizeof(cfg), "%s/config.json", model_dir());
-	cr_assert_eq(wsp_rules_init(&r, tok, 51865, cfg, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(wsp_rules_init(&r, tok, 51865, wsp_model_config(model), err, sizeof(err)), 0,
+		     "%s", err);
 	for (int i = 0; i < r.n_suppress; i++)
 		sum += r.suppress[i];
 	cr_expect_eq(r.n_suppress, 88);

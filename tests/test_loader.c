@@ -2,7 +2,9 @@
 /*
  * tests/test_loader.c - the CTranslate2 loader on small models this test
  * writes itself (random weights, float32/float16/int8 variables), and on
- * truncated, corrupted and incomplete variants of them.
+ * truncated, corrupted and incomplete variants of them; the ggml and
+ * safetensors loaders on the toy seeds; the JSON side files (config.json,
+ * preprocessor_config.json) read at load, well-formed and not.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -507,6 +509,147 @@ Test(loader, safetensors_truncations_are_rejected)
 		wsp_model_free(m);
 	}
 	free(buf);
+}
+
+/* A safetensors image of @json as its header and @data_len zero bytes after it. */
+static int load_st_header(const char *json, size_t data_len, char *err, size_t errlen)
+{
+	size_t hlen = strlen(json), len = 8 + hlen + data_len;
+	unsigned char *buf = calloc(1, len);
+	struct wsp_model *m = calloc(1, sizeof(*m));
+	int ret;
+
+	cr_assert(buf && m);
+	for (int i = 0; i < 8; i++)
+		buf[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
+	memcpy(buf + 8, json, hlen);
+	err[0] = '\0';
+	ret = wsp_load_safetensors_mem(m, buf, len, "bad.st", err, errlen);
+	wsp_model_free(m);
+	free(buf);
+	return ret;
+}
+
+/* Headers of the wrong shape fail with -EINVAL and say which tensor and field. */
+Test(loader, safetensors_header_types_are_checked)
+{
+	static const struct { const char *json, *says; } bad[] = {
+		{ "{\"a\": {\"dtype\": 5, \"shape\": [1], \"data_offsets\": [0, 4]}}", "dtype" },
+		{ "{\"a\": {\"dtype\": \"F32\", \"shape\": \"1\", \"data_offsets\": [0, 4]}}", "shape" },
+		{ "{\"a\": {\"dtype\": \"F32\", \"shape\": [-1], \"data_offsets\": [0, 4]}}", "shape" },
+		{ "{\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [4, 0]}}", "data_offsets" },
+		{ "{\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0]}}", "data_offsets" },
+		{ "{\"a\": [1, 2]}", "'a'" },
+		{ "{\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}", "line 1" },
+		{ "{\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}, \"a\": {}}",
+		  "duplicate" },
+		{ "[1, 2]", "not an object" },
+		{ "{\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 400]}}", "past the end" },
+	};
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_expect_eq(load_st_header(bad[i].json, 4, err, sizeof(err)), -EINVAL, "%s", bad[i].json);
+		cr_expect(strstr(err, "bad.st") && strstr(err, bad[i].says), "%s: %s", bad[i].json, err);
+	}
+}
+
+/* A model directory of its own: the toy safetensors model and @files (name, text) pairs. */
+static void toy_dir(char *dir, const char *const files[][2], int n)
+{
+	size_t len;
+	unsigned char *buf = read_seed("fuzz/seeds/toy.safetensors", &len);
+	char path[256];
+	FILE *f;
+
+	strcpy(dir, "/tmp/amn_cfg_XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/model.safetensors", dir);
+	f = fopen(path, "wb");
+	cr_assert(f && fwrite(buf, 1, len, f) == len);
+	fclose(f);
+	free(buf);
+	for (int i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i][0]);
+		f = fopen(path, "w");
+		cr_assert(f && fputs(files[i][1], f) >= 0);
+		fclose(f);
+	}
+}
+
+static void toy_dir_remove(const char *dir)
+{
+	static const char *const names[] = {
+		"model.safetensors", "config.json", "preprocessor_config.json",
+	};
+	char path[256];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+/* config.json is read once at load: the lists, and the head counts for safetensors. */
+Test(loader, config_json_is_read_at_load)
+{
+	static const char *const files[][2] = {
+		{ "config.json", "{\"suppress_ids\": [3, 1, 2], \"suppress_ids_begin\": [],\n"
+				 " \"lang_ids\": [7, 8], \"alignment_heads\": [[0, 1], [0, 0]],\n"
+				 " \"encoder_attention_heads\": 2, \"decoder_attention_heads\": 4,\n"
+				 " \"suppress_tokens\": \"ignored: suppress_ids comes first\"}" },
+		{ "preprocessor_config.json", "{\"feature_size\": 4, \"sampling_rate\": 16000}" },
+	};
+	const struct wsp_model_config *c;
+	struct wsp_model *m;
+	char dir[64], err[512] = "";
+
+	toy_dir(dir, files, 2);
+	cr_assert_eq(wsp_model_load(&m, dir, err, sizeof(err)), 0, "%s", err);
+	c = wsp_model_config(m);
+	cr_expect_eq(c->suppress.n, 3);
+	cr_expect(c->suppress.n == 3 && c->suppress.v[0] == 3 && c->suppress.v[2] == 2);
+	cr_expect(c->suppress_begin.v != NULL && c->suppress_begin.n == 0, "given, empty");
+	cr_expect(c->lang_ids.n == 2 && c->lang_ids.v[1] == 8);
+	cr_expect(c->alignment_heads.n == 4 && c->alignment_heads.v[1] == 1);
+	cr_expect_eq(wsp_model_hparams(m)->n_audio_head, 2);
+	cr_expect_eq(wsp_model_hparams(m)->n_text_head, 4);
+	wsp_model_free(m);
+	toy_dir_remove(dir);
+}
+
+/* A malformed side file fails the load with -EINVAL, naming the file and the field. */
+Test(loader, malformed_config_json_names_the_file)
+{
+	static const struct { const char *name, *text, *says; } bad[] = {
+		{ "config.json", "{\"suppress_ids\": \"1 2\"}", "suppress_ids" },
+		{ "config.json", "{\"suppress_ids\": [1, 2.5]}", "suppress_ids\"[1]" },
+		{ "config.json", "{\"suppress_ids_begin\": [220, 50257", "line 1" },
+		{ "config.json", "{\"lang_ids\": [1],\n \"lang_ids\": [2]}", "duplicate" },
+		{ "config.json", "{\"lang_ids\": [11]}", "lang_ids" },
+		{ "config.json", "{\"alignment_heads\": [[0]]}", "alignment_heads" },
+		{ "config.json", "{\"alignment_heads\": [[1, 0]]}", "decoder layer" },
+		{ "config.json", "{\"encoder_attention_heads\": \"2\"}", "encoder_attention_heads" },
+		{ "config.json", "{\"decoder_attention_heads\": 3}", "head" },
+		{ "config.json", "[1, 2]", "object" },
+		{ "config.json", "", "line" },
+		{ "preprocessor_config.json", "{\"feature_size\": 80}", "feature_size" },
+		{ "preprocessor_config.json", "{\"feature_size\": [4]}", "feature_size" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *const files[][2] = { { bad[i].name, bad[i].text } };
+		struct wsp_model *m = (void *)1;
+		char dir[64], err[512] = "";
+
+		toy_dir(dir, files, 1);
+		cr_expect_eq(wsp_model_load(&m, dir, err, sizeof(err)), -EINVAL, "%s", bad[i].text);
+		cr_expect_null(m);
+		cr_expect(strstr(err, bad[i].name) && strstr(err, bad[i].says), "%s: %s",
+			  bad[i].text, err);
+		toy_dir_remove(dir);
+	}
 }
 
 /* The real model, cut in half, fails with a message naming the file. */

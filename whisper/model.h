@@ -39,7 +39,8 @@ struct wsp_model;
 
 /**
  * wsp_model_load - load a model from @path (a CTranslate2 directory, a ggml
- * .bin file or a safetensors directory; the format is detected).
+ * .bin file or a safetensors directory; the format is detected), with the
+ * config.json and preprocessor_config.json beside it when they exist.
  * @err, @errlen: on failure, a message naming the file and what is wrong.
  * Return: 0, -ENOENT, -EINVAL (corrupt or unsupported), -ENOMEM.
  */

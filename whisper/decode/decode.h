@@ -26,6 +26,8 @@ extern "C" {
  * struct wsp_rules - what the logit rules need to know about the model; made
  * once per context and read-only afterwards (shared by all threads).
  */
+struct wsp_model_config;
+
 struct wsp_rules {
 	struct wsp_special_tokens sp;
 	int n_vocab;
@@ -37,15 +39,15 @@ struct wsp_rules {
 
 /**
  * wsp_rules_init - fill @r for a model with vocabulary @n_vocab: special tokens
- * from @tok; suppressed tokens from "suppress_ids" / "suppress_ids_begin" in
- * @config_json (the model directory's config.json, may be NULL or missing),
- * else openai-whisper's default set (-1) built by encoding its symbol list
- * with @tok. The special tokens that faster-whisper always adds (transcribe,
+ * from @tok; suppressed tokens from the model's lists in @cfg
+ * (wsp_model_config(), read from config.json at load; may be NULL), else
+ * openai-whisper's default set (-1) built by encoding its symbol list with
+ * @tok. The special tokens that faster-whisper always adds (transcribe,
  * translate, sot, sot_prev, sot_lm, no_speech) are added in both cases.
  * Return: 0 or -errno with @err set.
  */
 int wsp_rules_init(struct wsp_rules *r, const struct wsp_tokenizer *tok, int n_vocab,
-		   const char *config_json, char *err, size_t errlen);
+		   const struct wsp_model_config *cfg, char *err, size_t errlen);
 
 /** wsp_rules_release - free what wsp_rules_init() allocated. */
 void wsp_rules_release(struct wsp_rules *r);

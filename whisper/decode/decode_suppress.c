@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * whisper/decode/decode_suppress.c - which tokens the decoder never samples: the
- * model's own list from config.json ("suppress_ids", "suppress_ids_begin" in
- * CTranslate2 directories) or, without one, openai-whisper's default set
- * (suppress_tokens="-1": symbols and non-speech marks, found by encoding them
- * with the model's tokenizer), always with the special tokens that would
+ * model's own lists (config.json's "suppress_ids", "suppress_ids_begin", read
+ * at load into struct wsp_model_config) or, without one, openai-whisper's
+ * default set (suppress_tokens="-1": symbols and non-speech marks, found by
+ * encoding them with the model's tokenizer), always with the special tokens that would
  * derail a transcript (task, sot, sot_prev, sot_lm, no_speech).
  */
 #include <errno.h>
@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "whisper/decode/decode.h"
+#include "whisper/model/model_internal.h"
 
 #define MAX_SUPPRESS 1024
 
@@ -38,63 +39,14 @@ static int cmp_i32(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Read the file at @path whole; NULL when missing or unreadable. */
-static char *slurp(const char *path)
+/* Add the model's list @l; -1 when the model gives none. */
+static int add_list(struct idset *s, const struct wsp_id_list *l, int n_vocab)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-		buf = malloc((size_t)n + 1);
-		if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		} else if (buf) {
-			buf[n] = 0;
-		}
-	}
-	fclose(f);
-	return buf;
-}
-
-/*
- * The integer array of JSON key @key ("\"name\"" with its quotes) in @json.
- * Return: the count added to @s, or -1 when the key is absent or not an array.
- */
-static int json_ids(const char *json, const char *key, struct idset *s, int n_vocab)
-{
-	const char *p = strstr(json, key);
-	int n = 0;
-
-	if (!p)
+	if (!l || !l->v)
 		return -1;
-	p += strlen(key);
-	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-		p++;
-	if (*p++ != ':')
-		return -1;
-	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-		p++;
-	if (*p++ != '[')
-		return -1;
-	for (;;) {
-		char *end;
-		long v;
-
-		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ',')
-			p++;
-		if (*p == ']')
-			return n;
-		v = strtol(p, &end, 10);
-		if (end == p)
-			return -1;
-		p = end;
-		add(s, (int32_t)v, n_vocab);
-		n++;
-	}
+	for (int i = 0; i < l->n; i++)
+		add(s, l->v[i], n_vocab);
+	return l->n;
 }
 
 /* openai-whisper's Tokenizer.non_speech_tokens, encoded with @tok. */
@@ -150,12 +102,11 @@ static int32_t *dup_sorted(struct idset *s)
 }
 
 int wsp_rules_init(struct wsp_rules *r, const struct wsp_tokenizer *tok, int n_vocab,
-		   const char *config_json, char *err, size_t errlen)
+		   const struct wsp_model_config *cfg, char *err, size_t errlen)
 {
 	static struct idset zero;
 	struct idset *sup, *beg;
 	const struct wsp_special_tokens *sp;
-	char *json = config_json ? slurp(config_json) : NULL;
 	int32_t ids[16];
 	int ret = 0;
 
@@ -163,7 +114,6 @@ int wsp_rules_init(struct wsp_rules *r, const struct wsp_tokenizer *tok, int n_v
 	sp = wsp_tokenizer_special(tok);
 	if (!sp || sp->eot < 0 || sp->sot < 0) {
 		snprintf(err, errlen, "tokenizer has no <|endoftext|> or <|startoftranscript|>");
-		free(json);
 		return -EINVAL;
 	}
 	sup = malloc(sizeof(*sup));
@@ -176,7 +126,7 @@ int wsp_rules_init(struct wsp_rules *r, const struct wsp_tokenizer *tok, int n_v
 	*beg = zero;
 	r->sp = *sp;
 	r->n_vocab = n_vocab;
-	if (!json || json_ids(json, "\"suppress_ids\"", sup, n_vocab) < 0)
+	if (add_list(sup, cfg ? &cfg->suppress : NULL, n_vocab) < 0)
 		default_suppress(tok, sup, n_vocab);
 	add(sup, sp->transcribe, n_vocab);
 	add(sup, sp->translate, n_vocab);
@@ -184,7 +134,7 @@ int wsp_rules_init(struct wsp_rules *r, const struct wsp_tokenizer *tok, int n_v
 	add(sup, sp->sot_prev, n_vocab);
 	add(sup, sp->sot_lm, n_vocab);
 	add(sup, sp->no_speech, n_vocab);
-	if (!json || json_ids(json, "\"suppress_ids_begin\"", beg, n_vocab) < 0) {
+	if (add_list(beg, cfg ? &cfg->suppress_begin : NULL, n_vocab) < 0) {
 		/* SuppressBlank: encode(" ") + [eot] */
 		int n = wsp_tokenizer_encode(tok, " ", ids, 16);
 
@@ -206,7 +156,6 @@ out:
 		snprintf(err, errlen, "out of memory for the suppressed-token lists");
 	free(sup);
 	free(beg);
-	free(json);
 	return ret;
 }
 

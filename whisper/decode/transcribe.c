@@ -12,6 +12,7 @@
 #include "sched/npu.h"
 #include "whisper/audio/audio.h"
 #include "whisper/decode/seek.h"
+#include "whisper/model/model_internal.h"
 
 void wsp_transcribe_opts_default(struct wsp_transcribe_opts *o)
 {
@@ -53,7 +54,6 @@ int wsp_context_new(const struct wsp_model *model, struct npu_engine *engine,
 {
 	const struct wsp_hparams *hp;
 	struct wsp_context *c;
-	char path[4096];
 	int ret;
 
 	if (!out || !model || (precision != WSP_INT8 && precision != WSP_FP32)) {
@@ -88,8 +88,7 @@ int wsp_context_new(const struct wsp_model *model, struct npu_engine *engine,
 	ret = wsp_tokenizer_load(wsp_model_dir(model), hp->n_vocab, &c->tok, err, errlen);
 	if (ret)
 		goto fail;
-	snprintf(path, sizeof(path), "%s/config.json", wsp_model_dir(model));
-	ret = wsp_rules_init(&c->rules, c->tok, hp->n_vocab, path, err, errlen);
+	ret = wsp_rules_init(&c->rules, c->tok, hp->n_vocab, wsp_model_config(model), err, errlen);
 	if (ret)
 		goto fail;
 	if (c->rules.sp.timestamp_begin < 0 || c->rules.sp.timestamp_begin >= hp->n_vocab) {

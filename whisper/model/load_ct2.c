@@ -535,19 +535,3 @@ out:
 	free(vars);
 	return ret;
 }
-
-int wsp_load_ct2(struct wsp_model *m, const char *dir, char *err, size_t errlen)
-{
-	char path[4096];
-	unsigned char *buf;
-	size_t len;
-	int ret;
-
-	snprintf(path, sizeof(path), "%s/model.bin", dir);
-	ret = wsp_read_file(path, &buf, &len, err, errlen);
-	if (ret)
-		return ret;
-	ret = wsp_load_ct2_mem(m, buf, len, path, err, errlen);
-	free(buf);
-	return ret;
-}

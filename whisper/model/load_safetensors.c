@@ -5,16 +5,19 @@
  *
  * Layout: u64 header length, a JSON object mapping tensor names to
  * {"dtype", "shape", "data_offsets": [begin, end]} (plus "__metadata__"),
- * then the data. Hugging Face names (model.encoder.layers.N.self_attn.q_proj)
- * are renamed to OpenAI's (encoder.blocks.N.attn.query) and placed by the
- * shared map in whisper/model/weights_map.c. Head counts are not in the file:
- * every Whisper size uses 64-wide heads, and wsp_model_load() takes them from
- * a config.json beside the file when there is one.
+ * then the data. The header is parsed with jansson (duplicate names are
+ * refused); Hugging Face names (model.encoder.layers.N.self_attn.q_proj) are
+ * renamed to OpenAI's (encoder.blocks.N.attn.query) and placed by the shared
+ * map in whisper/model/weights_map.c. Head counts are not in the file: every
+ * Whisper size uses 64-wide heads, and model_config.c takes them from a
+ * config.json beside the file when there is one.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "whisper/model/model_internal.h"
 
@@ -29,117 +32,8 @@ struct st_tensor {
 	uint64_t begin, end;
 };
 
-struct st_json {
-	const char *p, *end;
-};
-
-static void ws(struct st_json *j)
-{
-	while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
-		j->p++;
-}
-
-static int lit(struct st_json *j, char c)
-{
-	ws(j);
-	if (j->p >= j->end || *j->p != c)
-		return -EINVAL;
-	j->p++;
-	return 0;
-}
-
-/* A string without escapes we need to decode; escapes are kept verbatim. */
-static int str(struct st_json *j, const char **s, size_t *n)
-{
-	if (lit(j, '"'))
-		return -EINVAL;
-	*s = j->p;
-	while (j->p < j->end && *j->p != '"') {
-		if (*j->p == '\\')
-			j->p++;
-		j->p++;
-	}
-	if (j->p >= j->end)
-		return -EINVAL;
-	*n = (size_t)(j->p - *s);
-	j->p++;
-	return 0;
-}
-
-static int unum(struct st_json *j, uint64_t *v)
-{
-	int digits = 0;
-
-	ws(j);
-	*v = 0;
-	while (j->p < j->end && *j->p >= '0' && *j->p <= '9' && digits < 19) {
-		*v = *v * 10 + (uint64_t)(*j->p++ - '0');
-		digits++;
-	}
-	return digits ? 0 : -EINVAL;
-}
-
-static int skip_value(struct st_json *j, int depth)
-{
-	const char *s;
-	size_t n;
-
-	ws(j);
-	if (j->p >= j->end || depth > 32)
-		return -EINVAL;
-	if (*j->p == '"')
-		return str(j, &s, &n);
-	if (*j->p == '{' || *j->p == '[') {
-		char close = *j->p == '{' ? '}' : ']';
-
-		j->p++;
-		ws(j);
-		if (j->p < j->end && *j->p == close) {
-			j->p++;
-			return 0;
-		}
-		for (;;) {
-			if (close == '}' && (str(j, &s, &n) || lit(j, ':')))
-				return -EINVAL;
-			if (skip_value(j, depth + 1))
-				return -EINVAL;
-			ws(j);
-			if (j->p < j->end && *j->p == ',') {
-				j->p++;
-				continue;
-			}
-			return lit(j, close);
-		}
-	}
-	while (j->p < j->end && *j->p != ',' && *j->p != '}' && *j->p != ']')
-		j->p++;     /* number, true, false, null */
-	return 0;
-}
-
-static int uint_array(struct st_json *j, uint64_t *v, int max, int *n)
-{
-	*n = 0;
-	if (lit(j, '['))
-		return -EINVAL;
-	ws(j);
-	if (j->p < j->end && *j->p == ']') {
-		j->p++;
-		return 0;
-	}
-	for (;;) {
-		if (*n == max || unum(j, &v[(*n)++]))
-			return -EINVAL;
-		ws(j);
-		if (j->p < j->end && *j->p == ',') {
-			j->p++;
-			continue;
-		}
-		return lit(j, ']');
-	}
-}
-
 /* Hugging Face → OpenAI names; @out is left empty for names we do not use. */
-static void rename_hf(const char *in, size_t n, char *out)
+static void rename_hf(const char *s, char *out)
 {
 	static const char *const top[][2] = {
 		{ "encoder.conv1.", "encoder.conv1." },
@@ -165,14 +59,10 @@ static void rename_hf(const char *in, size_t n, char *out)
 		{ "fc1.", "mlp.0." },
 		{ "fc2.", "mlp.2." },
 	};
-	char name[ST_NAME_MAX];
-	const char *s = name;
 
 	out[0] = '\0';
-	if (n >= ST_NAME_MAX)
+	if (strlen(s) >= ST_NAME_MAX)
 		return;
-	memcpy(name, in, n);
-	name[n] = '\0';
 	if (strncmp(s, "model.", 6) == 0)
 		s += 6;
 	for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++) {
@@ -201,132 +91,129 @@ static void rename_hf(const char *in, size_t n, char *out)
 	}
 }
 
-static int dtype_of(const char *s, size_t n)
+static int dtype_of(const char *s)
 {
-	if (n == 3 && memcmp(s, "F32", 3) == 0)
+	if (strcmp(s, "F32") == 0)
 		return WSP_PT_F32;
-	if (n == 3 && memcmp(s, "F16", 3) == 0)
+	if (strcmp(s, "F16") == 0)
 		return WSP_PT_F16;
-	if (n == 4 && memcmp(s, "BF16", 4) == 0)
+	if (strcmp(s, "BF16") == 0)
 		return WSP_PT_BF16;
 	return -1;
 }
 
-/* Parse one tensor entry's object. */
-static int entry(struct st_json *j, struct st_tensor *t)
+/* A JSON array of at most @max non-negative integers into @v. */
+static int uint_array(const json_t *a, uint64_t *v, int max, int *n)
 {
-	int have = 0;
+	const json_t *x;
+	size_t i;
 
-	if (lit(j, '{'))
+	if (!json_is_array(a) || json_array_size(a) > (size_t)max)
 		return -EINVAL;
-	for (;;) {
-		const char *k, *v;
-		size_t kn, vn;
-		uint64_t off[2];
-		int n;
-
-		if (str(j, &k, &kn) || lit(j, ':'))
+	json_array_foreach(a, i, x) {
+		if (!json_is_integer(x) || json_integer_value(x) < 0)
 			return -EINVAL;
-		if (kn == 5 && memcmp(k, "dtype", 5) == 0) {
-			if (str(j, &v, &vn))
-				return -EINVAL;
-			t->dtype = dtype_of(v, vn);
-			have |= 1;
-		} else if (kn == 5 && memcmp(k, "shape", 5) == 0) {
-			if (uint_array(j, t->shape, ST_MAX_RANK, &t->rank))
-				return -EINVAL;
-			have |= 2;
-		} else if (kn == 12 && memcmp(k, "data_offsets", 12) == 0) {
-			if (uint_array(j, off, 2, &n) || n != 2 || off[1] < off[0])
-				return -EINVAL;
-			t->begin = off[0];
-			t->end = off[1];
-			have |= 4;
-		} else if (skip_value(j, 1)) {
-			return -EINVAL;
-		}
-		ws(j);
-		if (j->p < j->end && *j->p == ',') {
-			j->p++;
-			continue;
-		}
-		if (lit(j, '}'))
-			return -EINVAL;
-		return have == 7 ? 0 : -EINVAL;
+		v[i] = (uint64_t)json_integer_value(x);
 	}
+	*n = (int)json_array_size(a);
+	return 0;
+}
+
+/* One tensor entry {"dtype", "shape", "data_offsets"} into @t; @err says what is wrong. */
+static int entry(const json_t *e, const char *key, struct st_tensor *t, const char *file,
+		 char *err, size_t errlen)
+{
+	const json_t *dtype = json_object_get(e, "dtype");
+	uint64_t off[2];
+	const char *bad;
+	int n;
+
+	if (!json_is_object(e))
+		bad = "is not an object";
+	else if (!json_is_string(dtype))
+		bad = "has no \"dtype\" string";
+	else if (uint_array(json_object_get(e, "shape"), t->shape, ST_MAX_RANK, &t->rank))
+		bad = "has no \"shape\" of at most 4 non-negative integers";
+	else if (uint_array(json_object_get(e, "data_offsets"), off, 2, &n) || n != 2 ||
+		 off[1] < off[0])
+		bad = "has no \"data_offsets\" [begin, end] with begin <= end";
+	else
+		bad = NULL;
+	if (bad) {
+		snprintf(err, errlen, "%s: safetensors header: tensor '%.200s' %s", file, key, bad);
+		return -EINVAL;
+	}
+	t->dtype = dtype_of(json_string_value(dtype));
+	t->begin = off[0];
+	t->end = off[1];
+	return 0;
+}
+
+/* Index every tensor of the header: names renamed, offsets checked against the file. */
+static int st_entries(const json_t *root, size_t len, size_t data_at, const char *file,
+		      char *err, size_t errlen, struct st_tensor *t, size_t *count)
+{
+	const char *key;
+	const json_t *e;
+	size_t n = 0;
+
+	json_object_foreach((json_t *)root, key, e) {
+		if (strcmp(key, "__metadata__") == 0)
+			continue;
+		memset(&t[n], 0, sizeof(t[n]));
+		rename_hf(key, t[n].name);
+		if (entry(e, key, &t[n], file, err, errlen))
+			return -EINVAL;
+		if (t[n].end > len - data_at) {
+			snprintf(err, errlen, "%s: tensor '%.200s': data past the end of the file",
+				 file, key);
+			return -EINVAL;
+		}
+		n++;
+	}
+	*count = n;
+	return 0;
 }
 
 static int st_index(const unsigned char *buf, size_t len, const char *file, char *err,
 		    size_t errlen, struct st_tensor **out, size_t *count, size_t *data_at)
 {
-	struct st_json j;
-	struct st_tensor *t = NULL;
-	size_t n = 0, cap = 0;
+	struct st_tensor *t;
+	json_error_t e;
 	uint64_t hlen = 0;
+	json_t *root;
+	int ret;
 
-	if (len < 8)
-		goto bad;
-	for (int i = 7; i >= 0; i--)
+	for (int i = 7; len >= 8 && i >= 0; i--)
 		hlen = hlen << 8 | buf[i];
-	if (hlen > len - 8 || hlen < 2)
-		goto bad;
-	j.p = (const char *)buf + 8;
-	j.end = j.p + hlen;
+	if (len < 8 || hlen > len - 8 || hlen < 2) {
+		snprintf(err, errlen, "%s: truncated or malformed safetensors header", file);
+		return -EINVAL;
+	}
 	*data_at = 8 + (size_t)hlen;
-	if (lit(&j, '{'))
-		goto bad;
-	ws(&j);
-	if (j.p < j.end && *j.p == '}')
-		goto bad;
-	for (;;) {
-		const char *k;
-		size_t kn;
-
-		if (str(&j, &k, &kn) || lit(&j, ':'))
-			goto bad;
-		if (kn == 12 && memcmp(k, "__metadata__", 12) == 0) {
-			if (skip_value(&j, 1))
-				goto bad;
-		} else {
-			if (n == cap) {
-				struct st_tensor *nt;
-
-				cap = cap ? 2 * cap : 64;
-				nt = realloc(t, cap * sizeof(*t));
-				if (!nt) {
-					free(t);
-					return -ENOMEM;
-				}
-				t = nt;
-			}
-			memset(&t[n], 0, sizeof(t[n]));
-			rename_hf(k, kn, t[n].name);
-			if (entry(&j, &t[n]))
-				goto bad;
-			if (t[n].end > len - *data_at) {
-				snprintf(err, errlen, "%s: tensor '%.*s': data past the end of the file",
-					 file, (int)(kn < 200 ? kn : 200), k);
-				free(t);
-				return -EINVAL;
-			}
-			n++;
-		}
-		ws(&j);
-		if (j.p < j.end && *j.p == ',') {
-			j.p++;
-			continue;
-		}
-		if (lit(&j, '}'))
-			goto bad;
-		break;
+	root = json_loadb((const char *)buf + 8, (size_t)hlen, JSON_REJECT_DUPLICATES, &e);
+	if (!root) {
+		snprintf(err, errlen, "%s: safetensors header, line %d: %s", file, e.line, e.text);
+		return -EINVAL;
+	}
+	if (!json_is_object(root) || json_object_size(root) == 0) {
+		snprintf(err, errlen, "%s: safetensors header is not an object of tensors", file);
+		json_decref(root);
+		return -EINVAL;
+	}
+	t = calloc(json_object_size(root), sizeof(*t));
+	if (!t) {
+		json_decref(root);
+		return -ENOMEM;
+	}
+	ret = st_entries(root, len, *data_at, file, err, errlen, t, count);
+	json_decref(root);
+	if (ret) {
+		free(t);
+		return ret;
 	}
 	*out = t;
-	*count = n;
 	return 0;
-bad:
-	snprintf(err, errlen, "%s: truncated or malformed safetensors header", file);
-	free(t);
-	return -EINVAL;
 }
 
 static const struct st_tensor *st_find(const struct st_tensor *t, size_t n, const char *name)
@@ -378,7 +265,7 @@ static int st_dims(struct wsp_model *m, const struct st_tensor *t, size_t n, int
 	m->hp.n_vocab = (int)v[2]->shape[0];
 	m->hp.n_text_state = (int)v[2]->shape[1];
 	m->hp.n_text_ctx = (int)v[3]->shape[0];
-	/* 64-wide heads unless config.json says otherwise (see model.c) */
+	/* 64-wide heads unless config.json says otherwise (model_config.c) */
 	m->hp.n_audio_head = m->hp.n_audio_state >= 64 ? m->hp.n_audio_state / 64 : 1;
 	m->hp.n_text_head = m->hp.n_text_state >= 64 ? m->hp.n_text_state / 64 : 1;
 	m->hp.n_audio_layer = st_layers(t, n, "encoder.blocks.");

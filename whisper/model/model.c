@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * whisper/model/model.c - model lifetime: format detection, validation, release.
- * The format parsers live in load_*.c; the INT8 packing in model_pack.c.
+ * whisper/model/model.c - the model structure itself: layer arrays, the
+ * completeness and dimension checks, release and the accessors. A leaf: the
+ * loaders (load_*.c, weights_map.c, model_config.c) call it and it calls none
+ * of them; reading files and choosing a loader is model_load.c's job.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "tiler/tile.h"
 #include "whisper/model/model_internal.h"
@@ -76,6 +75,10 @@ void wsp_model_free(struct wsp_model *m)
 	ln_free(&m->dec_ln);
 	free(m->enc_pos);
 	free(m->dec_pos);
+	free(m->cfg.suppress.v);
+	free(m->cfg.suppress_begin.v);
+	free(m->cfg.lang_ids.v);
+	free(m->cfg.alignment_heads.v);
 	free(m->dir);
 	free(m);
 }
@@ -169,165 +172,6 @@ int wsp_model_check(const struct wsp_model *m, const char *file, char *err, size
 	return 0;
 }
 
-int wsp_read_file(const char *path, unsigned char **buf, size_t *len, char *err, size_t errlen)
-{
-	unsigned char *b = NULL;
-	FILE *f = fopen(path, "rb");
-	long n;
-	int ret;
-
-	if (!f) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		return ret;
-	}
-	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
-		ret = -EIO;
-		snprintf(err, errlen, "%s: cannot size the file", path);
-		goto out;
-	}
-	b = malloc(n ? (size_t)n : 1);
-	if (!b) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	if (fread(b, 1, (size_t)n, f) != (size_t)n) {
-		ret = -EIO;
-		snprintf(err, errlen, "%s: short read", path);
-		free(b);
-		goto out;
-	}
-	*buf = b;
-	*len = (size_t)n;
-	ret = 0;
-out:
-	fclose(f);
-	return ret;
-}
-
-static int load_file(struct wsp_model *m, const char *path, char *err, size_t errlen)
-{
-	unsigned char *buf;
-	size_t len;
-	int ret;
-
-	ret = wsp_read_file(path, &buf, &len, err, errlen);
-	if (ret)
-		return ret;
-	if (len >= 4 && memcmp(buf, "lmgg", 4) == 0) {
-		ret = wsp_load_ggml_mem(m, buf, len, path, err, errlen);
-	} else if (len >= 9 && buf[8] == '{') {
-		ret = wsp_load_safetensors_mem(m, buf, len, path, err, errlen);
-	} else {
-		snprintf(err, errlen, "%s: unknown model format (expected a ggml file or a "
-			 "CTranslate2 directory)", path);
-		ret = -EINVAL;
-	}
-	free(buf);
-	return ret;
-}
-
-/* An integer field of a Hugging Face config.json, or 0 when absent. */
-static int config_int(const char *json, const char *key)
-{
-	const char *p = strstr(json, key);
-	long v;
-
-	if (!p)
-		return 0;
-	p += strlen(key);
-	while (*p == '"' || *p == ' ' || *p == ':')
-		p++;
-	v = strtol(p, NULL, 10);
-	return v > 0 && v < 4096 ? (int)v : 0;
-}
-
-/* Hugging Face checkpoints keep the head counts in config.json. */
-static int hf_heads(struct wsp_model *m, const char *file, char *err, size_t errlen)
-{
-	char path[4096], ignore[8];
-	unsigned char *buf;
-	size_t len;
-	char *json;
-	int a, t;
-
-	snprintf(path, sizeof(path), "%s/config.json", m->dir);
-	if (wsp_read_file(path, &buf, &len, ignore, sizeof(ignore)))
-		return 0;      /* no config: keep 64-wide heads */
-	json = realloc(buf, len + 1);
-	if (!json) {
-		free(buf);
-		return -ENOMEM;
-	}
-	json[len] = '\0';
-	a = config_int(json, "\"encoder_attention_heads\"");
-	t = config_int(json, "\"decoder_attention_heads\"");
-	free(json);
-	if (a)
-		m->hp.n_audio_head = a;
-	if (t)
-		m->hp.n_text_head = t;
-	return wsp_model_check(m, file, err, errlen);
-}
-
-int wsp_model_load(struct wsp_model **out, const char *path, char *err, size_t errlen)
-{
-	struct wsp_model *m;
-	struct stat st;
-	int ret;
-
-	if (!out || !path || !err || errlen == 0)
-		return -EINVAL;
-	*out = NULL;
-	if (stat(path, &st)) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return ret;
-	}
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return -ENOMEM;
-	m->dir = strdup(path);
-	if (!m->dir) {
-		ret = -ENOMEM;
-		goto fail;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		char ct2[4096], st_file[4096];
-
-		/* a CTranslate2 directory has model.bin; a Hugging Face one model.safetensors */
-		snprintf(ct2, sizeof(ct2), "%s/model.bin", path);
-		snprintf(st_file, sizeof(st_file), "%s/model.safetensors", path);
-		if (access(ct2, F_OK) != 0 && access(st_file, F_OK) == 0) {
-			ret = load_file(m, st_file, err, errlen);
-			if (!ret)
-				ret = hf_heads(m, st_file, err, errlen);
-		} else
-			ret = wsp_load_ct2(m, path, err, errlen);
-	} else {
-		char *slash = strrchr(m->dir, '/');
-
-		/* side files (tokenizer, config) live next to the model file */
-		if (slash)
-			*slash = '\0';
-		else
-			strcpy(m->dir, ".");
-		ret = load_file(m, path, err, errlen);
-	}
-	if (ret)
-		goto fail;
-	ret = wsp_model_pack(m);
-	if (ret) {
-		snprintf(err, errlen, "%s: packing INT8 weights failed: %s", path, strerror(-ret));
-		goto fail;
-	}
-	*out = m;
-	return 0;
-fail:
-	wsp_model_free(m);
-	return ret;
-}
-
 const struct wsp_hparams *wsp_model_hparams(const struct wsp_model *m)
 {
 	return &m->hp;
@@ -341,4 +185,9 @@ const char *wsp_model_dir(const struct wsp_model *m)
 int wsp_model_is_multilingual(const struct wsp_model *m)
 {
 	return m->hp.n_vocab >= 51865;
+}
+
+const struct wsp_model_config *wsp_model_config(const struct wsp_model *m)
+{
+	return &m->cfg;
 }

@@ -5,6 +5,11 @@
  *
  * Every weight is kept as fp32 (converted from the file's f16/int8 at load).
  * Each linear layer also holds its INT8 tile packing, made once at load.
+ *
+ * Calls go one way: model_load.c (wsp_model_load) reads the files and calls
+ * load_ct2.c, load_ggml.c, load_safetensors.c (which place tensors through
+ * weights_map.c), model_config.c and model_pack.c; all of them use model.c,
+ * which calls none of them.
  */
 #ifndef AMN_WSP_MODEL_INTERNAL_H
 #define AMN_WSP_MODEL_INTERNAL_H
@@ -63,9 +68,31 @@ struct wsp_dec_layer {
 	struct wsp_lin fc1, fc2;
 };
 
+/*
+ * struct wsp_id_list - integers read from the model's config files, owned by
+ * the model. @v is NULL when the files do not give the list (the caller's
+ * default applies); a list given empty has @v set and @n 0.
+ */
+struct wsp_id_list {
+	int32_t *v;
+	int n;
+};
+
+/*
+ * struct wsp_model_config - what the model's JSON side files say besides the
+ * weights, read once by wsp_model_load() (Documentation/models.md).
+ */
+struct wsp_model_config {
+	struct wsp_id_list suppress;        /* "suppress_ids" / "suppress_tokens" */
+	struct wsp_id_list suppress_begin;  /* "suppress_ids_begin" / "begin_suppress_tokens" */
+	struct wsp_id_list lang_ids;        /* "lang_ids": the language tokens */
+	struct wsp_id_list alignment_heads; /* "alignment_heads": (layer, head) pairs, flat */
+};
+
 struct wsp_model {
 	struct wsp_hparams hp;
 	char *dir;                /* directory holding side files */
+	struct wsp_model_config cfg;  /* from the JSON side files (model_config.c) */
 
 	/* encoder */
 	struct wsp_lin conv1;     /* in = n_mels * 3, out = d (im2col order c*3+j) */
@@ -84,6 +111,9 @@ struct wsp_model {
 	uint16_t *tok_emb_h;      /* int8_only and every value a half float: the
 				     token embedding as f16 (tok_emb.w freed) */
 };
+
+/** wsp_model_config - the lists the model's config files gave (never NULL). */
+const struct wsp_model_config *wsp_model_config(const struct wsp_model *m);
 
 /**
  * wsp_model_alloc_layers - allocate the layer arrays once hp is filled in.
@@ -105,14 +135,9 @@ int wsp_model_pack(struct wsp_model *m);
 int wsp_model_check(const struct wsp_model *m, const char *file, char *err, size_t errlen);
 
 /**
- * wsp_load_ct2 - fill @m from a CTranslate2 directory's model.bin.
- * Return: 0, -ENOENT, -EINVAL, -ENOMEM; @err names the problem.
- */
-int wsp_load_ct2(struct wsp_model *m, const char *dir, char *err, size_t errlen);
-
-/**
  * wsp_load_ct2_mem - parse a CTranslate2 model.bin image already in memory.
  * @name: the file name used in messages.
+ * Return: 0, -EINVAL, -ENOMEM; @err names the problem.
  */
 int wsp_load_ct2_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
 		     const char *name, char *err, size_t errlen);
@@ -168,9 +193,14 @@ int wsp_pt_end(struct wsp_pt_sink *k);
 void wsp_pt_release(struct wsp_pt_sink *k);
 
 /**
- * wsp_read_file - read a whole file into a malloc'd buffer.
- * Return: 0, -errno from open/read, -ENOMEM; @err names the file on failure.
+ * wsp_model_read_config - read the JSON side files in @m->dir into @m->cfg
+ * (config.json, preprocessor_config.json; a missing file is no error) once
+ * the weights are loaded. @hf_heads: take the head counts from config.json's
+ * "encoder_attention_heads" / "decoder_attention_heads" (Hugging Face
+ * checkpoints, whose weights do not give them).
+ * Return: 0, -EINVAL (not JSON, a field of the wrong type or out of range;
+ * @err names the file and the field), -EIO, -ENOMEM.
  */
-int wsp_read_file(const char *path, unsigned char **buf, size_t *len, char *err, size_t errlen);
+int wsp_model_read_config(struct wsp_model *m, int hf_heads, char *err, size_t errlen);
 
 #endif
