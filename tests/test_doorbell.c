@@ -86,6 +86,12 @@ static bool pin_to_nth_cpu(int nth)
 	return false;
 }
 
+/* Let the calling thread run on the CPUs in @allowed again. */
+static void unpin(const cpu_set_t *allowed)
+{
+	pthread_setaffinity_np(pthread_self(), sizeof(*allowed), allowed);
+}
+
 static void drain_doorbell(int fd)
 {
 	uint64_t v;
@@ -209,10 +215,12 @@ Test(doorbell, idle_then_one_job)
 	int64_t budget_ns = test_small_scale() ? 500000000ll : 2000000000ll;
 	uint64_t max_cycles = test_small_scale() ? 100000 : 5000000, cycles = 0, seed = 88172645463325252ull;
 	struct litmus l = { 0 };
+	cpu_set_t allowed;
 	int64_t start, end;
 	pthread_t th;
 	bool stalled = false;
 
+	cr_assert_eq(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
 	cr_assert_eq(npu_ring_create(&l.r, 64, -1), 0);
 	cr_assert_eq(pthread_create(&th, NULL, litmus_consumer, &l), 0);
 	if (!pin_to_nth_cpu(0))
@@ -235,6 +243,7 @@ Test(doorbell, idle_then_one_job)
 	atomic_store_explicit(&l.stop, true, memory_order_release);
 	ring_doorbell(npu_ring_doorbell_fd(l.r));
 	pthread_join(th, NULL);
+	unpin(&allowed);
 	cr_log_info("doorbell: %llu cycles in %.2f s: job seen before arming %llu, by the "
 		    "re-check %llu, after sleeping %llu\n", (unsigned long long)cycles,
 		    (now_ns() - start) / 1e9, (unsigned long long)l.early,
@@ -295,8 +304,10 @@ Test(doorbell, full_ring_then_idle)
 	struct full_litmus f = { 0 };
 	int64_t start = now_ns(), end = start + budget_ns;
 	bool stalled = false;
+	cpu_set_t allowed;
 	pthread_t th;
 
+	cr_assert_eq(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
 	cr_assert_eq(npu_ring_create(&f.r, 2, -1), 0);
 	cr_assert_eq(pthread_create(&th, NULL, full_consumer, &f), 0);
 	pin_to_nth_cpu(0);
@@ -331,6 +342,7 @@ Test(doorbell, full_ring_then_idle)
 	atomic_store_explicit(&f.stop, true, memory_order_release);
 	ring_doorbell(npu_ring_doorbell_fd(f.r));
 	pthread_join(th, NULL);
+	unpin(&allowed);
 	cr_log_info("full ring: %llu cycles in %.2f s\n", (unsigned long long)cycles,
 		    (now_ns() - start) / 1e9);
 	cr_expect_not(stalled, "cycle %llu: jobs not taken within 5 s", (unsigned long long)cycles);
