@@ -132,7 +132,7 @@ asan:
 # runs them and short npustress runs (emu with faults, cpu, xrt on its
 # loopback device with faults and a small weights region), and fails on any
 # TSan report.
-TSAN_SUITES ?= test_ring test_tenant test_emu test_sched test_graph test_stats \
+TSAN_SUITES ?= test_ring test_doorbell test_tenant test_emu test_sched test_graph test_stats \
 	       test_tile_pool test_xrt test_xrt_loopback test_npustress test_decoder \
 	       test_transcribe
 TSAN_ENV    := TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=tests/tsan/tsan.supp \

@@ -113,12 +113,23 @@ void npu_ring_destroy(struct npu_ring *r)
 void npu_ring_notify(struct npu_ring *r)
 {
 	/*
-	 * Seq_cst exchange pairs with the consumer's seq_cst store of armed and
-	 * its re-check in npu_ring_arm(): either it sees our slot, or we see
-	 * armed == 1 and ring the doorbell.
+	 * Seq_cst fence: our slot was published with a release store, and a
+	 * load after a release store may still be served first (on x86 the
+	 * store waits in the store buffer). Without the fence we could read
+	 * armed == 0 while npu_ring_arm() reads our slot as unpublished, and
+	 * the consumer would sleep with our item in the ring. Pairs with the
+	 * fence in npu_ring_arm(): whichever fence comes first in the single
+	 * seq_cst order, the other side's load after its fence sees the store
+	 * before it. Only producers that may ring pay for it: quiet
+	 * producers publish without it and come here once, later.
 	 */
-	if (atomic_load_explicit(&r->armed, memory_order_seq_cst) &&
-	    atomic_exchange_explicit(&r->armed, 0, memory_order_seq_cst)) {
+	atomic_thread_fence(memory_order_seq_cst);
+	/*
+	 * Relaxed: the fence above orders the load; the exchange needs only
+	 * its atomicity (one producer wins armed and rings once).
+	 */
+	if (atomic_load_explicit(&r->armed, memory_order_relaxed) &&
+	    atomic_exchange_explicit(&r->armed, 0, memory_order_relaxed)) {
 		uint64_t one = 1;
 
 		if (write(r->doorbell, &one, sizeof(one)) < 0) {
@@ -188,8 +199,14 @@ static int enqueue(struct npu_ring *r, void *item, int64_t timeout_ns, bool noti
 		if (try_enqueue(r, item, notify))
 			return 0;
 	}
-	/* Seq_cst: the consumer's check of space_waiters after freeing sees us. */
-	atomic_fetch_add_explicit(&r->space_waiters, 1, memory_order_seq_cst);
+	/* Relaxed: the fence below orders it before our re-checks of the slot. */
+	atomic_fetch_add_explicit(&r->space_waiters, 1, memory_order_relaxed);
+	/*
+	 * Seq_cst fence, paired with the one in npu_ring_dequeue_burst():
+	 * either the consumer's load of space_waiters after freeing slots
+	 * sees us, or our retry below sees the slots it freed.
+	 */
+	atomic_thread_fence(memory_order_seq_cst);
 	for (;;) {
 		uint32_t gen = atomic_load_explicit(&r->space_gen, memory_order_seq_cst);
 		int64_t left = -1;
@@ -240,14 +257,23 @@ unsigned npu_ring_dequeue_burst(struct npu_ring *r, void **items, unsigned max)
 		return 0;
 	atomic_store_explicit(&r->head, pos, memory_order_relaxed);
 	/*
+	 * Seq_cst fence: the slots were freed with release stores, which the
+	 * load of space_waiters below could otherwise pass (the same
+	 * store->load pattern as the doorbell). Pairs with the fence after a
+	 * blocked producer announces itself in enqueue(): either it sees the
+	 * freed slots on its retry, or we see it waiting.
+	 */
+	atomic_thread_fence(memory_order_seq_cst);
+	/*
 	 * Producers blocked on a full ring are woken only once it is at most
 	 * half full, and then all together: with many more producers than
 	 * cores, waking one per freed slot costs a context switch per job.
 	 * No wakeup is lost: a producer sleeps only after seeing the ring full
-	 * (after announcing itself in space_waiters, seq_cst), so a later
-	 * dequeue must bring the ring down to half and see it there.
+	 * (after announcing itself in space_waiters and its fence), so items
+	 * remain, and a later dequeue must bring the ring down to half and see
+	 * it there. Relaxed: the fence above orders the load.
 	 */
-	if (atomic_load_explicit(&r->space_waiters, memory_order_seq_cst) &&
+	if (atomic_load_explicit(&r->space_waiters, memory_order_relaxed) &&
 	    atomic_load_explicit(&r->tail, memory_order_relaxed) - pos <= r->size / 2) {
 		/* Seq_cst pairs with the waiters' gen load before their retry. */
 		atomic_fetch_add_explicit(&r->space_gen, 1, memory_order_seq_cst);
@@ -265,9 +291,20 @@ bool npu_ring_arm(struct npu_ring *r)
 {
 	uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
 
-	atomic_store_explicit(&r->armed, 1, memory_order_seq_cst);
-	/* Seq_cst load: ordered after the store above (see try_enqueue()). */
-	if (atomic_load_explicit(&r->slots[pos & r->mask].seq, memory_order_seq_cst) == pos + 1) {
+	/* Relaxed: the fence below orders it before the re-check. */
+	atomic_store_explicit(&r->armed, 1, memory_order_relaxed);
+	/*
+	 * Seq_cst fence: without it the re-check below may read the slot
+	 * while our store of armed still waits in the store buffer, and a
+	 * producer publishing meanwhile may read armed == 0: neither sees the
+	 * other, and we sleep with its item in the ring. Pairs with the fence
+	 * in npu_ring_notify(): either the re-check sees the slot, or the
+	 * producer sees armed == 1 and rings.
+	 */
+	atomic_thread_fence(memory_order_seq_cst);
+	/* Relaxed: the fence orders it; the caller takes the item with acquire. */
+	if (atomic_load_explicit(&r->slots[pos & r->mask].seq, memory_order_relaxed) == pos + 1) {
+		/* Relaxed: a producer that still sees 1 only rings needlessly. */
 		atomic_store_explicit(&r->armed, 0, memory_order_relaxed);
 		return false;
 	}

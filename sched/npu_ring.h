@@ -15,7 +15,10 @@
  * producer or handed to the consumer exactly once.
  *
  * The consumer may sleep: it arms the doorbell (an eventfd) and re-checks; a
- * producer that publishes into an armed ring rings the doorbell once.
+ * producer that publishes into an armed ring rings the doorbell once. Each
+ * side's store and its load of the other's flag are separated by a seq_cst
+ * fence, so that they cannot both miss each other (Documentation/scheduler.md
+ * has the argument, tests/model/ the model-checked protocol).
  */
 #ifndef AMN_NPU_RING_H
 #define AMN_NPU_RING_H
