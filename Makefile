@@ -192,7 +192,7 @@ fuzz:
 	@for f in $(FUZZ_SRCS); do \
 	  n=$$(basename $$f .c); \
 	  clang -g -O1 -std=c11 -I. -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-	    $$f $(FUZZ_LIBSRCS) fuzz/stubs.c -o $(BUILD)/fuzz/$$n -ljansson -lm || exit 1; \
+	    $$f $(FUZZ_LIBSRCS) fuzz/stubs.c -o $(BUILD)/fuzz/$$n -ljansson -lpcre2-8 -lm || exit 1; \
 	  mkdir -p $(BUILD)/fuzz/$$n.corpus; \
 	  $(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(BUILD)/fuzz/$$n.corpus fuzz/seeds || exit 1; \
 	done

@@ -3,7 +3,7 @@
  * fuzz/fuzz_tokenizer.c - libFuzzer target for the tokenizer: the first byte
  * picks what the rest is: a tokenizer.json, a vocabulary.txt, or text to
  * encode and ids to decode with a tokenizer loaded from the seed
- * fuzz/seeds/tokenizer_small.json. Any input must load (then encode and
+ * fuzz/seeds/tokenizer.json. Any input must load (then encode and
  * decode) or fail with a message.
  *
  * `make fuzz` links FUZZ_LIBSRCS, which lists the model loaders only, so the
@@ -17,7 +17,7 @@
 #include "whisper/text/tokenizer.c"
 #include "whisper/text/tokenizer_bpe.c"
 #include "whisper/text/tokenizer_json.c"
-#include "whisper/text/tokenizer_unicode.c"
+#include "whisper/text/tokenizer_split.c"
 #include "whisper/text/tokenizer_vocab.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

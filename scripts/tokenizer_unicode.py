@@ -1,88 +1,121 @@
 #!/usr/bin/env python3
-"""Generate whisper/text/tokenizer_unicode.c: the Unicode classes the GPT-2
-pre-tokenizer regex uses (\\p{L}, \\p{N}, \\s), as ranges.
+"""Write whisper/text/tokenizer_split_unicode.h: the letters and numbers that
+the reference pre-tokenizer knows and the installed PCRE2's Unicode tables do
+not (code points assigned after PCRE2's Unicode version).
 
-The classes are measured on the Hugging Face `tokenizers` ByteLevel
-pre-tokenizer itself (Oniguruma's tables), so the C code splits text exactly
-as the reference does, for every code point:
+The reference classes are measured on the Hugging Face `tokenizers` ByteLevel
+pre-tokenizer itself, for every code point:
   letter  iff "a"+c stays one piece    ( ?\\p{L}+)
   number  iff "1"+c stays one piece    ( ?\\p{N}+)
   other   iff "!"+c stays one piece    ( ?[^\\s\\p{L}\\p{N}]+)
   space   otherwise                    (\\s+)
+PCRE2's are \\p{L}, \\p{N} and \\p{White_Space}, asked of libpcre2-8 through
+ctypes. The split regex adds the ranges printed here to its \\p{L} and
+\\p{N}; any other kind of difference is reported and the script fails.
 
-Usage: scripts/tokenizer_unicode.py > whisper/text/tokenizer_unicode.c
+Usage: scripts/tokenizer_unicode.py > whisper/text/tokenizer_split_unicode.h
 """
+import ctypes
+import ctypes.util
 import sys
 
+import tokenizers
 from tokenizers import pre_tokenizers
 
-pt = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+PCRE2_UTF, PCRE2_UCP, PCRE2_ANCHORED = 0x00080000, 0x00020000, 0x80000000
+PCRE2_CONFIG_UNICODE_VERSION = 10
 
 
-def pieces(s):
-    return len(pt.pre_tokenize_str(s))
+class Pcre2:
+    def __init__(self):
+        self.lib = ctypes.CDLL(ctypes.util.find_library("pcre2-8") or "libpcre2-8.so.0")
+        self.lib.pcre2_compile_8.restype = ctypes.c_void_p
+        self.lib.pcre2_compile_8.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint32,
+                                             ctypes.POINTER(ctypes.c_int),
+                                             ctypes.POINTER(ctypes.c_size_t), ctypes.c_void_p]
+        self.lib.pcre2_match_data_create_8.restype = ctypes.c_void_p
+        self.lib.pcre2_match_data_create_8.argtypes = [ctypes.c_uint32, ctypes.c_void_p]
+        self.lib.pcre2_match_8.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t,
+                                           ctypes.c_size_t, ctypes.c_uint32, ctypes.c_void_p,
+                                           ctypes.c_void_p]
+        self.md = self.lib.pcre2_match_data_create_8(1, None)
+        self.classes = [(cls, self.compile(pat)) for cls, pat in
+                        (("L", r"\p{L}"), ("N", r"\p{N}"), ("S", r"\p{White_Space}"))]
+
+    def compile(self, pattern):
+        err, off = ctypes.c_int(), ctypes.c_size_t()
+        code = self.lib.pcre2_compile_8(pattern.encode(), len(pattern),
+                                        PCRE2_UTF | PCRE2_UCP | PCRE2_ANCHORED,
+                                        ctypes.byref(err), ctypes.byref(off), None)
+        if not code:
+            sys.exit(f"pcre2_compile {pattern}: error {err.value}")
+        return code
+
+    def unicode_version(self):
+        buf = ctypes.create_string_buffer(32)
+        self.lib.pcre2_config_8(PCRE2_CONFIG_UNICODE_VERSION, buf)
+        return buf.value.decode()
+
+    def classify(self, c):
+        s = c.encode()
+        for cls, code in self.classes:
+            if self.lib.pcre2_match_8(code, s, len(s), 0, 0, self.md, None) > 0:
+                return cls
+        return None
 
 
-def classify(c):
-    if pieces("a" + c) == 1:
+def reference_class(pt, c):
+    if len(pt.pre_tokenize_str("a" + c)) == 1:
         return "L"
-    if pieces("1" + c) == 1:
+    if len(pt.pre_tokenize_str("1" + c)) == 1:
         return "N"
-    if pieces("!" + c) == 1:
+    if len(pt.pre_tokenize_str("!" + c)) == 1:
         return None
     return "S"
 
 
 def main():
-    ranges = []  # [lo, hi, class]
+    pt = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    pcre = Pcre2()
+    extra = {"L": [], "N": []}
+    bad = 0
     for cp in range(0x110000):
         if 0xD800 <= cp <= 0xDFFF:
-            cls = None
-        else:
-            cls = classify(chr(cp))
-        if cls is None:
             continue
-        if ranges and ranges[-1][2] == cls and ranges[-1][1] == cp - 1:
+        c = chr(cp)
+        want, have = reference_class(pt, c), pcre.classify(c)
+        if want == have:
+            continue
+        if have is not None or want not in extra:
+            bad += 1
+            print(f"U+{cp:04X}: reference {want}, PCRE2 {have}", file=sys.stderr)
+            continue
+        ranges = extra[want]
+        if ranges and ranges[-1][1] == cp - 1:
             ranges[-1][1] = cp
         else:
-            ranges.append([cp, cp, cls])
-    out = sys.stdout
-    out.write("""// SPDX-License-Identifier: MIT
+            ranges.append([cp, cp])
+    if bad:
+        sys.exit(f"{bad} code points differ in a way the split regex cannot patch")
+
+    def literal(name, ranges):
+        body = "".join('\n\t"\\\\x{%x}-\\\\x{%x}"' % (lo, hi) for lo, hi in ranges)
+        return "static const char %s[] =%s;\n" % (name, body or ' ""')
+
+    n = sum(hi - lo + 1 for r in extra.values() for lo, hi in r)
+    sys.stdout.write(f"""/* SPDX-License-Identifier: MIT */
 /*
- * whisper/text/tokenizer_unicode.c - Unicode classes of the GPT-2 pre-tokenizer:
- * letters (\\p{L}), numbers (\\p{N}) and white space (\\s), as sorted
- * code point ranges. Generated by scripts/tokenizer_unicode.py from the
- * Hugging Face tokenizers package (%s ranges); do not edit.
+ * whisper/text/tokenizer_split_unicode.h - the {n} letters and numbers that the
+ * reference pre-tokenizer (tokenizers {tokenizers.__version__}) knows and PCRE2's tables
+ * (Unicode {pcre.unicode_version()}) do not, as class ranges; tokenizer_split.c adds them
+ * to \\p{{L}} and \\p{{N}}. Written by scripts/tokenizer_unicode.py; do not edit.
  */
-#include "whisper/text/tokenizer_internal.h"
+#ifndef AMN_WSP_TOKENIZER_SPLIT_UNICODE_H
+#define AMN_WSP_TOKENIZER_SPLIT_UNICODE_H
 
-struct urange {
-	uint32_t lo, hi;
-	char cls;
-};
-
-static const struct urange ranges[] = {
-""" % len(ranges))
-    for lo, hi, cls in ranges:
-        out.write("\t{ 0x%x, 0x%x, '%s' },\n" % (lo, hi, cls))
-    out.write("""};
-
-int wsp_tok_uclass(uint32_t cp)
-{
-	size_t lo = 0, hi = sizeof(ranges) / sizeof(ranges[0]);
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (cp < ranges[mid].lo)
-			hi = mid;
-		else if (cp > ranges[mid].hi)
-			lo = mid + 1;
-		else
-			return ranges[mid].cls;
-	}
-	return 0;
-}
+{literal("split_extra_letters", extra["L"])}
+{literal("split_extra_numbers", extra["N"])}
+#endif
 """)
 
 

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * whisper/text/tokenizer.c - loading Whisper's tokenizer from a model directory,
- * its tables (token bytes, lookups by text), special and language tokens,
- * and decoding token ids back to UTF-8 text.
+ * whisper/text/tokenizer.c - the tokenizer's front: loading it from a model
+ * directory, special and language tokens, decoding token ids to UTF-8 text,
+ * and encoding text (added tokens matched here, the rest split by
+ * tokenizer_split.c and merged by tokenizer_bpe.c).
  *
- * The readers of the two file formats live in tokenizer_json.c
- * (tokenizer.json) and tokenizer_vocab.c (vocabulary.txt); encoding is in
- * tokenizer_bpe.c.
+ * The layers below it, each using only those under it: tokenizer_vocab.c
+ * (token tables, vocabulary.txt); tokenizer_bpe.c (merges);
+ * tokenizer_split.c (pre-tokenizer, on vocab's UTF-8 reader);
+ * tokenizer_json.c (tokenizer.json into vocab and bpe).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,133 +19,19 @@
 #include <unistd.h>
 
 #include "whisper/text/tokenizer_internal.h"
-
-int wsp_tok_alloc(struct wsp_tokenizer *t, int n_vocab)
-{
-	t->n_vocab = n_vocab;
-	t->off = calloc((size_t)n_vocab, sizeof(*t->off));
-	t->len = malloc((size_t)n_vocab * sizeof(*t->len));
-	t->special = calloc((size_t)n_vocab, 1);
-	if (!t->off || !t->len || !t->special)
-		return -ENOMEM;
-	for (int i = 0; i < n_vocab; i++)
-		t->len[i] = UINT32_MAX;
-	return 0;
-}
-
-int wsp_tok_set(struct wsp_tokenizer *t, int32_t id, const void *s, size_t n)
-{
-	if (t->blob_len + n > t->blob_cap) {
-		size_t cap = t->blob_cap ? t->blob_cap : 1 << 16;
-		char *b;
-
-		while (cap < t->blob_len + n)
-			cap *= 2;
-		if (cap > UINT32_MAX)
-			return -EINVAL;
-		b = realloc(t->blob, cap);
-		if (!b)
-			return -ENOMEM;
-		t->blob = b;
-		t->blob_cap = cap;
-	}
-	if (n)
-		memcpy(t->blob + t->blob_len, s, n);
-	t->off[id] = (uint32_t)t->blob_len;
-	t->len[id] = (uint32_t)n;
-	t->blob_len += n;
-	return 0;
-}
-
-static int32_t find(const struct wsp_tokenizer *t, const int32_t *slots, uint32_t mask,
-		    const void *s, size_t n)
-{
-	if (!slots)
-		return -1;
-	for (uint32_t i = wsp_tok_hash(s, n) & mask;; i = (i + 1) & mask) {
-		int32_t id = slots[i];
-
-		if (id < 0)
-			return -1;
-		if (t->len[id] == n && memcmp(t->blob + t->off[id], s, n) == 0)
-			return id;
-	}
-}
-
-int32_t wsp_tok_find_vocab(const struct wsp_tokenizer *t, const void *s, size_t n)
-{
-	return find(t, t->vocab_slots, t->vocab_mask, s, n);
-}
-
-int32_t wsp_tok_find_added(const struct wsp_tokenizer *t, const void *s, size_t n)
-{
-	return find(t, t->added_slots, t->added_mask, s, n);
-}
-
-/* An open-addressing table of @n ids, at most half full; the first id of a text wins. */
-static int build_map(const struct wsp_tokenizer *t, const uint8_t *where, int want,
-		 int32_t **slots_out, uint32_t *mask_out)
-{
-	uint32_t cap = 16, mask;
-	int32_t *slots;
-	int n = 0;
-
-	for (int id = 0; id < t->n_vocab; id++)
-		n += (where[id] & want) != 0;
-	while (cap < 2u * (uint32_t)n + 2)
-		cap *= 2;
-	slots = malloc(cap * sizeof(*slots));
-	if (!slots)
-		return -ENOMEM;
-	memset(slots, 0xff, cap * sizeof(*slots));
-	mask = cap - 1;
-	for (int32_t id = 0; id < t->n_vocab; id++) {
-		const char *s = t->blob + t->off[id];
-		uint32_t i;
-
-		if (!(where[id] & want))
-			continue;
-		for (i = wsp_tok_hash(s, t->len[id]) & mask; slots[i] >= 0; i = (i + 1) & mask) {
-			int32_t o = slots[i];
-
-			if (t->len[o] == t->len[id] && memcmp(t->blob + t->off[o], s, t->len[id]) == 0)
-				break;
-		}
-		if (slots[i] < 0)
-			slots[i] = id;
-	}
-	*slots_out = slots;
-	*mask_out = mask;
-	return n;
-}
-
-int wsp_tok_index(struct wsp_tokenizer *t, const uint8_t *where)
-{
-	int n = build_map(t, where, WSP_TOK_IN_VOCAB, &t->vocab_slots, &t->vocab_mask);
-
-	if (n < 0)
-		return n;
-	n = build_map(t, where, WSP_TOK_IN_ADDED, &t->added_slots, &t->added_mask);
-	if (n < 0)
-		return n;
-	t->n_added = n;
-	for (int32_t id = 0; id < t->n_vocab; id++)
-		if ((where[id] & WSP_TOK_IN_ADDED) && t->len[id] > t->max_added_len)
-			t->max_added_len = t->len[id];
-	return 0;
-}
+#include "whisper/text/tokenizer_json.h"
 
 /* The id of special token @text, looked up among the added tokens, or -1. */
 static int32_t special(const struct wsp_tokenizer *t, const char *text)
 {
-	return wsp_tok_find_added(t, text, strlen(text));
+	return wsp_tok_vocab_find_added(&t->vocab, text, strlen(text));
 }
 
 /* "<|xx|>" with a lowercase code of 2 or 3 letters, copied to @code. */
 static int is_lang(const struct wsp_tokenizer *t, int32_t id, char code[8])
 {
-	const char *s = t->blob + t->off[id];
-	size_t n = t->len[id];
+	const char *s = t->vocab.blob + t->vocab.off[id];
+	size_t n = t->vocab.len[id];
 
 	if (n < 6 || n > 7 || memcmp(s, "<|", 2) || memcmp(s + n - 2, "|>", 2))
 		return 0;
@@ -172,7 +60,7 @@ static int resolve_specials(struct wsp_tokenizer *t, const char *path, char *err
 		sp->no_speech = special(t, "<|nocaptions|>");
 	sp->no_timestamps = special(t, "<|notimestamps|>");
 	sp->timestamp_begin = -1;
-	if (sp->no_timestamps >= 0 && sp->no_timestamps + 1 < t->n_vocab)
+	if (sp->no_timestamps >= 0 && sp->no_timestamps + 1 < t->vocab.n)
 		sp->timestamp_begin = sp->no_timestamps + 1;
 	if (sp->eot < 0) {
 		snprintf(err, errlen, "%s: no <|endoftext|> token", path);
@@ -183,14 +71,14 @@ static int resolve_specials(struct wsp_tokenizer *t, const char *path, char *err
 	 * control or timestamps, and decode skips it (as faster-whisper does),
 	 * even where a file marks a timestamp as not special.
 	 */
-	memset(t->special + sp->eot, 1, (size_t)(t->n_vocab - sp->eot));
+	memset(t->vocab.special + sp->eot, 1, (size_t)(t->vocab.n - sp->eot));
 
 	/* The languages follow <|startoftranscript|>, in the model's order. */
 	sp->lang_first = -1;
 	sp->n_langs = 0;
 	if (sp->sot < 0)
 		return 0;
-	for (int32_t id = sp->sot + 1; id < t->n_vocab && is_lang(t, id, code); id++)
+	for (int32_t id = sp->sot + 1; id < t->vocab.n && is_lang(t, id, code); id++)
 		sp->n_langs++;
 	if (!sp->n_langs)
 		return 0;
@@ -247,10 +135,13 @@ int wsp_tok_load_buf(struct wsp_tokenizer **out, const char *path, const char *b
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
-	if (is_json)
-		ret = wsp_tok_read_json(t, path, buf, len, n_vocab, err, errlen);
-	else
-		ret = wsp_tok_read_vocab(t, path, buf, len, n_vocab, err, errlen);
+	if (is_json) {
+		ret = wsp_tok_read_json(&t->vocab, &t->bpe, path, buf, len, n_vocab, err, errlen);
+		if (!ret)
+			ret = wsp_tok_split_init(&t->split, err, errlen);
+	} else {
+		ret = wsp_tok_read_vocab_txt(&t->vocab, path, buf, len, n_vocab, err, errlen);
+	}
 	if (!ret)
 		ret = resolve_specials(t, path, err, errlen);
 	if (ret == -ENOMEM)
@@ -324,13 +215,9 @@ void wsp_tokenizer_free(struct wsp_tokenizer *t)
 {
 	if (!t)
 		return;
-	free(t->blob);
-	free(t->off);
-	free(t->len);
-	free(t->special);
-	free(t->vocab_slots);
-	free(t->added_slots);
-	free(t->merges);
+	wsp_tok_vocab_free(&t->vocab);
+	wsp_tok_bpe_free(&t->bpe);
+	wsp_tok_split_free(&t->split);
 	free(t->lang_codes);
 	free(t);
 }
@@ -342,7 +229,7 @@ const struct wsp_special_tokens *wsp_tokenizer_special(const struct wsp_tokenize
 
 int wsp_tokenizer_n_vocab(const struct wsp_tokenizer *t)
 {
-	return t->n_vocab;
+	return t->vocab.n;
 }
 
 const char *wsp_tokenizer_source(const struct wsp_tokenizer *t)
@@ -352,32 +239,32 @@ const char *wsp_tokenizer_source(const struct wsp_tokenizer *t)
 
 int wsp_tokenizer_can_encode(const struct wsp_tokenizer *t)
 {
-	return t->merges != NULL;
+	return t->bpe.merges != NULL;
 }
 
 int wsp_tokenizer_is_special(const struct wsp_tokenizer *t, int32_t id)
 {
-	return id >= 0 && id < t->n_vocab && t->special[id];
+	return id >= 0 && id < t->vocab.n && t->vocab.special[id];
 }
 
 const char *wsp_tokenizer_token_bytes(const struct wsp_tokenizer *t, int32_t id, size_t *len)
 {
-	if (id < 0 || id >= t->n_vocab) {
+	if (id < 0 || id >= t->vocab.n) {
 		if (len)
 			*len = 0;
 		return NULL;
 	}
 	if (len)
-		*len = t->len[id];
-	return t->blob + t->off[id];
+		*len = t->vocab.len[id];
+	return t->vocab.blob + t->vocab.off[id];
 }
 
 int32_t wsp_tokenizer_token_id(const struct wsp_tokenizer *t, const char *text)
 {
 	size_t n = strlen(text);
-	int32_t id = wsp_tok_find_added(t, text, n);
+	int32_t id = wsp_tok_vocab_find_added(&t->vocab, text, n);
 
-	return id >= 0 ? id : wsp_tok_find_vocab(t, text, n);
+	return id >= 0 ? id : wsp_tok_vocab_find(&t->vocab, text, n);
 }
 
 int32_t wsp_tokenizer_lang_token(const struct wsp_tokenizer *t, const char *code)
@@ -478,6 +365,7 @@ again:
 size_t wsp_tokenizer_decode(const struct wsp_tokenizer *t, const int32_t *tokens, int n,
 			    char *dst, size_t cap)
 {
+	const struct wsp_tok_vocab *v = &t->vocab;
 	struct out o = { dst, dst ? cap : 0, 0 };
 	struct utf8 u = { .need = 0 };
 
@@ -487,10 +375,10 @@ size_t wsp_tokenizer_decode(const struct wsp_tokenizer *t, const int32_t *tokens
 		int32_t id = tokens[i];
 		const unsigned char *s;
 
-		if (id < 0 || id >= t->n_vocab || t->special[id])
+		if (id < 0 || id >= v->n || v->special[id])
 			continue;
-		s = (const unsigned char *)t->blob + t->off[id];
-		for (uint32_t k = 0; k < t->len[id]; k++)
+		s = (const unsigned char *)v->blob + v->off[id];
+		for (uint32_t k = 0; k < v->len[id]; k++)
 			utf8_byte(&u, &o, s[k]);
 	}
 	if (u.need)
@@ -498,4 +386,76 @@ size_t wsp_tokenizer_decode(const struct wsp_tokenizer *t, const int32_t *tokens
 	if (o.cap)
 		o.dst[o.n < o.cap ? o.n : o.cap - 1] = '\0';
 	return o.n;
+}
+
+/* Split the span [@at, @end) of the text into pieces and encode each. */
+static int encode_span(const struct wsp_tokenizer *t, const struct wsp_tok_pieces *p,
+		       const unsigned char *s, size_t at, size_t end, struct wsp_tok_sink *o)
+{
+	while (at < end) {
+		long k = wsp_tok_pieces_next(p, at, end);
+		int ret;
+
+		if (k < 0)
+			return (int)k;
+		ret = wsp_tok_bpe_piece(&t->bpe, s + at, (size_t)k, o);
+		if (ret)
+			return ret;
+		at += (size_t)k;
+	}
+	return 0;
+}
+
+/* Encode @n bytes: added tokens written in the text, then the spans between them. */
+static int encode_text(const struct wsp_tokenizer *t, const struct wsp_tok_pieces *p,
+		       const unsigned char *s, size_t n, struct wsp_tok_sink *o)
+{
+	size_t start = 0, maxlen = t->vocab.max_added_len;
+	int ret;
+
+	for (size_t i = 0; i + 1 < n; i++) {
+		const unsigned char *close;
+		size_t window;
+		int32_t id;
+
+		if (s[i] != '<' || s[i + 1] != '|')
+			continue;
+		window = n - i < maxlen ? n - i : maxlen;
+		close = window >= 4 ? memmem(s + i + 2, window - 2, "|>", 2) : NULL;
+		if (!close)
+			continue;
+		id = wsp_tok_vocab_find_added(&t->vocab, s + i, (size_t)(close + 2 - (s + i)));
+		if (id < 0)
+			continue;
+		ret = encode_span(t, p, s, start, i, o);
+		if (ret)
+			return ret;
+		wsp_tok_sink_put(o, id);
+		i = (size_t)(close + 2 - s) - 1;
+		start = i + 1;
+	}
+	return encode_span(t, p, s, start, n, o);
+}
+
+int wsp_tokenizer_encode(const struct wsp_tokenizer *t, const char *text, int32_t *dst,
+			 int cap)
+{
+	struct wsp_tok_sink o = { dst, dst && cap > 0 ? cap : 0, 0 };
+	struct wsp_tok_pieces p;
+	size_t n;
+	int ret;
+
+	if (!t || !text)
+		return -EINVAL;
+	if (!t->bpe.merges)
+		return -ENOTSUP;    /* vocabulary.txt has no merges: encoding needs tokenizer.json */
+	n = strlen(text);
+	ret = wsp_tok_pieces_start(&p, &t->split, text, n);
+	if (ret)
+		return ret;
+	ret = encode_text(t, &p, (const unsigned char *)text, n, &o);
+	wsp_tok_pieces_finish(&p);
+	if (ret)
+		return ret;
+	return o.n > INT32_MAX ? -EOVERFLOW : (int)o.n;
 }

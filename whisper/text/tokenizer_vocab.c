@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * whisper/text/tokenizer_vocab.c - GPT-2's byte-level alphabet, and the reader of
- * a CTranslate2 vocabulary.txt: one token per line in byte-level form,
- * n_vocab lines, special and timestamp tokens included. The file has no
+ * whisper/text/tokenizer_vocab.c - the tokenizer's vocabulary: token bytes by
+ * id, the two lookup maps (BPE tokens by raw bytes, added tokens by text),
+ * GPT-2's byte-level alphabet, a UTF-8 reader, and the reader of a
+ * CTranslate2 vocabulary.txt: one token per line in byte-level form,
+ * n_vocab lines, special and timestamp tokens included. That file has no
  * merges, so a tokenizer read from it decodes but cannot encode.
  */
 #include <errno.h>
@@ -10,7 +12,143 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "whisper/text/tokenizer_internal.h"
+#include "whisper/text/tokenizer_vocab.h"
+
+int wsp_tok_vocab_alloc(struct wsp_tok_vocab *v, int n)
+{
+	v->n = n;
+	v->off = calloc((size_t)n, sizeof(*v->off));
+	v->len = malloc((size_t)n * sizeof(*v->len));
+	v->special = calloc((size_t)n, 1);
+	if (!v->off || !v->len || !v->special)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++)
+		v->len[i] = UINT32_MAX;
+	return 0;
+}
+
+void wsp_tok_vocab_free(struct wsp_tok_vocab *v)
+{
+	free(v->blob);
+	free(v->off);
+	free(v->len);
+	free(v->special);
+	free(v->vocab_slots);
+	free(v->added_slots);
+}
+
+int wsp_tok_vocab_set(struct wsp_tok_vocab *v, int32_t id, const void *s, size_t n)
+{
+	if (v->blob_len + n > v->blob_cap) {
+		size_t cap = v->blob_cap ? v->blob_cap : 1 << 16;
+		char *b;
+
+		while (cap < v->blob_len + n)
+			cap *= 2;
+		if (cap > UINT32_MAX)
+			return -EINVAL;
+		b = realloc(v->blob, cap);
+		if (!b)
+			return -ENOMEM;
+		v->blob = b;
+		v->blob_cap = cap;
+	}
+	if (n)
+		memcpy(v->blob + v->blob_len, s, n);
+	v->off[id] = (uint32_t)v->blob_len;
+	v->len[id] = (uint32_t)n;
+	v->blob_len += n;
+	return 0;
+}
+
+/* FNV-1a over @n bytes. */
+static uint32_t text_hash(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ s[i]) * 16777619u;
+	return h;
+}
+
+static int32_t find(const struct wsp_tok_vocab *v, const int32_t *slots, uint32_t mask,
+		    const void *s, size_t n)
+{
+	if (!slots)
+		return -1;
+	for (uint32_t i = text_hash(s, n) & mask;; i = (i + 1) & mask) {
+		int32_t id = slots[i];
+
+		if (id < 0)
+			return -1;
+		if (v->len[id] == n && memcmp(v->blob + v->off[id], s, n) == 0)
+			return id;
+	}
+}
+
+int32_t wsp_tok_vocab_find(const struct wsp_tok_vocab *v, const void *s, size_t n)
+{
+	return find(v, v->vocab_slots, v->vocab_mask, s, n);
+}
+
+int32_t wsp_tok_vocab_find_added(const struct wsp_tok_vocab *v, const void *s, size_t n)
+{
+	return find(v, v->added_slots, v->added_mask, s, n);
+}
+
+/* The map of the ids whose @where has @want; the first id of a text wins. Return: its size. */
+static int build_map(const struct wsp_tok_vocab *v, const uint8_t *where, int want,
+		     int32_t **slots_out, uint32_t *mask_out)
+{
+	uint32_t cap = 16, mask;
+	int32_t *slots;
+	int n = 0;
+
+	for (int id = 0; id < v->n; id++)
+		n += (where[id] & want) != 0;
+	while (cap < 2u * (uint32_t)n + 2)
+		cap *= 2;
+	slots = malloc(cap * sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	memset(slots, 0xff, cap * sizeof(*slots));
+	mask = cap - 1;
+	for (int32_t id = 0; id < v->n; id++) {
+		const char *s = v->blob + v->off[id];
+		uint32_t i;
+
+		if (!(where[id] & want))
+			continue;
+		for (i = text_hash(s, v->len[id]) & mask; slots[i] >= 0; i = (i + 1) & mask) {
+			int32_t o = slots[i];
+
+			if (v->len[o] == v->len[id] && memcmp(v->blob + v->off[o], s, v->len[id]) == 0)
+				break;
+		}
+		if (slots[i] < 0)
+			slots[i] = id;
+	}
+	*slots_out = slots;
+	*mask_out = mask;
+	return n;
+}
+
+int wsp_tok_vocab_index(struct wsp_tok_vocab *v, const uint8_t *where)
+{
+	int n = build_map(v, where, WSP_TOK_IN_VOCAB, &v->vocab_slots, &v->vocab_mask);
+
+	if (n < 0)
+		return n;
+	n = build_map(v, where, WSP_TOK_IN_ADDED, &v->added_slots, &v->added_mask);
+	if (n < 0)
+		return n;
+	v->n_added = n;
+	for (int32_t id = 0; id < v->n; id++)
+		if ((where[id] & WSP_TOK_IN_ADDED) && v->len[id] > v->max_added_len)
+			v->max_added_len = v->len[id];
+	return 0;
+}
 
 /*
  * GPT-2 shows byte b as the code point b when b is printable Latin-1
@@ -81,8 +219,8 @@ size_t wsp_tok_bytelevel_decode(const char *text, size_t n, char *dst)
 	return k;
 }
 
-int wsp_tok_read_vocab(struct wsp_tokenizer *t, const char *path, const char *buf,
-		       size_t len, int n_vocab, char *err, size_t errlen)
+int wsp_tok_read_vocab_txt(struct wsp_tok_vocab *v, const char *path, const char *buf,
+			   size_t len, int n_vocab, char *err, size_t errlen)
 {
 	size_t lines = 0, start = 0;
 	int32_t eot = -1;
@@ -109,7 +247,7 @@ int wsp_tok_read_vocab(struct wsp_tokenizer *t, const char *path, const char *bu
 			 lines, n_vocab);
 		return -EINVAL;
 	}
-	ret = wsp_tok_alloc(t, (int)lines);
+	ret = wsp_tok_vocab_alloc(v, (int)lines);
 	if (ret)
 		return ret;
 	where = calloc(lines, 1);
@@ -123,7 +261,7 @@ int wsp_tok_read_vocab(struct wsp_tokenizer *t, const char *path, const char *bu
 		size_t n = nl ? (size_t)(nl - s) : len - start;
 		size_t rn = wsp_tok_bytelevel_decode(s, n, raw);
 
-		ret = wsp_tok_set(t, (int32_t)id, raw, rn);
+		ret = wsp_tok_vocab_set(v, (int32_t)id, raw, rn);
 		if (ret)
 			goto out;
 		if (eot < 0 && rn == 13 && memcmp(raw, "<|endoftext|>", 13) == 0)
@@ -138,14 +276,14 @@ int wsp_tok_read_vocab(struct wsp_tokenizer *t, const char *path, const char *bu
 	/* Whisper's special tokens are <|endoftext|> and everything after it. */
 	memset(where, WSP_TOK_IN_VOCAB, (size_t)eot);
 	for (int32_t id = eot; id < (int32_t)lines; id++) {
-		const char *s = t->blob + t->off[id];
-		uint32_t n = t->len[id];
+		const char *s = v->blob + v->off[id];
+		uint32_t n = v->len[id];
 
-		t->special[id] = 1;
+		v->special[id] = 1;
 		if (n >= 4 && memcmp(s, "<|", 2) == 0 && memcmp(s + n - 2, "|>", 2) == 0)
 			where[id] = WSP_TOK_IN_ADDED;
 	}
-	ret = wsp_tok_index(t, where);
+	ret = wsp_tok_vocab_index(v, where);
 out:
 	free(where);
 	free(raw);
