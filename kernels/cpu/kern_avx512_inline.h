@@ -51,7 +51,13 @@ KERN_INLINE void kern_acc_init(__m512i acc[4][4], int R, int NV, const int32_t *
 			       int rs)
 {
 	for (int r = 0; r < R; r++) {
-		__m512i init = _mm512_set1_epi32(-128 * rowsum[r * rs]);
+		/*
+		 * -128 * rowsum in wrapping 32-bit arithmetic, as the vector
+		 * accumulators wrap: a valid row's sum is at most 128 * K, but a
+		 * batch from outside (fuzz/fuzz_tile_batch.c) may carry any value,
+		 * and a signed overflow here would be undefined behaviour.
+		 */
+		__m512i init = _mm512_set1_epi32((int32_t)(0u - ((uint32_t)rowsum[r * rs] << 7)));
 
 		for (int v = 0; v < NV; v++)
 			acc[r][v] = init;
