@@ -8,6 +8,7 @@
 #   sched/xrt/*.cpp   XRT shim, built only where XRT's hw_context header exists
 #   whisper/*.c, whisper/*/*.c  the Whisper runtime (audio, model, text, nn, decode, output)
 # All of these go into build/libamanuensis.{a,so}.
+#   service/*.c       -> build/libamanuensis-service.a (server and worker pieces; not installed)
 #   tools/NAME/*.c    -> build/NAME   (amanuensis, npubench, npustat, npustress, ...)
 #   tests/test_*.c    -> build/tests/test_*  (Criterion), run by `make test`
 #
@@ -31,6 +32,9 @@ LDFLAGS    += -pthread $(SANITIZE)
 
 LIBS       := -lsndfile -lsoxr -lfftw3f -luring -lnuma -ljansson -lpcre2-8 -lopenblas -lz -lm
 PEER_LIBS  := -ldnnl -lopenblas
+# What the service programs (server, queue worker) share beyond the library:
+# service/*.c -> build/libamanuensis-service.a, linked by the tools, never installed.
+SVC_LIBS   := -lhiredis
 TEST_LIBS  := -lcriterion
 
 AVX2_FLAGS   := -mavx2 -mfma -mf16c
@@ -92,14 +96,18 @@ $(BUILD)/libamanuensis.so: $(LIB_OBJS)
 	  -o $@ $^ $(LDFLAGS) $(LIBS)
 
 # Tools and tests link the static library: one binary, no LD_LIBRARY_PATH games.
+SVC_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard service/*.c))
+$(BUILD)/libamanuensis-service.a: $(SVC_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
 define tool_rule
-$(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c)) $(BUILD)/libamanuensis.a
-	$$(CXX) -o $$@ $$(filter %.o,$$^) $(BUILD)/libamanuensis.a $$(LDFLAGS) $$(LIBS) $$(PEER_LIBS)
+$(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c)) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a
+	$$(CXX) -o $$@ $$(filter %.o,$$^) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a $$(LDFLAGS) $$(LIBS) $$(SVC_LIBS) $$(PEER_LIBS)
 endef
 $(foreach t,$(TOOL_DIRS),$(eval $(call tool_rule,$(t))))
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJS) $(BUILD)/libamanuensis.a
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJS) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a
 	@mkdir -p $(dir $@)
-	$(CXX) -o $@ $(filter %.o,$^) $(BUILD)/libamanuensis.a $(LDFLAGS) $(LIBS) $(PEER_LIBS) $(TEST_LIBS)
+	$(CXX) -o $@ $(filter %.o,$^) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a $(LDFLAGS) $(LIBS) $(SVC_LIBS) $(PEER_LIBS) $(TEST_LIBS)
 
 # `make test` runs every suite; the closing line counts suites.
 # TESTS=name restricts to one suite, e.g. `make test TESTS=test_ring`.

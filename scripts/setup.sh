@@ -11,7 +11,7 @@ SUDO=""
 DEB_PKGS="build-essential pkg-config python3 python3-pip
   libxrt-dev liburing-dev libnuma-dev libcriterion-dev libsndfile1-dev libsoxr-dev
   libfftw3-dev libdnnl-dev libopenblas-dev zlib1g-dev valgrind
-  libjansson-dev libpcre2-dev libmicrohttpd-dev curl chromium chromium-driver clang spin"
+  libjansson-dev libpcre2-dev libmicrohttpd-dev libhiredis-dev redis-server curl chromium chromium-driver clang spin"
 missing=""
 for p in $DEB_PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
