@@ -1,6 +1,7 @@
 # amanuensis build.
 #
 # The folder layout is the architecture, and the build follows it:
+#   common/*.c        what every layer shares: environment parsing, the default thread count
 #   kernels/cpu/*.c   CPU tile kernels (files named *_avx2.c / *_avx512.c get their ISA flags)
 #   tiler/*.c         quantize, pad, pack, split matmuls into tile jobs
 #   sched/*.c         submission ring, dispatcher, backends, tenants, stats, job graphs
@@ -43,7 +44,7 @@ AVX512_FLAGS := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq -
 # XRT >= 2.18 ships xrt_hw_context.h; Debian's 2.13 does not, and then the shim is left out.
 XRT_HWCTX_HDR := $(firstword $(wildcard /opt/xilinx/xrt/include/xrt/xrt_hw_context.h \
                                         /usr/include/xrt/xrt_hw_context.h))
-LIB_C_SRCS   := $(wildcard kernels/cpu/*.c tiler/*.c sched/*.c sched/xrt/*.c whisper/*.c whisper/*/*.c)
+LIB_C_SRCS   := $(wildcard common/*.c kernels/cpu/*.c tiler/*.c sched/*.c sched/xrt/*.c whisper/*.c whisper/*/*.c)
 LIB_CXX_SRCS :=
 ifneq ($(XRT_HWCTX_HDR),)
 LIB_CXX_SRCS := $(wildcard sched/xrt/*.cpp)
@@ -194,7 +195,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_SRCS    := $(filter-out fuzz/fuzz_tile_%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_LIBSRCS := whisper/model/load_ct2.c whisper/model/load_ggml.c whisper/model/load_safetensors.c whisper/model/weights_map.c whisper/model/weights.c whisper/model/model.c
 FUZZ_TILE_SRCS    := $(wildcard fuzz/fuzz_tile_*.c)
-FUZZ_TILE_LIBSRCS := tiler/tile_job.c tiler/tile_region.c tiler/tile_weights.c tiler/tile_pool.c $(wildcard kernels/cpu/*.c)
+FUZZ_TILE_LIBSRCS := tiler/tile_job.c tiler/tile_region.c tiler/tile_weights.c tiler/tile_pool.c $(wildcard kernels/cpu/*.c common/*.c)
 fuzz:
 	@mkdir -p $(BUILD)/fuzz
 	@for f in $(FUZZ_SRCS); do \

@@ -23,9 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/amn_threads.h"
 #include "sched/npu.h"
 
-#define GRAPH_MAX_THREADS 256
+#define GRAPH_MAX_THREADS 256   /* npu_graph_run() keeps their ids on its stack */
 
 enum graph_kind { GRAPH_OP, GRAPH_MATMUL };
 
@@ -81,7 +82,12 @@ int npu_graph_new(struct npu_graph **out, struct npu_tenant *tenant, unsigned nt
 	if (!g)
 		return -ENOMEM;
 	g->tenant = tenant;
-	g->nthreads = nthreads ? nthreads : 2;
+	if (!nthreads) {
+		int n = amn_threads_default();
+
+		nthreads = n < GRAPH_MAX_THREADS ? (unsigned)n : GRAPH_MAX_THREADS;
+	}
+	g->nthreads = nthreads;
 	if (pthread_mutex_init(&g->lock, NULL))
 		goto err_free;
 	if (pthread_cond_init(&g->cond, NULL))

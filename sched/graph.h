@@ -39,7 +39,8 @@ typedef int (*npu_graph_fn)(void *arg);
  * @tenant:   engine client used by matmul nodes; may be NULL if none are added.
  *            Borrowed: it must outlive the graph.
  * @nthreads: workers for npu_graph_run(), the calling thread included
- *            (0: two). At most 256.
+ *            (0: $AMN_THREADS, else the CPUs this process may use,
+ *            clamped to 256). At most 256.
  * Return: 0, -EINVAL on a bad argument, -ENOMEM.
  */
 int npu_graph_new(struct npu_graph **out, struct npu_tenant *tenant, unsigned nthreads);

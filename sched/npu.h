@@ -31,7 +31,7 @@ struct npu_emu_opts;
 
 struct npu_engine_opts {
 	const char *backend;  /* "auto", "cpu", "emu", "xrt"; NULL: $NPU_BACKEND, else "auto" */
-	int threads;          /* CPU worker threads; 0: $AMN_THREADS, else online CPUs */
+	int threads;          /* CPU worker threads; 0: $AMN_THREADS, else the CPUs this process may use */
 	int tile_edge;        /* 16, 32 or 64; 0: the backend's preferred edge */
 	/* Scheduler tuning, added after the first three; 0 means the default. */
 	unsigned ring_slots;     /* submission ring size, a power of two; default 4096 */

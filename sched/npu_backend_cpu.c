@@ -16,18 +16,10 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "common/amn_threads.h"
 #include "sched/npu_backend.h"
 #include "sched/npu_batch.h"
 #include "sched/npu_futex.h"
-#include "tiler/tile_pool.h"
-
-/* One batch per thread of the tiler's default pool (AMN_THREADS, else the online CPUs). */
-static unsigned cpu_count(void)
-{
-	int n = tile_pool_threads(tile_pool_default());
-
-	return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
-}
 
 /* Runs @b now, on the calling thread (the one that dispatched it). */
 static int cpu_submit(struct npu_backend *be, struct npu_batch *b)
@@ -71,14 +63,16 @@ int npu_backend_cpu_open(struct npu_backend **out, const struct tile_opts *tile)
 	if (tile)
 		be->tile = *tile;
 	/*
-	 * Up to one batch per CPU at a time: a batch that runs alone gets
-	 * every core through the tiler's pool; batches that run together (many
-	 * transcriptions at once) each take a core, since a pool that is busy
+	 * Up to one batch per CPU at a time (the library's default thread
+	 * count: $AMN_THREADS, else the CPUs this process may use). A batch
+	 * that runs alone gets every core through the tiler's pool; batches
+	 * that run together (many transcriptions at once) each take a core,
+	 * since a pool that is busy
 	 * lets its caller run the call alone (tile_pool.h). While they run,
 	 * GEMVs from other threads pile up in the ring and the next batch
 	 * stacks them.
 	 */
-	be->max_in_flight = cpu_count();
+	be->max_in_flight = (unsigned)amn_threads_default();
 	/*
 	 * Large row blocks: each job is one tiler call, which spreads it over
 	 * the worker pool; small blocks would pay the pool's start-up per job.

@@ -14,10 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/amn_threads.h"
 #include "sched/npu_batch.h"
 #include "sched/npu_emu_model.h"
 #include "sched/npu_worker.h"
-#include "tiler/tile_pool.h"
 
 struct emu {
 	struct npu_worker w;            /* must be first */
@@ -57,16 +57,16 @@ static int emu_run(struct npu_worker *w, struct npu_batch *b)
 }
 
 /*
- * Threads for computing the exact results: one fewer than the tiler's
- * default pool has (AMN_THREADS, else the online CPUs). The simulated clock follows the host threads (dispatcher,
- * graphs, callers); if the simulation's own arithmetic kept every CPU busy,
- * those threads would run late and the model would book their delay as
- * device idle time that a real NPU, which needs no host CPU to compute,
- * would not see.
+ * Threads for computing the exact results: one fewer than the library's
+ * default (AMN_THREADS, else the CPUs this process may use). The simulated
+ * clock follows the host threads (dispatcher, graphs, callers); if the
+ * simulation's own arithmetic kept every CPU busy, those threads would run
+ * late and the model would book their delay as device idle time that a real
+ * NPU, which needs no host CPU to compute, would not see.
  */
 static int spare_one_cpu(void)
 {
-	int n = tile_pool_threads(tile_pool_default());
+	int n = amn_threads_default();
 
 	return n > 2 ? n - 1 : 1;
 }

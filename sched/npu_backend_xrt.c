@@ -25,11 +25,13 @@
  * and refilled on demand.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/amn_env.h"
 #include "sched/npu_backend.h"
 #include "sched/npu_probe.h"
 #include "sched/npu_worker.h"
@@ -42,6 +44,7 @@
 
 #define REGION_TABLE 1024          /* weight sets the region can name */
 #define DEFAULT_REGION_MB 512
+#define MAX_REGION_MB (1ul << 20)  /* 1 TiB: far beyond any NPU's memory, and no overflow */
 #define DEFAULT_TIMEOUT_MS 2000
 
 struct handle_slot {
@@ -67,18 +70,6 @@ struct xrt_be {
 	unsigned next_start, next_finish;
 	unsigned timeout_ms;
 };
-
-static unsigned long env_ulong(const char *name, unsigned long def)
-{
-	const char *v = getenv(name);
-	char *end;
-	unsigned long n;
-
-	if (!v || !*v)
-		return def;
-	n = strtoul(v, &end, 10);
-	return *end ? def : n;
-}
 
 static unsigned map_find(const struct xrt_be *x, uint64_t id, bool *found)
 {
@@ -270,8 +261,8 @@ static int backend_start(struct npu_backend **out, const struct tile_opts *tile,
 			 const char *name)
 {
 	struct xrt_be *x = calloc(1, sizeof(*x));
-	size_t mb = env_ulong("NPU_WEIGHTS_MB", DEFAULT_REGION_MB);
-	size_t region_size = (mb ? mb : 1) << 20;
+	size_t mb = amn_env_ulong("NPU_WEIGHTS_MB", 1, MAX_REGION_MB, DEFAULT_REGION_MB);
+	size_t region_size = mb << 20;
 	int ret;
 
 	if (!x)
@@ -279,7 +270,8 @@ static int backend_start(struct npu_backend **out, const struct tile_opts *tile,
 	x->ops = ops;
 	x->dev = dev;
 	x->shared_dev = shared;
-	x->timeout_ms = (unsigned)env_ulong("NPU_RUN_TIMEOUT_MS", DEFAULT_TIMEOUT_MS);
+	x->timeout_ms = (unsigned)amn_env_ulong("NPU_RUN_TIMEOUT_MS", 0, UINT_MAX,
+						DEFAULT_TIMEOUT_MS);
 	/* the shared device keeps its weights buffer across engines */
 	x->region = ops->weights_map(dev);
 	if (!x->region) {
@@ -314,8 +306,10 @@ static int loopback_open(struct npu_backend **out, const struct tile_opts *tile)
 {
 	void *dev;
 	int ret = npu_xrt_loopback_open(&dev,
-					(unsigned)env_ulong("NPU_XRT_LOOPBACK_FAIL_EVERY", 0),
-					(unsigned)env_ulong("NPU_XRT_LOOPBACK_TIMEOUT_EVERY", 0));
+					(unsigned)amn_env_ulong("NPU_XRT_LOOPBACK_FAIL_EVERY", 0,
+								UINT_MAX, 0),
+					(unsigned)amn_env_ulong("NPU_XRT_LOOPBACK_TIMEOUT_EVERY", 0,
+								UINT_MAX, 0));
 
 	if (ret)
 		return ret;

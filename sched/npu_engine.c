@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/amn_env.h"
+#include "common/amn_threads.h"
 #include "sched/npu_batch.h"
 #include "sched/npu_engine_internal.h"
 #include "sched/npu_futex.h"
@@ -21,31 +23,16 @@
 #define DEFAULT_T_MAX_US 100
 #define DEFAULT_JOB_ROWS 64
 
-static bool env_false(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v && (!strcmp(v, "0") || !strcasecmp(v, "off") || !strcasecmp(v, "false") ||
-		     !strcasecmp(v, "no"));
-}
-
-static unsigned env_uint(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v ? (unsigned)strtoul(v, NULL, 0) : 0;
-}
+#define PPM_MAX 1000000   /* fault rates are per million runs */
 
 /* emu settings from $NPU_EMU_ERROR_PPM, _TIMEOUT_PPM, _HANG_PPM, _SEED. */
 static void emu_opts_from_env(struct npu_emu_opts *eo)
 {
-	const char *seed = getenv("NPU_EMU_SEED");
-
 	memset(eo, 0, sizeof(*eo));
-	eo->error_ppm = env_uint("NPU_EMU_ERROR_PPM");
-	eo->timeout_ppm = env_uint("NPU_EMU_TIMEOUT_PPM");
-	eo->hang_ppm = env_uint("NPU_EMU_HANG_PPM");
-	eo->seed = seed ? strtoull(seed, NULL, 0) : 0;
+	eo->error_ppm = (unsigned)amn_env_ulong("NPU_EMU_ERROR_PPM", 0, PPM_MAX, 0);
+	eo->timeout_ppm = (unsigned)amn_env_ulong("NPU_EMU_TIMEOUT_PPM", 0, PPM_MAX, 0);
+	eo->hang_ppm = (unsigned)amn_env_ulong("NPU_EMU_HANG_PPM", 0, PPM_MAX, 0);
+	eo->seed = amn_env_ulong("NPU_EMU_SEED", 0, ULONG_MAX, 0);
 }
 
 /* Pick and open the backend named by opts, $NPU_BACKEND or "auto". */
@@ -74,7 +61,7 @@ static int open_backend(struct npu_engine *e, const struct npu_engine_opts *o)
 		return -EINVAL;
 	}
 	/* auto: the NPU if present and wanted, else the CPU. */
-	if (!env_false("WHISPER_NPU_MATMUL")) {
+	if (amn_env_bool("WHISPER_NPU_MATMUL", true)) {
 		ret = npu_backend_xrt_open(&e->be, &e->tile);
 		if (!ret)
 			return 0;
@@ -103,21 +90,6 @@ static bool under_valgrind(void)
 #else
 	return false;
 #endif
-}
-
-/*
- * Worker threads for the tiler calls, decided once: $AMN_THREADS, else the
- * online CPUs (the tiler's own default, which it would otherwise look up,
- * reading sysfs, on every call).
- */
-static int default_threads(void)
-{
-	const char *env = getenv("AMN_THREADS");
-	long n = env && *env ? strtol(env, NULL, 10) : 0;
-
-	if (n <= 0)
-		n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (int)(n > 256 ? 256 : n) : 1;
 }
 
 /*
@@ -154,11 +126,11 @@ int npu_engine_open(struct npu_engine **out, const struct npu_engine_opts *o)
 		return -ENOMEM;
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_mutex_init(&e->dlock, NULL);
-	e->tile.threads = o && o->threads > 0 ? o->threads : default_threads();
+	e->tile.threads = o && o->threads > 0 ? o->threads : amn_threads_default();
 	e->tile.tile_edge = o ? o->tile_edge : 0;
 	e->batch_jobs = o && o->batch_jobs ? o->batch_jobs : DEFAULT_BATCH_JOBS;
 	e->t_max_ns = (int64_t)(o && o->t_max_us ? o->t_max_us : DEFAULT_T_MAX_US) * 1000;
-	e->fallback = !env_false("WHISPER_NPU_FALLBACK");
+	e->fallback = amn_env_bool("WHISPER_NPU_FALLBACK", true);
 	slots = o && o->ring_slots ? o->ring_slots : DEFAULT_RING_SLOTS;
 	if (o && o->numa_node_set)
 		node = o->numa_node;

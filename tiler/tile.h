@@ -80,7 +80,7 @@ uint64_t tile_weights_id(const struct tile_weights *w);
 
 /* Options for a direct matmul. Zeroed fields mean "default". */
 struct tile_opts {
-	int threads;    /* worker threads; 0: AMN_THREADS env, else online CPUs */
+	int threads;    /* worker threads; 0: $AMN_THREADS, else the CPUs this process may use */
 	int tile_edge;  /* 16, 32 or 64; 0: the default edge */
 };
 

@@ -21,7 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include "common/amn_threads.h"
 #include "kernels/cpu/kern.h"
 #include "tiler/tile.h"
 #include "tiler/tile_internal.h"
@@ -54,30 +54,15 @@ struct scratch {
 	int m0;            /* row block the panel holds, or -1 */
 };
 
-static pthread_once_t online_once = PTHREAD_ONCE_INIT;
-static long online_cpus;
-
-/* glibc reads /sys/devices/system/cpu/online for this: do it once. */
-static void read_online(void)
-{
-	online_cpus = sysconf(_SC_NPROCESSORS_ONLN);
-}
-
+/*
+ * @o->threads, else the library's default; at most TILE_POOL_MAX_THREADS,
+ * which also bounds the threads run_spawned() keeps on its stack.
+ */
 static int pick_threads(const struct tile_opts *o)
 {
-	const char *env;
-	long n = 0;
+	int n = o && o->threads > 0 ? o->threads : amn_threads_default();
 
-	if (o && o->threads > 0)
-		return o->threads;
-	env = getenv("AMN_THREADS");
-	if (env && *env)
-		n = strtol(env, NULL, 10);
-	if (n <= 0) {
-		pthread_once(&online_once, read_online);
-		n = online_cpus;
-	}
-	return n > 0 ? (int)(n > 256 ? 256 : n) : 1;
+	return n < TILE_POOL_MAX_THREADS ? n : TILE_POOL_MAX_THREADS;
 }
 
 static void build_panel(const struct mm *p, int m0, int rows, struct scratch *s)
@@ -172,7 +157,7 @@ static void *spawned_main(void *arg)
 /* More threads asked for than the default pool has: start them for this call. */
 static void run_spawned(struct call *c, int nthreads)
 {
-	struct spawned t[256];
+	struct spawned t[TILE_POOL_MAX_THREADS];
 	int started = 1;
 
 	for (int i = 1; i < nthreads; i++) {

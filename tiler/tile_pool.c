@@ -26,7 +26,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
-#include <unistd.h>
+#include "common/amn_env.h"
+#include "common/amn_threads.h"
 #include "tiler/tile_pool.h"
 
 struct worker {
@@ -167,7 +168,7 @@ int tile_pool_create(struct tile_pool **out, int threads)
 	struct tile_pool *p;
 	int started = 0;
 
-	if (!out || threads < 1 || threads > 256)
+	if (!out || threads < 1 || threads > TILE_POOL_MAX_THREADS)
 		return -EINVAL;
 	p = calloc(1, sizeof(*p));
 	if (!p)
@@ -184,12 +185,7 @@ int tile_pool_create(struct tile_pool **out, int threads)
 	atomic_init(&p->next, 0);
 	atomic_init(&p->agen, 0);
 	atomic_init(&p->active, 0);
-	{
-		const char *env = getenv("AMN_POOL_SPIN_US");
-		long us = env && *env ? strtol(env, NULL, 10) : 100;
-
-		p->spin_ns = us > 0 ? (us > 100000 ? 100000 : us) * 1000L : 0;
-	}
+	p->spin_ns = (long)amn_env_ulong("AMN_POOL_SPIN_US", 0, 100000, 100) * 1000L;
 	for (int i = 1; i < threads; i++) {
 		p->w[i].pool = p;
 		p->w[i].id = i;
@@ -292,16 +288,11 @@ static pthread_once_t default_once = PTHREAD_ONCE_INIT;
 
 static void default_init(void)
 {
-	const char *env = getenv("AMN_THREADS");
-	long n = env && *env ? strtol(env, NULL, 10) : 0;
+	int n = amn_threads_default();
 
-	if (n <= 0)
-		n = sysconf(_SC_NPROCESSORS_ONLN);
-	if (n < 1)
-		n = 1;
-	if (n > 256)
-		n = 256;
-	if (tile_pool_create(&default_pool, (int)n))
+	if (n > TILE_POOL_MAX_THREADS)
+		n = TILE_POOL_MAX_THREADS;
+	if (tile_pool_create(&default_pool, n))
 		default_pool = NULL;
 }
 

@@ -5,11 +5,15 @@
  * The caller of tile_pool_for() works too (as worker 0), so a pool made for
  * N threads starts N - 1 of its own. A call made while another one has the
  * workers runs on its caller alone (worker 0), so concurrent callers each
- * keep their own core busy instead of waiting for the pool. Idle workers spin up to AMN_POOL_SPIN_US
- * microseconds (default 100, 0: never) for the next call before sleeping.
+ * keep their own core busy instead of waiting for the pool. Idle workers spin up to
+ * $AMN_POOL_SPIN_US microseconds (0..100000, default 100, 0: never) for the next
+ * call before sleeping.
  */
 #ifndef AMN_TILE_POOL_H
 #define AMN_TILE_POOL_H
+
+/* Threads one pool may have (caller included); the default pool is clamped to it. */
+#define TILE_POOL_MAX_THREADS 256
 
 struct tile_pool;
 
@@ -19,7 +23,7 @@ typedef void tile_pool_fn(void *arg, int i, int worker);
 /**
  * tile_pool_create - start a pool for @threads threads (caller included).
  * @out:     receives the pool.
- * @threads: 1..256.
+ * @threads: 1..TILE_POOL_MAX_THREADS.
  * Return: 0, -EINVAL on a bad count, -ENOMEM, or -EAGAIN when a thread
  * cannot be started.
  */
@@ -41,7 +45,8 @@ void tile_pool_destroy(struct tile_pool *p);
 
 /**
  * tile_pool_default - the process-wide pool, made on first use.
- * Sized by AMN_THREADS, else the online CPUs. Return: the pool, or NULL
+ * Sized by amn_threads_default() ($AMN_THREADS, else the CPUs this process
+ * may run on), at most TILE_POOL_MAX_THREADS. Return: the pool, or NULL
  * when it could not be made.
  */
 struct tile_pool *tile_pool_default(void);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* kernels/cpu/kern_select.c - pick CPU tile kernels by CPUID or AMN_KERNEL. */
-#include <stdlib.h>
 #include <string.h>
+#include "common/amn_env.h"
 #include "kernels/cpu/kern.h"
 
 static int have_avx2(void)
@@ -18,13 +18,18 @@ static int have_vnni(void)
 	       __builtin_cpu_supports("avx512vnni");
 }
 
+/* What AMN_KERNEL may name; "auto" (the default) is the best the CPU has. */
+static const char *const kernel_names[] = {
+	"auto", "scalar", "avx2", "avx512vnni", "avx512vnni_rows", NULL
+};
+
 /* The kernel name to use: AMN_KERNEL when set, else the best the CPU has. */
 static const char *chosen(void)
 {
-	const char *env = getenv("AMN_KERNEL");
+	int i = amn_env_choice("AMN_KERNEL", kernel_names, 0);
 
-	if (env && *env)
-		return env;
+	if (i > 0)
+		return kernel_names[i];
 	return have_vnni() ? "avx512vnni" : have_avx2() ? "avx2" : "scalar";
 }
 
@@ -94,9 +99,7 @@ kern_quant_fn *kern_quant_select(void)
 /* The few-rows variant's name for @M rows, or NULL to keep the usual kernel. */
 static const char *rows_name(int M)
 {
-	const char *on = getenv("AMN_KERNEL_ROWS");
-
-	if (M < 2 || M > KERN_ROWS_MAX || !on || strcmp(on, "1") ||
+	if (M < 2 || M > KERN_ROWS_MAX || !amn_env_bool("AMN_KERNEL_ROWS", false) ||
 	    strcmp(chosen(), "avx512vnni"))
 		return NULL;
 	return "avx512vnni_rows";

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/amn_threads.h"
 #include "tools/amanuensis/cli.h"
 
 void cli_usage(FILE *f)
@@ -24,7 +25,7 @@ void cli_usage(FILE *f)
 "  -m, --model PATH          model directory or file (default: $AMANUENSIS_MODEL,\n"
 "                            else models/tiny.en beside build/, else ./models/tiny.en)\n"
 "  -b, --backend NAME        auto, cpu, emu or npu (default: $NPU_BACKEND, else auto)\n"
-"  -t, --threads N           CPU threads (default: $AMN_THREADS, else all CPUs)\n"
+"  -t, --threads N           CPU threads (default: $AMN_THREADS, else the CPUs it may use)\n"
 "      --precision P         int8 (default) or fp32\n"
 "  -j, --jobs N              files transcribed in parallel (default: min(files, %d))\n"
 "\n"
@@ -208,7 +209,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 		switch (c) {
 		case 'm': o->model = optarg; break;
 		case 'b': rc = parse_backend(optarg, &o->backend); break;
-		case 't': rc = parse_int("--threads", optarg, 1, 4096, &o->threads); break;
+		case 't': rc = parse_int("--threads", optarg, 1, AMN_THREADS_MAX, &o->threads); break;
 		case 'j': rc = parse_int("--jobs", optarg, 1, CLI_MAX_JOBS, &o->jobs); break;
 		case OPT_PRECISION:
 			if (!strcmp(optarg, "int8"))

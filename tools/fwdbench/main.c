@@ -7,6 +7,7 @@
  *
  * usage: fwdbench [-m MODEL] [-i MEL.f32] [-t THREADS] [-n REPS] [-s STEPS]
  *                 [-b BEAMS] [-T] [-C] [-D]
+ *   -t  threads (default: $AMN_THREADS, else the CPUs it may use)
  *   -T  INT8 matmuls through a cpu-backend engine tenant (else the tiler directly)
  *   -C  skip CTranslate2;  -D  also time wsp_encode_direct() (no job graph)
  *   -I  INT8 only (no fp32 runs)
@@ -21,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/amn_threads.h"
 #include "sched/npu.h"
 #include "whisper/nn/forward.h"
 #include "whisper/decode/greedy.h"
@@ -206,7 +208,8 @@ static void report(const char *name, struct series *s)
 int main(int argc, char **argv)
 {
 	const char *model = "models/tiny.en", *melpath = "build/ref/jfk.mel.f32";
-	int threads = 2, reps = 5, steps = 30, beams = 1, tenant = 0, skip_ct2 = 0, direct = 0;
+	int threads = amn_threads_default(), reps = 5, steps = 30, beams = 1, tenant = 0;
+	int skip_ct2 = 0, direct = 0;
 	int int8_only = 0, opt;
 	struct wsp_model *m;
 	const struct wsp_hparams *hp;

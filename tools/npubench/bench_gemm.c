@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "common/amn_threads.h"
 #include "tiler/tile.h"
 #include "bench.h"
 
@@ -189,7 +190,7 @@ int bench_gemm(int argc, char **argv)
 {
 	const struct shape *set = shapes;
 	size_t nset = sizeof(shapes) / sizeof(shapes[0]);
-	int threads = 2, reps = 3, rounds = 3, json = 0, nenc = 0;
+	int threads = amn_threads_default(), reps = 3, rounds = 3, json = 0, nenc = 0;
 	double lg[NIMPL] = { 0 };
 
 	for (int i = 1; i < argc; i++) {
@@ -206,7 +207,8 @@ int bench_gemm(int argc, char **argv)
 			nset = sizeof(dec_shapes) / sizeof(dec_shapes[0]);
 		} else {
 			fprintf(stderr, "usage: npubench gemm [--threads N] [--json] [--reps R] "
-				"[--rounds N] [--decoder]\n");
+				"[--rounds N] [--decoder]\n"
+				"  --threads: default $AMN_THREADS, else the CPUs it may use\n");
 			return 2;
 		}
 	}

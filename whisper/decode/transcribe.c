@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/amn_env.h"
 #include "sched/npu.h"
 #include "whisper/audio/audio.h"
 #include "whisper/decode/seek.h"
@@ -77,7 +78,7 @@ int wsp_context_new(const struct wsp_model *model, struct npu_engine *engine,
 	c->exec.precision = precision;
 	c->exec.threads = threads;
 	/* AMN_GANG=0: concurrent transcriptions' decoder steps run apart (comparisons) */
-	if (!getenv("AMN_GANG") || strcmp(getenv("AMN_GANG"), "0")) {
+	if (amn_env_bool("AMN_GANG", true)) {
 		ret = wsp_dec_gang_new(&c->gang);
 		if (ret) {
 			snprintf(err, errlen, "out of memory");

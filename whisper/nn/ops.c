@@ -4,9 +4,8 @@
  * that -O3 vectorizes them (no libm calls inside the hot loops).
  */
 #include <math.h>
-#include <stdlib.h>
-#include <string.h>
 
+#include "common/amn_env.h"
 #include "whisper/nn/ops.h"
 
 int nn_have_avx512(void)
@@ -15,12 +14,12 @@ int nn_have_avx512(void)
 	int h = __atomic_load_n(&have, __ATOMIC_RELAXED);
 
 	if (h < 0) {
-		const char *e = getenv("AMN_OPS");
+		static const char *const modes[] = { "auto", "generic", NULL };
 
 		__builtin_cpu_init();
 		h = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
 		    __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
-		    !(e && strcmp(e, "generic") == 0);
+		    amn_env_choice("AMN_OPS", modes, 0) == 0;
 		__atomic_store_n(&have, h, __ATOMIC_RELAXED);
 	}
 	return h;
@@ -41,10 +40,10 @@ int nn_have_bf16(void)
 
 int wsp_attn_use_bf16(const struct wsp_exec *x, int hd)
 {
-	const char *e = getenv("AMN_ATTN");
+	static const char *const modes[] = { "auto", "fp32", NULL };
 
 	return x->precision == WSP_INT8 && hd == 64 && nn_have_bf16() &&
-	       !(e && strcmp(e, "fp32") == 0);
+	       amn_env_choice("AMN_ATTN", modes, 0) == 0;
 }
 
 void nn_layer_norm(float *y, const float *x, const float *g, const float *b,

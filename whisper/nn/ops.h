@@ -91,12 +91,16 @@ typedef void (*nn_rows_fn)(void *ctx, int r0, int r1);
 
 /**
  * nn_parallel_rows - run @fn over @rows rows split across @threads threads
- * (the caller is one of them). Falls back to one thread if a thread cannot
- * be started.
+ * (the caller is one of them; at most 8, the threads it starts for the
+ * call). Falls back to one thread if a thread cannot be started.
  */
 void nn_parallel_rows(int rows, int threads, nn_rows_fn fn, void *ctx);
 
-/** wsp_exec_threads - @x->threads, or the default (online CPUs, at most 8). */
+/**
+ * wsp_exec_threads - the CPU threads of @x: @x->threads, else the library's
+ * default ($AMN_THREADS, else the CPUs this process may use).
+ * Return: at least 1.
+ */
 int wsp_exec_threads(const struct wsp_exec *x);
 
 /* One multi-head attention over already projected queries, keys and values. */

@@ -5,11 +5,16 @@
  * enough next to the work (tens of microseconds against milliseconds).
  */
 #include <pthread.h>
-#include <unistd.h>
 
+#include "common/amn_threads.h"
 #include "whisper/nn/ops.h"
 
-#define WSP_MAX_THREADS 8
+/*
+ * Threads of one nn_parallel_rows() call, the caller included: their slices
+ * live on its stack, and every call creates its threads anew, so it keeps
+ * to a few.
+ */
+#define PARALLEL_ROWS_MAX_THREADS 8
 
 struct slice {
 	nn_rows_fn fn;
@@ -27,24 +32,17 @@ static void *slice_run(void *arg)
 
 int wsp_exec_threads(const struct wsp_exec *x)
 {
-	long n;
-
-	if (x && x->threads > 0)
-		return x->threads < WSP_MAX_THREADS ? x->threads : WSP_MAX_THREADS;
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	if (n < 1)
-		n = 1;
-	return n < WSP_MAX_THREADS ? (int)n : WSP_MAX_THREADS;
+	return x && x->threads > 0 ? x->threads : amn_threads_default();
 }
 
 void nn_parallel_rows(int rows, int threads, nn_rows_fn fn, void *ctx)
 {
-	struct slice s[WSP_MAX_THREADS];
-	pthread_t tid[WSP_MAX_THREADS];
-	int started[WSP_MAX_THREADS] = { 0 };
+	struct slice s[PARALLEL_ROWS_MAX_THREADS];
+	pthread_t tid[PARALLEL_ROWS_MAX_THREADS];
+	int started[PARALLEL_ROWS_MAX_THREADS] = { 0 };
 
-	if (threads > WSP_MAX_THREADS)
-		threads = WSP_MAX_THREADS;
+	if (threads > PARALLEL_ROWS_MAX_THREADS)
+		threads = PARALLEL_ROWS_MAX_THREADS;
 	if (threads > rows)
 		threads = rows;
 	if (threads <= 1) {
