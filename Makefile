@@ -109,12 +109,18 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJS) $(BUILD)/libamanuen
 	@mkdir -p $(dir $@)
 	$(CXX) -o $@ $(filter %.o,$^) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a $(LDFLAGS) $(LIBS) $(SVC_LIBS) $(PEER_LIBS) $(TEST_LIBS)
 
+# The queue tests' front door (tests/queue/amq_client.c), driven by tests/queue/*.py.
+$(BUILD)/tests/amq_client: $(BUILD)/obj/tests/queue/amq_client.o $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a
+	@mkdir -p $(dir $@)
+	$(CXX) -o $@ $(filter %.o,$^) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a $(LDFLAGS) $(LIBS) $(SVC_LIBS) $(PEER_LIBS)
+all: $(BUILD)/tests/amq_client
+
 # `make test` runs every suite; the closing line counts suites.
 # TESTS=name restricts to one suite, e.g. `make test TESTS=test_ring`.
 TESTS ?= $(TEST_BINS:$(BUILD)/tests/%=%)
 # Python suites (pytest) run after the Criterion ones: the server through the
 # real OpenAI client, Chromium and schemathesis. Naming TESTS alone skips them.
-PY_TESTS ?= $(if $(filter command line,$(origin TESTS)),,tests/server)
+PY_TESTS ?= $(if $(filter command line,$(origin TESTS)),,tests/server tests/queue)
 test: all
 	@pass=0; fail=0; failed=""; \
 	for t in $(TESTS); do \
