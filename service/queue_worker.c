@@ -13,6 +13,11 @@
  *                                      dead letter, another is left pending
  *                                      (with a retry event) for a later delivery.
  *
+ * A keeper thread, on a transport of its own, renews the claim of every
+ * job in progress every touch_ms, so that no other worker reclaims a job
+ * however long one window takes; a delivery of an entry another thread
+ * of this worker already holds (reclaimed from ourselves) is skipped.
+ *
  * Transport-agnostic: each thread talks to its own struct amq_transport.
  */
 #include <errno.h>
@@ -32,6 +37,7 @@ struct job_thread {
 	pthread_t tid;
 	int started;
 	struct amq_delivery d;
+	char holding[AMQ_ENTRY_ID_MAX];  /* the entry in progress, "" for none (w->lock) */
 };
 
 struct amq_worker {
@@ -43,6 +49,10 @@ struct amq_worker {
 	atomic_ulong done, failed, dead, duplicate, retried, left;
 	int n;
 	struct job_thread *threads;
+	pthread_mutex_t lock;        /* guards every thread's holding */
+	struct amq_transport *keeper_t;
+	pthread_t keeper;
+	int keeper_started;
 };
 
 /* Where one job's answer goes: its transport, delivery and result stream. */
@@ -55,7 +65,6 @@ struct amq_sink {
 	int failed;                  /* a write failed: the job is left pending */
 	int finished;                /* amq_sink_done() wrote and acknowledged */
 	int n_segments;
-	double last_touch_ms;
 };
 
 static double mono_ms(void)
@@ -68,19 +77,10 @@ static double mono_ms(void)
 
 int amq_sink_window(struct amq_sink *s)
 {
-	double now = mono_ms();
-
 	if (atomic_load(&s->w->hard) || s->failed)
 		return -ECANCELED;
 	if (s->job->deadline_ms && amq_now_ms() >= s->job->deadline_ms)
 		return -ETIMEDOUT;
-	if (now - s->last_touch_ms >= s->w->o.touch_ms) {
-		if (s->t->ops->touch(s->t, s->d)) {
-			s->failed = 1;
-			return -ECANCELED;
-		}
-		s->last_touch_ms = now;
-	}
 	return 0;
 }
 
@@ -175,7 +175,7 @@ static void attempt_failed(struct amq_worker *w, struct amq_transport *t, const 
 	char msg[AMQ_MESSAGE_MAX];
 
 	if (d->attempt >= w->o.max_attempts) {
-		snprintf(msg, sizeof(msg), "failed %d attempts; last error: %s", d->attempt, why);
+		snprintf(msg, sizeof(msg), "failed %d attempts; last error: %.440s", d->attempt, why);
 		send_dead(w, t, d, j, 500, msg);
 		return;
 	}
@@ -192,9 +192,8 @@ static void run_job(struct amq_worker *w, struct amq_transport *t, const struct 
 		    const struct amq_job *j)
 {
 	struct amq_sink sink = { .w = w, .t = t, .d = d, .job = j,
-				 .ttl_s = j->ttl_s ? j->ttl_s : AMQ_DEFAULT_TTL_S,
-				 .last_touch_ms = mono_ms() };
-	double t0 = sink.last_touch_ms;
+				 .ttl_s = j->ttl_s ? j->ttl_s : AMQ_DEFAULT_TTL_S };
+	double t0 = mono_ms();
 	char err[AMQ_MESSAGE_MAX] = "";
 	int permanent = 0, rc;
 
@@ -269,6 +268,58 @@ static void nap_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+/*
+ * hold - make @jt the holder of @d's entry. Return: 0, or -EBUSY when
+ * another thread of this worker holds it already (our own job, reclaimed
+ * by ourselves after its idle time ran out).
+ */
+static int hold(struct amq_worker *w, struct job_thread *jt, const struct amq_delivery *d)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&w->lock);
+	for (int i = 0; i < w->n && !rc; i++)
+		if (&w->threads[i] != jt && !strcmp(w->threads[i].holding, d->entry_id))
+			rc = -EBUSY;
+	if (!rc)
+		snprintf(jt->holding, sizeof(jt->holding), "%s", d->entry_id);
+	pthread_mutex_unlock(&w->lock);
+	return rc;
+}
+
+static void release(struct amq_worker *w, struct job_thread *jt)
+{
+	pthread_mutex_lock(&w->lock);
+	jt->holding[0] = '\0';
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Renew the claim of every job in progress, until the last job thread has returned. */
+static void *keeper_thread(void *arg)
+{
+	struct amq_worker *w = arg;
+	struct amq_delivery *held = calloc((size_t)w->n, sizeof(*held));
+	double last = mono_ms();
+
+	while (atomic_load(&w->running) > 0) {
+		int n = 0;
+
+		nap_ms(w->o.touch_ms < 50 ? w->o.touch_ms : 50);
+		if (!held || mono_ms() - last < w->o.touch_ms)
+			continue;
+		last = mono_ms();
+		pthread_mutex_lock(&w->lock);
+		for (int i = 0; i < w->n; i++)
+			if (w->threads[i].holding[0])
+				snprintf(held[n++].entry_id, AMQ_ENTRY_ID_MAX, "%s", w->threads[i].holding);
+		pthread_mutex_unlock(&w->lock);
+		for (int i = 0; i < n; i++)
+			w->keeper_t->ops->touch(w->keeper_t, &held[i]);
+	}
+	free(held);
+	return NULL;
+}
+
 static void *job_thread(void *arg)
 {
 	struct job_thread *jt = arg;
@@ -288,7 +339,13 @@ static void *job_thread(void *arg)
 			}
 			continue;
 		}
+		if (hold(w, jt, &jt->d)) {
+			amq_log(w->log_name, "entry %s: already in progress here; skipped",
+				jt->d.entry_id);
+			continue;
+		}
 		take(w, t, &jt->d);
+		release(w, jt);
 	}
 	atomic_fetch_sub(&w->running, 1);
 	return NULL;
@@ -299,6 +356,9 @@ static void close_all(struct amq_worker *w)
 	for (int i = 0; i < w->n; i++)
 		if (w->threads[i].t)
 			w->threads[i].t->ops->close(w->threads[i].t);
+	if (w->keeper_t)
+		w->keeper_t->ops->close(w->keeper_t);
+	pthread_mutex_destroy(&w->lock);
 	free(w->threads);
 	free(w);
 }
@@ -331,12 +391,17 @@ int amq_worker_start(struct amq_worker **out, const struct amq_worker_opts *o,
 		w->o.block_ms = 1000;
 	if (w->o.touch_ms <= 0)
 		w->o.touch_ms = 10000;
+	if (w->o.touch_ms > 60000)
+		w->o.touch_ms = 60000;
 	w->n = o->jobs;
+	pthread_mutex_init(&w->lock, NULL);
 	for (int i = 0; i < w->n && !rc; i++) {
 		w->threads[i].w = w;
 		w->threads[i].index = i;
 		rc = o->open(o->open_arg, i, &w->stopping, &w->threads[i].t, err, errlen);
 	}
+	if (!rc)
+		rc = o->open(o->open_arg, w->n, &w->stopping, &w->keeper_t, err, errlen);
 	if (rc) {
 		close_all(w);
 		return rc;
@@ -353,6 +418,14 @@ int amq_worker_start(struct amq_worker **out, const struct amq_worker_opts *o,
 		}
 		w->threads[i].started = 1;
 	}
+	rc = pthread_create(&w->keeper, NULL, keeper_thread, w);
+	if (rc) {
+		snprintf(err, errlen, "cannot start the keeper thread: %s", strerror(rc));
+		amq_worker_stop(w, 1);
+		amq_worker_join(w);
+		return -rc;
+	}
+	w->keeper_started = 1;
 	*out = w;
 	return 0;
 }
@@ -386,5 +459,7 @@ void amq_worker_join(struct amq_worker *w)
 	for (int i = 0; i < w->n; i++)
 		if (w->threads[i].started)
 			pthread_join(w->threads[i].tid, NULL);
+	if (w->keeper_started)
+		pthread_join(w->keeper, NULL);
 	close_all(w);
 }

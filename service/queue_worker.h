@@ -2,11 +2,12 @@
 /*
  * service/queue_worker.h - the worker's half of the queue
  * (Documentation/scale-out.md): N job threads, each with its own
- * transport (its own Redis connection), that take a delivery, decide
+ * transport (its own Redis connection), and a keeper thread that renews
+ * the claims of the jobs in progress. A job thread takes a delivery, decides
  * what it needs (dead-letter a bad job, acknowledge one already answered,
- * give up after too many attempts, answer an expired one with 504), run
+ * give up after too many attempts, answer an expired one with 504), runs
  * the job through a handler that streams its segments into a sink, and
- * finish it (done and acknowledgement in one transaction).
+ * finishes it (done and acknowledgement in one transaction).
  *
  * The transport is an ops table so that the policy here runs against
  * Redis (service/queue_redis.c) and against an in-memory stand-in in the
@@ -48,7 +49,8 @@ struct amq_transport;
  *	@ev->message, add @ev (an error event) to job @id's result stream
  *	(@id NULL or "": the job has no usable id, no result is written),
  *	acknowledge @d and delete it.
- * @touch: tell the others @d is still being worked on (its idle time restarts).
+ * @touch: tell the others @d is still being worked on (its idle time
+ *	restarts); only @d->entry_id is set. Called by the keeper thread.
  * @close: release the transport.
  */
 struct amq_transport_ops {
@@ -93,8 +95,7 @@ typedef int (*amq_job_handler_fn)(void *arg, const struct amq_job *job, struct a
 				  int *permanent, char *err, size_t errlen);
 
 /**
- * amq_sink_window - before each window of the job: keeps the job's claim
- * fresh (touch) now and then.
+ * amq_sink_window - before each window of the job.
  * Return: 0 to go on; -ECANCELED when the worker stops at once or a
  * result could not be written; -ETIMEDOUT past the job's deadline.
  */
@@ -116,7 +117,7 @@ struct amq_worker_opts {
 	int max_attempts;            /* deliveries before a job goes to the dead letter, >= 1 */
 	size_t max_audio;            /* bytes; 0: AMQ_DEFAULT_MAX_AUDIO */
 	int block_ms;                /* how long one read waits (the stop latency) */
-	int touch_ms;                /* a job's claim is renewed this often at window starts */
+	int touch_ms;                /* the claim of every job in progress is renewed this often */
 	amq_transport_open_fn open;
 	void *open_arg;
 	amq_job_handler_fn handle;
@@ -136,8 +137,10 @@ struct amq_worker_stats {
 struct amq_worker;
 
 /**
- * amq_worker_start - open @o->jobs transports (in order, failing on the
- * first that does not open) and start a job thread on each.
+ * amq_worker_start - open @o->jobs transports and one more for the
+ * keeper (in order, failing on the first that does not open), and start
+ * a job thread on each and the keeper, which renews the claims of the
+ * jobs in progress every @o->touch_ms.
  * Return: 0 with *@out, or -errno with @err set (nothing stays running).
  */
 int amq_worker_start(struct amq_worker **out, const struct amq_worker_opts *o,
