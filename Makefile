@@ -110,12 +110,18 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJS) $(BUILD)/libamanuen
 	@mkdir -p $(dir $@)
 	$(CXX) -o $@ $(filter %.o,$^) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a $(LDFLAGS) $(LIBS) $(SVC_LIBS) $(PEER_LIBS) $(TEST_LIBS)
 
+# The queue tests' front door (tests/queue/amq_client.c), driven by tests/queue/*.py.
+$(BUILD)/tests/amq_client: $(BUILD)/obj/tests/queue/amq_client.o $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a
+	@mkdir -p $(dir $@)
+	$(CXX) -o $@ $(filter %.o,$^) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a $(LDFLAGS) $(LIBS) $(SVC_LIBS) $(PEER_LIBS)
+all: $(BUILD)/tests/amq_client
+
 # `make test` runs every suite; the closing line counts suites.
 # TESTS=name restricts to one suite, e.g. `make test TESTS=test_ring`.
 TESTS ?= $(TEST_BINS:$(BUILD)/tests/%=%)
 # Python suites (pytest) run after the Criterion ones: the server through the
 # real OpenAI client, Chromium and schemathesis. Naming TESTS alone skips them.
-PY_TESTS ?= $(if $(filter command line,$(origin TESTS)),,tests/server)
+PY_TESTS ?= $(if $(filter command line,$(origin TESTS)),,tests/server tests/queue)
 test: all
 	@pass=0; fail=0; failed=""; \
 	for t in $(TESTS); do \
@@ -143,7 +149,7 @@ asan:
 # TSan report.
 TSAN_SUITES ?= test_ring test_doorbell test_tenant test_emu test_sched test_graph test_stats \
 	       test_tile_pool test_xrt test_xrt_loopback test_npustress test_decoder \
-	       test_transcribe
+	       test_transcribe test_queue_worker
 TSAN_ENV    := TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=tests/tsan/tsan.supp \
 	       $(TSAN_OPTIONS)" AMN_TEST_SCALE=small
 tsan:
@@ -158,9 +164,9 @@ tsan-run: $(TSAN_SUITES:%=$(BUILD)/tsan/%) $(BUILD)/npustress
 $(BUILD)/obj/tsan/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests/tsan/include $(CFLAGS) -MMD -MP -c $< -o $@
-$(BUILD)/tsan/%: $(BUILD)/obj/tsan/tests/%.o $(BUILD)/obj/tsan/tests/tsan/crt_main.o $(TEST_HELPER_SRCS:%.c=$(BUILD)/obj/tsan/%.o) $(BUILD)/libamanuensis.a
+$(BUILD)/tsan/%: $(BUILD)/obj/tsan/tests/%.o $(BUILD)/obj/tsan/tests/tsan/crt_main.o $(TEST_HELPER_SRCS:%.c=$(BUILD)/obj/tsan/%.o) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a
 	@mkdir -p $(dir $@)
-	$(CXX) -o $@ $(filter %.o,$^) $(BUILD)/libamanuensis.a $(LDFLAGS) $(LIBS) $(PEER_LIBS)
+	$(CXX) -o $@ $(filter %.o,$^) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a $(LDFLAGS) $(LIBS) $(SVC_LIBS) $(PEER_LIBS)
 valgrind:
 	$(MAKE) BUILD=build-vg OPT=-O1 \
 	  TEST_WRAPPER="valgrind -q --trace-children=yes --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \

