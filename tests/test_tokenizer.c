@@ -468,8 +468,11 @@ static void vocab_only(const char *model)
 	cr_assert_eq(wsp_tokenizer_load(tmpdir, model_vocab(model), &tv, err, sizeof(err)), 0,
 		     "%s", err);
 	cr_assert_str_eq(wsp_tokenizer_source(tv), "vocabulary.txt");
-	cr_assert_not(wsp_tokenizer_can_encode(tv));
-	cr_assert_eq(wsp_tokenizer_encode(tv, "hello", tok, 4), -ENOTSUP);
+	cr_assert_not(wsp_tokenizer_encodes_exactly(tv));
+	/* greedy longest match: " hello" is one token in both ways */
+	cr_assert_eq(wsp_tokenizer_encode(tv, " hello", tok, 4), 1);
+	cr_assert_eq(wsp_tokenizer_encode(tj, " hello", tok + 1, 3), 1);
+	cr_assert_eq(tok[0], tok[1]);
 	cr_assert_eq(each_ref("special", model, check_special, tv, &seen), 9);
 	each_ref("lang", model, check_lang, tv, NULL);
 	each_ref("decode", model, check_decode, tv, NULL);

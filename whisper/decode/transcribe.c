@@ -87,6 +87,18 @@ int wsp_context_new(const struct wsp_model *model, struct npu_engine *engine,
 		c->exec.gang = c->gang;
 	}
 	ret = wsp_tokenizer_load(wsp_model_dir(model), hp->n_vocab, &c->tok, err, errlen);
+	if (ret == -ENOENT) {
+		const unsigned char *gv;
+		size_t gv_len;
+		int32_t gv_count;
+
+		/* a ggml file on its own: the vocabulary inside it (exact BPE needs
+		 * a tokenizer.json beside it, which wins when it is there) */
+		gv = wsp_model_ggml_vocab(model, &gv_len, &gv_count);
+		if (gv)
+			ret = wsp_tokenizer_from_ggml(wsp_model_dir(model), gv, gv_len, gv_count,
+						      hp->n_vocab, &c->tok, err, errlen);
+	}
 	if (ret)
 		goto fail;
 	ret = wsp_rules_init(&c->rules, c->tok, hp->n_vocab, wsp_model_config(model), err, errlen);

@@ -81,6 +81,7 @@ int wsp_load_ggml_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
 {
 	struct gg_reader r = { buf, buf, buf + len, file, err, errlen };
 	int32_t magic, h[11], n_mel, n_fft, n_vocab;
+	const unsigned char *vocab;
 	struct wsp_pt_sink k;
 	int ffn, ret;
 
@@ -105,12 +106,26 @@ int wsp_load_ggml_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
 		return gg_trunc(&r, "mel filters");
 	if (gg_i32(&r, &n_vocab) || n_vocab < 0)
 		return gg_trunc(&r, "vocabulary");
+	if (n_vocab > m->hp.n_vocab) {
+		snprintf(err, errlen, "%s: %d vocabulary entries for n_vocab %d", file, n_vocab,
+			 m->hp.n_vocab);
+		return -EINVAL;
+	}
+	vocab = r.p;
 	for (int32_t i = 0; i < n_vocab; i++) {
 		int32_t l;
 
-		if (gg_i32(&r, &l) || l < 0 || gg_skip(&r, (uint64_t)l))
+		if (gg_i32(&r, &l) || l < 0 || l > 1024 || gg_skip(&r, (uint64_t)l))
 			return gg_trunc(&r, "vocabulary");
 	}
+	/* kept for the tokenizer: a ggml file alone is a whole model */
+	free(m->ggml_vocab);
+	m->ggml_vocab = malloc((size_t)(r.p - vocab) + 1);
+	if (!m->ggml_vocab)
+		return -ENOMEM;
+	memcpy(m->ggml_vocab, vocab, (size_t)(r.p - vocab));
+	m->ggml_vocab_len = (size_t)(r.p - vocab);
+	m->ggml_vocab_count = n_vocab;
 	ffn = gg_find_ffn(r);
 	if (ffn <= 0) {
 		snprintf(err, errlen, "%s: no readable 'mlp.0.weight' tensor to size the FFN", file);

@@ -37,10 +37,19 @@ static void ln_free(struct wsp_ln *ln)
 	free(ln->b);
 }
 
+const unsigned char *wsp_model_ggml_vocab(const struct wsp_model *m, size_t *len,
+					  int32_t *count)
+{
+	*len = m->ggml_vocab ? m->ggml_vocab_len : 0;
+	*count = m->ggml_vocab ? m->ggml_vocab_count : 0;
+	return m->ggml_vocab;
+}
+
 void wsp_model_free(struct wsp_model *m)
 {
 	if (!m)
 		return;
+	free(m->ggml_vocab);
 	for (int i = 0; m->enc && i < m->hp.n_audio_layer; i++) {
 		struct wsp_enc_layer *L = &m->enc[i];
 

@@ -107,10 +107,24 @@ struct wsp_model {
 	struct wsp_dec_layer *dec;
 	struct wsp_ln dec_ln;
 
+	/* a ggml file's embedded vocabulary, as the file has it: @ggml_vocab_count
+	 * entries of (i32 length, raw bytes); NULL for other formats */
+	unsigned char *ggml_vocab;
+	size_t ggml_vocab_len;
+	int32_t ggml_vocab_count;
+
 	int int8_only;            /* wsp_model_drop_fp32() ran: no float path */
 	uint16_t *tok_emb_h;      /* int8_only and every value a half float: the
 				     token embedding as f16 (tok_emb.w freed) */
 };
+
+/**
+ * wsp_model_ggml_vocab - the vocabulary a ggml file carries (see struct
+ * wsp_model); *@count entries in @len bytes.
+ * Return: the bytes, or NULL when the model did not come from a ggml file.
+ */
+const unsigned char *wsp_model_ggml_vocab(const struct wsp_model *m, size_t *len,
+					  int32_t *count);
 
 /** wsp_model_config - the lists the model's config files gave (never NULL). */
 const struct wsp_model_config *wsp_model_config(const struct wsp_model *m);

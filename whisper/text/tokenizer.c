@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "whisper/text/tokenizer_internal.h"
+#include "whisper/text/tokenizer_ggml.h"
 #include "whisper/text/tokenizer_json.h"
 
 /* The id of special token @text, looked up among the added tokens, or -1. */
@@ -124,6 +125,23 @@ static int slurp(const char *path, char **buf, size_t *len, char *err, size_t er
 	return 0;
 }
 
+/* The steps after a reader filled @t->vocab (@ret: the reader's result); frees @t on failure. */
+static int finish(struct wsp_tokenizer *t, const char *path, int ret, char *err, size_t errlen)
+{
+	/* the pre-tokenizer splits for greedy matching too: pieces never span words */
+	if (!ret)
+		ret = wsp_tok_split_init(&t->split, err, errlen);
+	if (!ret)
+		ret = resolve_specials(t, path, err, errlen);
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "%s: out of memory", path);
+	else if (ret && !err[0])
+		snprintf(err, errlen, "%s: too large", path);
+	if (ret)
+		wsp_tokenizer_free(t);
+	return ret;
+}
+
 int wsp_tok_load_buf(struct wsp_tokenizer **out, const char *path, const char *buf,
 		     size_t len, int is_json, int n_vocab, char *err, size_t errlen)
 {
@@ -135,24 +153,37 @@ int wsp_tok_load_buf(struct wsp_tokenizer **out, const char *path, const char *b
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
-	if (is_json) {
+	if (is_json)
 		ret = wsp_tok_read_json(&t->vocab, &t->bpe, path, buf, len, n_vocab, err, errlen);
-		if (!ret)
-			ret = wsp_tok_split_init(&t->split, err, errlen);
-	} else {
+	else
 		ret = wsp_tok_read_vocab_txt(&t->vocab, path, buf, len, n_vocab, err, errlen);
-	}
-	if (!ret)
-		ret = resolve_specials(t, path, err, errlen);
-	if (ret == -ENOMEM)
-		snprintf(err, errlen, "%s: out of memory", path);
-	else if (ret && !err[0])
-		snprintf(err, errlen, "%s: too large", path);
-	if (ret) {
-		wsp_tokenizer_free(t);
+	ret = finish(t, path, ret, err, errlen);
+	if (ret)
 		return ret;
-	}
 	snprintf(t->source, sizeof(t->source), "%s", is_json ? "tokenizer.json" : "vocabulary.txt");
+	*out = t;
+	return 0;
+}
+
+int wsp_tokenizer_from_ggml(const char *path, const unsigned char *buf, size_t len,
+			    int32_t count, int n_vocab, struct wsp_tokenizer **out,
+			    char *err, size_t errlen)
+{
+	struct wsp_tokenizer *t;
+	int ret;
+
+	*out = NULL;
+	err[0] = '\0';
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	ret = wsp_tok_read_ggml_vocab(&t->vocab, path, buf, len, count, n_vocab, err, errlen);
+	ret = finish(t, path, ret, err, errlen);
+	if (ret)
+		return ret;
+	snprintf(t->source, sizeof(t->source), "ggml vocabulary");
 	*out = t;
 	return 0;
 }
@@ -204,10 +235,7 @@ int wsp_tokenizer_load(const char *dir, int n_vocab, struct wsp_tokenizer **out,
 	if (ret == -ENOENT)
 		ret = load_file(out, dir, "vocabulary.txt", n_vocab, err, errlen);
 	if (ret == -ENOENT)
-		snprintf(err, errlen,
-			 "%s: no tokenizer.json or vocabulary.txt (a ggml model's embedded "
-			 "vocabulary is not read: put the model's tokenizer.json beside it)",
-			 dir);
+		snprintf(err, errlen, "%s: no tokenizer.json or vocabulary.txt", dir);
 	return ret;
 }
 
@@ -237,7 +265,7 @@ const char *wsp_tokenizer_source(const struct wsp_tokenizer *t)
 	return t->source;
 }
 
-int wsp_tokenizer_can_encode(const struct wsp_tokenizer *t)
+int wsp_tokenizer_encodes_exactly(const struct wsp_tokenizer *t)
 {
 	return t->bpe.merges != NULL;
 }
@@ -388,6 +416,36 @@ size_t wsp_tokenizer_decode(const struct wsp_tokenizer *t, const int32_t *tokens
 	return o.n;
 }
 
+/*
+ * A piece without merges to apply (the vocabulary came from vocabulary.txt
+ * or a ggml file): the longest known token at each position, left to right,
+ * as whisper.cpp's tokenizer does. Every single byte is a token of Whisper's
+ * byte-level vocabulary, so each step moves on; a byte that is not (a broken
+ * vocabulary) is skipped, as there.
+ */
+static void greedy_piece(const struct wsp_tok_vocab *v, const unsigned char *s, size_t n,
+			 struct wsp_tok_sink *o)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t j = n - i < 256 ? n : i + 256;
+		int32_t id = -1;
+
+		for (; j > i; j--) {
+			id = wsp_tok_vocab_find(v, s + i, j - i);
+			if (id >= 0)
+				break;
+		}
+		if (id >= 0) {
+			wsp_tok_sink_put(o, id);
+			i = j;
+		} else {
+			i++;
+		}
+	}
+}
+
 /* Split the span [@at, @end) of the text into pieces and encode each. */
 static int encode_span(const struct wsp_tokenizer *t, const struct wsp_tok_pieces *p,
 		       const unsigned char *s, size_t at, size_t end, struct wsp_tok_sink *o)
@@ -398,9 +456,13 @@ static int encode_span(const struct wsp_tokenizer *t, const struct wsp_tok_piece
 
 		if (k < 0)
 			return (int)k;
-		ret = wsp_tok_bpe_piece(&t->bpe, s + at, (size_t)k, o);
-		if (ret)
-			return ret;
+		if (t->bpe.merges) {
+			ret = wsp_tok_bpe_piece(&t->bpe, s + at, (size_t)k, o);
+			if (ret)
+				return ret;
+		} else {
+			greedy_piece(&t->vocab, s + at, (size_t)k, o);
+		}
 		at += (size_t)k;
 	}
 	return 0;
@@ -447,8 +509,6 @@ int wsp_tokenizer_encode(const struct wsp_tokenizer *t, const char *text, int32_
 
 	if (!t || !text)
 		return -EINVAL;
-	if (!t->bpe.merges)
-		return -ENOTSUP;    /* vocabulary.txt has no merges: encoding needs tokenizer.json */
 	n = strlen(text);
 	ret = wsp_tok_pieces_start(&p, &t->split, text, n);
 	if (ret)

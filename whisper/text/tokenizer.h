@@ -41,6 +41,17 @@ struct wsp_special_tokens {
 int wsp_tokenizer_load(const char *dir, int n_vocab, struct wsp_tokenizer **out,
 		       char *err, size_t errlen);
 
+/**
+ * wsp_tokenizer_from_ggml - the tokenizer of a ggml file from its embedded
+ * vocabulary (@count entries of i32 length + raw bytes, @len bytes), with
+ * the special tokens whisper.cpp places for @n_vocab. @path names the file
+ * in messages.
+ * Return: 0, -EINVAL (with @err set), -ENOMEM.
+ */
+int wsp_tokenizer_from_ggml(const char *path, const unsigned char *buf, size_t len,
+			    int32_t count, int n_vocab, struct wsp_tokenizer **out,
+			    char *err, size_t errlen);
+
 /** wsp_tokenizer_free - release; NULL is a no-op. */
 void wsp_tokenizer_free(struct wsp_tokenizer *t);
 
@@ -71,8 +82,9 @@ size_t wsp_tokenizer_decode(const struct wsp_tokenizer *t, const int32_t *tokens
  * pre-tokenization regex, merges by rank). No special tokens are added.
  * Added tokens written in @text ("<|en|>") become their ids, as in Hugging
  * Face tokenizers.
- * Return: the number of tokens (may exceed @cap; only @cap are written), or
- * -ENOTSUP when the tokenizer came from vocabulary.txt (no merges), -ENOMEM.
+ * Without merges (wsp_tokenizer_encodes_exactly() false) each piece of the
+ * pre-tokenizer is matched greedily against the vocabulary instead.
+ * Return: the number of tokens (may exceed @cap; only @cap are written), or -ENOMEM.
  */
 int wsp_tokenizer_encode(const struct wsp_tokenizer *t, const char *text,
 			 int32_t *dst, int cap);
@@ -100,13 +112,15 @@ int32_t wsp_tokenizer_token_id(const struct wsp_tokenizer *t, const char *text);
 int wsp_tokenizer_is_special(const struct wsp_tokenizer *t, int32_t id);
 
 /**
- * wsp_tokenizer_can_encode - true when the merges were read (tokenizer.json);
- * a tokenizer read from vocabulary.txt decodes only, and
- * wsp_tokenizer_encode() returns -ENOTSUP.
+ * wsp_tokenizer_encodes_exactly - true when the merges were read
+ * (tokenizer.json): wsp_tokenizer_encode() then gives the reference BPE's
+ * tokens. Otherwise (vocabulary.txt, a ggml file's vocabulary) it matches
+ * the longest known token at each position, as whisper.cpp does without
+ * merges: the same text on decoding, often other token ids.
  */
-int wsp_tokenizer_can_encode(const struct wsp_tokenizer *t);
+int wsp_tokenizer_encodes_exactly(const struct wsp_tokenizer *t);
 
-/** wsp_tokenizer_source - the file read: "tokenizer.json" or "vocabulary.txt". */
+/** wsp_tokenizer_source - what was read: "tokenizer.json", "vocabulary.txt" or "ggml vocabulary". */
 const char *wsp_tokenizer_source(const struct wsp_tokenizer *t);
 
 #ifdef __cplusplus
