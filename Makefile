@@ -71,7 +71,7 @@ PUBLIC_HDRS := amanuensis.h sched/npu.h sched/graph.h sched/npu_stats.h tiler/ti
 	       whisper/model.h whisper/transcribe.h whisper/output.h whisper/runtime.h
 SO_VERSION  := 0
 
-.PHONY: all lib tools test asan tsan tsan-run valgrind install clean fuzz soak setup
+.PHONY: all lib tools test asan tsan tsan-run valgrind install install-models clean fuzz soak setup
 all: lib tools $(TEST_BINS)
 lib: $(BUILD)/libamanuensis.a $(BUILD)/libamanuensis.so
 tools: $(TOOL_BINS)
@@ -186,6 +186,12 @@ install: lib
 	for m in Documentation/man/*.1; do install -D -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/$$(basename $$m); done
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBS@|$(LIBS)|g' scripts/amanuensis.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/amanuensis.pc
+
+# The models of models/ (links followed) into the data folder an installed
+# program looks up model names in (<prefix>/share/amanuensis/models).
+install-models:
+	install -d $(DESTDIR)$(PREFIX)/share/amanuensis/models
+	for m in models/*; do [ -e "$$m" ] && cp -rL "$$m" $(DESTDIR)$(PREFIX)/share/amanuensis/models/ || true; done
 
 setup:
 	bash scripts/setup.sh

@@ -159,7 +159,8 @@ Test(cli, help_lists_every_option_and_exits_0)
 		"--compression-ratio-threshold", "--logprob-threshold", "--no-speech-threshold",
 		"--condition-on-previous-text", "--prompt", "--no-timestamps", "--seed",
 		"--output-format", "--output-dir", "--quiet", "--version", "--help",
-		"AMANUENSIS_MODEL", "NPU_BACKEND", "Exit status",
+		"--list-models", "AMANUENSIS_MODEL", "AMANUENSIS_MODELS", "NPU_BACKEND",
+		"Exit status",
 	};
 	static char out[16384], err[4096];
 	size_t i;
@@ -220,6 +221,54 @@ Test(cli, missing_or_corrupt_model_exits_4)
 	cr_assert_eq(run(NULL, args, out, sizeof(out), err, sizeof(err)), 4, "%s", err);
 	cr_assert(strstr(err, path), "%s", err);
 	unsetenv("AMANUENSIS_MODEL");
+	rm_rf(dir);
+}
+
+/*
+ * Model names: -m NAME finds NAME (a folder) or ggml-NAME.bin in the folders
+ * of $AMANUENSIS_MODELS before the repository's models/, a name that is
+ * nowhere says where it looked, and --list-models shows both kinds.
+ */
+Test(cli, model_names_and_list_models)
+{
+	char dir[] = "/tmp/test_cli_names_XXXXXX", path[PATH_MAX + 64], args[ARGS_MAX];
+	char ref[PATH_MAX + 64];
+	static char out[16384], err[16384];
+	FILE *f;
+
+	NEED_MODEL();
+	make_tmpdir(dir);
+	snprintf(path, sizeof(path), "%s/mine", dir);
+	cr_assert_eq(symlink(model, path), 0);
+	/* a ggml header that names a q5_1 file: listed, not loadable */
+	snprintf(path, sizeof(path), "%s/ggml-broken.en-q5_1.bin", dir);
+	f = fopen(path, "wb");
+	cr_assert(f);
+	{
+		int32_t h[12] = { 0x67676d6c, 51864, 1500, 512, 8, 6, 448, 512, 8, 6, 80, 2009 };
+
+		fwrite(h, 4, 12, f);
+	}
+	fclose(f);
+	setenv("AMANUENSIS_MODELS", dir, 1);
+	snprintf(args, sizeof(args), "-m mine -f txt -o '%s' '%s/jfk.wav'", dir, audio);
+	cr_assert_eq(run(NULL, args, out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+	snprintf(ref, sizeof(ref), "%s/jfk.txt", dir);
+	{
+		char *txt = slurp(ref);
+
+		cr_assert(txt && strstr(txt, "ask not what your country"), "%s", txt ? txt : "");
+		free(txt);
+	}
+	cr_assert_eq(run(NULL, "-m no-such-model x.wav", out, sizeof(out), err, sizeof(err)), 4);
+	cr_assert(strstr(err, "no-such-model") && strstr(err, dir) && strstr(err, "ggml-no-such-model.bin"),
+		  "the message names the folders searched: %s", err);
+	cr_assert_eq(run(NULL, "--list-models", out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+	cr_assert(strstr(out, dir), "%s", out);
+	cr_assert(strstr(out, "mine") && strstr(out, "ctranslate2"), "%s", out);
+	cr_assert(strstr(out, "broken.en-q5_1") && strstr(out, "q5_1") && strstr(out, "base.en"),
+		  "%s", out);
+	unsetenv("AMANUENSIS_MODELS");
 	rm_rf(dir);
 }
 

@@ -56,14 +56,27 @@ struct wsp_runtime_error {
 void wsp_runtime_opts_default(struct wsp_runtime_opts *o);
 
 /**
- * wsp_runtime_find_model - the model to load when none is given: @given if
- * not NULL, else $AMANUENSIS_MODEL, else models/tiny.en beside the
- * executable's directory (<exe dir>/../models/tiny.en, as in a build tree),
- * else ./models/tiny.en.
+ * wsp_runtime_find_model - the model to load. @given is a path (anything
+ * with a '/' or that exists as named) taken as it is, or a model name
+ * ("tiny.en", "base") looked up as NAME, ggml-NAME.bin or NAME.bin in each
+ * folder of wsp_runtime_model_dirs(), first found wins. @given NULL:
+ * $AMANUENSIS_MODEL if set, else the name "tiny.en".
  * Return: 0 with the path in @out (@cap bytes); -ENOENT with @err naming
- * every place searched.
+ * every folder searched.
  */
 int wsp_runtime_find_model(const char *given, char *out, size_t cap, char *err, size_t errlen);
+
+/**
+ * wsp_runtime_model_dirs - the folders model names are looked up in, in
+ * order, ':'-separated into @out (@cap bytes; folders that do not fit are
+ * left out): each of $AMANUENSIS_MODELS, <executable's folder>/../models
+ * (a build tree's models/), ./models, and <executable's
+ * folder>/../share/amanuensis/models (an installed program's
+ * <prefix>/share/amanuensis/models, filled by `make install-models`).
+ * Folders are listed whether or not they exist.
+ * Return: the number of folders, or -EINVAL.
+ */
+int wsp_runtime_model_dirs(char *out, size_t cap);
 
 /**
  * wsp_runtime_open - find and load the model, start the engine, and make

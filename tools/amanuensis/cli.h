@@ -52,6 +52,13 @@ struct cli_opts {
  */
 int cli_parse(int argc, char **argv, struct cli_opts *o);
 
+/**
+ * cli_list_models - print to @f every model in the model folders (name,
+ * format, size, type, weights), folder by folder, in lookup order.
+ * Return: 0, or -EINVAL.
+ */
+int cli_list_models(FILE *f);
+
 /** cli_usage - the --help text. */
 void cli_usage(FILE *f);
 

@@ -22,8 +22,14 @@ void cli_usage(FILE *f)
 "tile jobs on the NPU engine (or its CPU backend).\n"
 "\n"
 "Model and engine:\n"
-"  -m, --model PATH          model directory or file (default: $AMANUENSIS_MODEL,\n"
-"                            else models/tiny.en beside build/, else ./models/tiny.en)\n"
+"  -m, --model PATH|NAME     model directory or file, or a name (tiny.en, base) looked\n"
+"                            up in $AMANUENSIS_MODELS, models/ beside build/, ./models\n"
+"                            and <prefix>/share/amanuensis/models (default:\n"
+"                            $AMANUENSIS_MODEL, else tiny.en). Any format: CTranslate2,\n"
+"                            whisper.cpp ggml (alone: its own vocabulary, prompts by\n"
+"                            greedy match; with tokenizer.json beside it: exact BPE),\n"
+"                            Hugging Face safetensors\n"
+"      --list-models         list the models in those folders and exit\n"
 "  -b, --backend NAME        auto, cpu, emu or npu (default: $NPU_BACKEND, else auto)\n"
 "  -t, --threads N           CPU threads (default: $AMN_THREADS, else the CPUs it may use)\n"
 "      --precision P         int8 (default) or fp32\n"
@@ -59,7 +65,7 @@ void cli_usage(FILE *f)
 "  -V, --version             print the version and exit\n"
 "  -h, --help                this text\n"
 "\n"
-"Environment: AMANUENSIS_MODEL, NPU_BACKEND, AMN_THREADS, WHISPER_NPU_MATMUL,\n"
+"Environment: AMANUENSIS_MODEL, AMANUENSIS_MODELS, NPU_BACKEND, AMN_THREADS, WHISPER_NPU_MATMUL,\n"
 "WHISPER_NPU_FALLBACK (see amanuensis(1)).\n"
 "Exit status: 0 ok, 1 engine/transcription/output failure, 2 bad usage,\n"
 "3 an input file could not be read or decoded, 4 model not found or not loadable.\n",
@@ -70,7 +76,7 @@ enum {
 	OPT_PRECISION = 256, OPT_TASK, OPT_BEAM, OPT_BEST_OF, OPT_PATIENCE,
 	OPT_LENGTH_PENALTY, OPT_TEMPERATURE, OPT_TEMP_INC, OPT_CR_THRESHOLD,
 	OPT_LOGPROB_THRESHOLD, OPT_NO_SPEECH_THRESHOLD, OPT_CONDITION, OPT_PROMPT,
-	OPT_NO_TIMESTAMPS, OPT_SEED,
+	OPT_NO_TIMESTAMPS, OPT_SEED, OPT_LIST_MODELS,
 };
 
 static const struct option long_opts[] = {
@@ -98,6 +104,7 @@ static const struct option long_opts[] = {
 	{ "output-format", required_argument, NULL, 'f' },
 	{ "output-dir", required_argument, NULL, 'o' },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "list-models", no_argument, NULL, OPT_LIST_MODELS },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -279,6 +286,8 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 		case 'V':
 			printf("amanuensis %s\n", AMN_VERSION);
 			return 1;
+		case OPT_LIST_MODELS:
+			return cli_list_models(stdout) ? -EINVAL : 1;
 		case 'h':
 			cli_usage(stdout);
 			return 1;
