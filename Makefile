@@ -119,9 +119,12 @@ all: $(BUILD)/tests/amq_client
 # `make test` runs every suite; the closing line counts suites.
 # TESTS=name restricts to one suite, e.g. `make test TESTS=test_ring`.
 TESTS ?= $(TEST_BINS:$(BUILD)/tests/%=%)
+
 # Python suites (pytest) run after the Criterion ones: the server through the
-# real OpenAI client, Chromium and schemathesis. Naming TESTS alone skips them.
-PY_TESTS ?= $(if $(filter command line,$(origin TESTS)),,tests/server tests/queue)
+# real OpenAI client, Chromium and schemathesis; the queue against a real
+# redis-server; WER on ../shared/speech against faster-whisper. Naming TESTS
+# alone skips them.
+PY_TESTS ?= $(if $(filter command line,$(origin TESTS)),,tests/server tests/queue tests/accuracy)
 test: all
 	@pass=0; fail=0; failed=""; \
 	for t in $(TESTS); do \
