@@ -190,8 +190,8 @@ int npu_probe(struct npu_probe_info *info, const char *sysfs_dir, const char *de
 				snprintf(info->dev_path, sizeof(info->dev_path), "%s", node);
 				snprintf(info->why, sizeof(info->why),
 					 "%s (%s NPU at %s) is not readable and writable by this "
-					 "user: add it to the render group (sudo usermod -aG render "
-					 "$USER) and log in again", node, npu_probe_family_name(fam),
+					 "user: add your user to the render group (sudo usermod -aG "
+					 "render $USER) and log in again", node, npu_probe_family_name(fam),
 					 bdf);
 			}
 			continue;
