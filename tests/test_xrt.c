@@ -19,6 +19,7 @@
 #include "sched/npu_probe.h"
 #include "sched/xrt/npu_xrt_config.h"
 #include "sched/xrt/npu_xrt_instr.h"
+#include "tests/helpers/fake_accel.h"
 
 static void put(const char *path, const char *text)
 {
@@ -29,42 +30,15 @@ static void put(const char *path, const char *text)
 	fclose(f);
 }
 
-/*
- * Build root/pci/0000:c5:00.N/{vendor,device,numa_node,driver}, the link
- * root/sys/accelN/device to it (as sysfs has), and root/dev/accelN.
- */
 static void fake_device(const char *root, int idx, const char *driver, const char *dev_id,
 			bool node)
 {
-	char p[256], q[1024], pci[256];
-
-	snprintf(pci, sizeof(pci), "%s/pci/0000:c5:00.%d", root, idx);
-	snprintf(q, sizeof(q), "mkdir -p %s %s/sys/accel%d %s/drivers/%s %s/dev", pci, root, idx,
-		 root, driver, root);
-	cr_assert_eq(system(q), 0);
-	snprintf(q, sizeof(q), "%s/vendor", pci);
-	put(q, "0x1022\n");
-	snprintf(q, sizeof(q), "%s/device", pci);
-	put(q, dev_id);
-	snprintf(q, sizeof(q), "%s/numa_node", pci);
-	put(q, "0\n");
-	snprintf(q, sizeof(q), "%s/driver", pci);
-	snprintf(p, sizeof(p), "%s/drivers/%s", root, driver);
-	cr_assert_eq(symlink(p, q), 0);
-	snprintf(q, sizeof(q), "%s/sys/accel%d/device", root, idx);
-	cr_assert_eq(symlink(pci, q), 0);
-	if (node) {
-		snprintf(p, sizeof(p), "%s/dev/accel%d", root, idx);
-		put(p, "");
-	}
+	cr_assert_eq(fake_accel_add(root, idx, driver, dev_id, node), 0, "fake accel%d", idx);
 }
 
 static void rm_tree(const char *root)
 {
-	char cmd[400];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-	cr_expect_eq(system(cmd), 0);
+	cr_expect_eq(fake_accel_remove(root), 0);
 }
 
 Test(xrt, probe_fake_trees)
