@@ -268,8 +268,16 @@ extern "C" int npu_xrt_wait(struct npu_xrt *x, unsigned slot, unsigned timeout_m
 		return -EIO;
 	npu_xrt_slot &s = x->slot[slot];
 	try {
-		/* wait2(0) blocks until the run ends: NPU_RUN_TIMEOUT_MS=0 means no timeout */
-		if (s.run.wait2(std::chrono::milliseconds(timeout_ms)) == std::cv_status::timeout) {
+		if (!timeout_ms) {
+			/* NPU_RUN_TIMEOUT_MS=0: wait() with 0 blocks until the run ends */
+			ert_cmd_state st = s.run.wait();
+
+			if (st != ERT_CMD_STATE_COMPLETED) {
+				s.state = terminal(st) ? slot_state::idle : slot_state::abandoned;
+				return s.state == slot_state::idle ? -EIO : -ETIMEDOUT;
+			}
+		} else if (s.run.wait2(std::chrono::milliseconds(timeout_ms)) ==
+			   std::cv_status::timeout) {
 			s.state = slot_state::abandoned;
 			return -ETIMEDOUT;
 		}
