@@ -429,13 +429,16 @@ static int backend_start(struct npu_backend **out, const struct tile_opts *tile,
 			 const struct npu_xrt_dev_ops *ops, void *dev, bool shared, bool pinned,
 			 const char *name, char *why, size_t whylen)
 {
+	size_t region_bytes = ops->weights_size(dev);
 	struct xrt_be *x;
-	size_t region_bytes;
 	int ret;
 
-	ret = region_size(pinned, &region_bytes, why, whylen);
-	if (ret)
-		return ret;
+	/* the shared device keeps the weights buffer an earlier engine sized */
+	if (!region_bytes) {
+		ret = region_size(pinned, &region_bytes, why, whylen);
+		if (ret)
+			return ret;
+	}
 	x = calloc(1, sizeof(*x));
 	if (!x)
 		return say(why, whylen, -ENOMEM, "out of memory");
@@ -445,7 +448,6 @@ static int backend_start(struct npu_backend **out, const struct tile_opts *tile,
 	x->timeout_ms = (unsigned)amn_env_ulong("NPU_RUN_TIMEOUT_MS", 0, UINT_MAX,
 						DEFAULT_TIMEOUT_MS);
 	x->hang_ms = (unsigned)amn_env_ulong("NPU_RUN_HANG_MS", 1, UINT_MAX / 2, DEFAULT_HANG_MS);
-	/* the shared device keeps its weights buffer across engines */
 	x->region = ops->weights_map(dev);
 	if (!x->region) {
 		ret = ops->weights_alloc(dev, region_bytes);
@@ -455,7 +457,7 @@ static int backend_start(struct npu_backend **out, const struct tile_opts *tile,
 	    ops->weights_sync(dev, 0, sizeof(struct tile_region_hdr))) {
 		free(x);
 		return say(why, whylen, -ENOMEM, "cannot set up a %zu MB weights region%s",
-			   region_bytes >> 20, pinned ? " (host-only, locked memory)" : "");
+			   region_bytes >> 20, pinned ? " (host-only, locked memory: see `ulimit -l`)" : "");
 	}
 	x->w.be.ops = &xrt_ops;
 	x->w.be.max_in_flight = 4;     /* runs a Phoenix context queues */
@@ -502,6 +504,7 @@ static int loopback_open(struct npu_backend **out, const struct tile_opts *tile,
 #ifdef AMN_HAVE_XRT_HWCTX
 static int shim_weights_alloc(void *d, size_t n) { return npu_xrt_weights_alloc(d, n); }
 static void *shim_weights_map(void *d) { return npu_xrt_weights_map(d); }
+static size_t shim_weights_size(void *d) { return npu_xrt_weights_size(d); }
 static int shim_weights_sync(void *d, size_t o, size_t n) { return npu_xrt_weights_sync(d, o, n); }
 static int shim_slot_buffers(void *d, unsigned s, size_t i, size_t o)
 {
@@ -517,6 +520,7 @@ static void shim_close(void *d) { npu_xrt_close(d); }
 static const struct npu_xrt_dev_ops shim_ops = {
 	.weights_alloc = shim_weights_alloc,
 	.weights_map = shim_weights_map,
+	.weights_size = shim_weights_size,
 	.weights_sync = shim_weights_sync,
 	.slot_buffers = shim_slot_buffers,
 	.slot_in = shim_slot_in,

@@ -31,8 +31,10 @@
 struct npu_xrt_dev_ops {
 	/* weights_alloc - allocate the weights buffer once. Return: 0 or -ENOMEM. */
 	int (*weights_alloc)(void *dev, size_t bytes);
-	/* weights_map - its host mapping. */
+	/* weights_map - its host mapping (NULL: not allocated yet). */
 	void *(*weights_map)(void *dev);
+	/* weights_size - its size in bytes (0: not allocated yet). */
+	size_t (*weights_size)(void *dev);
 	/* weights_sync - push [off, off + len) of it to the device. Return: 0 or -EIO. */
 	int (*weights_sync)(void *dev, size_t off, size_t len);
 	/*

@@ -112,6 +112,11 @@ static void *lb_weights_map(void *dev)
 	return ((struct loopback *)dev)->w_host;
 }
 
+static size_t lb_weights_size(void *dev)
+{
+	return ((struct loopback *)dev)->w_size;
+}
+
 static int lb_weights_sync(void *dev, size_t off, size_t len)
 {
 	struct loopback *lb = dev;
@@ -292,6 +297,7 @@ static void lb_close(void *dev)
 const struct npu_xrt_dev_ops npu_xrt_loopback_ops = {
 	.weights_alloc = lb_weights_alloc,
 	.weights_map = lb_weights_map,
+	.weights_size = lb_weights_size,
 	.weights_sync = lb_weights_sync,
 	.slot_buffers = lb_slot_buffers,
 	.slot_in = lb_slot_in,

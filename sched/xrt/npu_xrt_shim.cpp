@@ -158,6 +158,11 @@ extern "C" void *npu_xrt_weights_map(struct npu_xrt *x)
 	}
 }
 
+extern "C" size_t npu_xrt_weights_size(struct npu_xrt *x)
+{
+	return x->weights_bytes;
+}
+
 extern "C" int npu_xrt_weights_sync(struct npu_xrt *x, size_t off, size_t len)
 {
 	if (off > x->weights_bytes || len > x->weights_bytes - off)

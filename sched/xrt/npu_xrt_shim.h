@@ -55,6 +55,9 @@ int npu_xrt_weights_alloc(struct npu_xrt *x, size_t bytes);
 /** npu_xrt_weights_map - the weights buffer's host mapping, or NULL. */
 void *npu_xrt_weights_map(struct npu_xrt *x);
 
+/** npu_xrt_weights_size - the weights buffer's size in bytes, 0 before npu_xrt_weights_alloc(). */
+size_t npu_xrt_weights_size(struct npu_xrt *x);
+
 /** npu_xrt_weights_sync - push [off, off + len) of it to the device. Return: 0 or -EIO. */
 int npu_xrt_weights_sync(struct npu_xrt *x, size_t off, size_t len);
 
