@@ -94,6 +94,7 @@ struct xrt_be {
 	unsigned n_order, next_slot;
 	unsigned timeout_ms;           /* 0: wait for ever */
 	unsigned hang_ms;
+	bool told_error, told_timeout; /* the first of each is printed, the rest counted */
 };
 
 static uint64_t now_ns(void)
@@ -103,6 +104,8 @@ static uint64_t now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+
+static void tell(struct xrt_be *x, int ret, const char *when);
 
 static unsigned map_find(const struct xrt_be *x, uint64_t id, bool *found)
 {
@@ -139,8 +142,10 @@ static long long handle_of(struct xrt_be *x, const struct tile_weights *w)
 		return handle;
 	/* header and table, then the image */
 	if (x->ops->weights_sync(x->dev, 0, h->data_off) ||
-	    x->ops->weights_sync(x->dev, off, len))
+	    x->ops->weights_sync(x->dev, off, len)) {
+		tell(x, -EIO, "syncing weights to the device");
 		return -EIO;
+	}
 	x->map[i].id = id;
 	x->map[i].handle = (unsigned)handle;
 	return handle;
@@ -200,6 +205,22 @@ retry:
 static size_t elt(const struct npu_mm *mm)
 {
 	return mm->kind == NPU_KIND_F32 ? sizeof(float) : sizeof(int8_t);
+}
+
+/* The first device failure and the first timeout of an engine get one line each. */
+static void tell(struct xrt_be *x, int ret, const char *when)
+{
+	if (ret == -ETIMEDOUT && !x->told_timeout) {
+		x->told_timeout = true;
+		fprintf(stderr, "amanuensis: xrt: a run took longer than NPU_RUN_TIMEOUT_MS=%u; its "
+			"batch runs on the CPU (later timeouts are counted, not printed)\n",
+			x->timeout_ms);
+	} else if (ret != -ETIMEDOUT && !x->told_error) {
+		x->told_error = true;
+		fprintf(stderr, "amanuensis: xrt: %s: %s (%s); the batch runs on the CPU (later "
+			"failures are counted, not printed)\n", when, strerror(-ret),
+			x->ops->last_error(x->dev));
+	}
 }
 
 /* Retire an abandoned slot whose run outlived the hang bound; says so once. */
@@ -280,8 +301,10 @@ static int xrt_start(struct npu_worker *w, struct npu_batch *b, bool idle)
 		abandon(x, s);
 		return -EIO;
 	}
-	if (ret)
+	if (ret) {
+		tell(x, ret, "allocating a slot's buffers");
 		return ret;
+	}
 	in = x->ops->slot_in(x->dev, s);
 	if (!in || tile_batch_write(in, &hdr, x->descs))
 		return -EIO;
@@ -302,8 +325,10 @@ static int xrt_start(struct npu_worker *w, struct npu_batch *b, bool idle)
 		abandon(x, s);
 		return -EIO;
 	}
-	if (ret)
+	if (ret) {
+		tell(x, ret, "starting a run");
 		return ret;
+	}
 	x->slot[s].in = in;
 	x->slot[s].out = x->ops->slot_out(x->dev, s);
 	x->slot[s].state = SLOT_RUNNING;
@@ -326,11 +351,14 @@ static int xrt_finish(struct npu_worker *w, struct npu_batch *b)
 	ret = x->ops->wait(x->dev, s, x->timeout_ms);
 	if (ret == -ETIMEDOUT) {
 		abandon(x, s);   /* the CPU takes the batch now; the slot waits for the run */
+		tell(x, ret, "waiting for a run");
 		return ret;
 	}
 	x->slot[s].state = SLOT_FREE;
-	if (ret)
+	if (ret) {
+		tell(x, ret, "a run failed");
 		return ret;
+	}
 	if (!rs->out)
 		return -EIO;
 	for (unsigned i = 0; i < b->n; i++) {
@@ -515,6 +543,7 @@ static void *shim_slot_out(void *d, unsigned s) { return npu_xrt_slot_out(d, s);
 static int shim_start(void *d, unsigned s, size_t i, size_t o) { return npu_xrt_start(d, s, i, o); }
 static int shim_wait(void *d, unsigned s, unsigned t) { return npu_xrt_wait(d, s, t); }
 static int shim_reclaim(void *d, unsigned s, unsigned t) { return npu_xrt_reclaim(d, s, t); }
+static const char *shim_last_error(void *d) { return npu_xrt_last_error(d); }
 static void shim_close(void *d) { npu_xrt_close(d); }
 
 static const struct npu_xrt_dev_ops shim_ops = {
@@ -528,6 +557,7 @@ static const struct npu_xrt_dev_ops shim_ops = {
 	.start = shim_start,
 	.wait = shim_wait,
 	.reclaim = shim_reclaim,
+	.last_error = shim_last_error,
 	.close = shim_close,
 };
 

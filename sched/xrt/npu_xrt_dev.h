@@ -62,6 +62,8 @@ struct npu_xrt_dev_ops {
 	 * or -EBUSY (still in flight).
 	 */
 	int (*reclaim)(void *dev, unsigned slot, unsigned timeout_ms);
+	/* last_error - one line on the last failure, for a message. */
+	const char *(*last_error)(void *dev);
 	/*
 	 * close - release everything. A run still in flight is not destroyed:
 	 * the loopback waits for it to end; the shim keeps its XRT objects.

@@ -294,6 +294,11 @@ static void lb_close(void *dev)
 	free(lb);
 }
 
+static const char *lb_last_error(void *dev)
+{
+	return "a fault the loopback device injected, or a batch it found malformed";
+}
+
 const struct npu_xrt_dev_ops npu_xrt_loopback_ops = {
 	.weights_alloc = lb_weights_alloc,
 	.weights_map = lb_weights_map,
@@ -305,6 +310,7 @@ const struct npu_xrt_dev_ops npu_xrt_loopback_ops = {
 	.start = lb_start,
 	.wait = lb_wait,
 	.reclaim = lb_reclaim,
+	.last_error = lb_last_error,
 	.close = lb_close,
 };
 

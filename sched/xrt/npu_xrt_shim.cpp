@@ -59,12 +59,28 @@ struct npu_xrt {
 	xrt::bo weights;
 	size_t weights_bytes = 0;
 	npu_xrt_slot slot[NPU_XRT_SHIM_SLOTS];
+	char err[256] = "";        /* the last failure, for npu_xrt_last_error() */
 };
 
 static void put(char *err, size_t errlen, const char *what, const char *detail)
 {
 	if (err && errlen)
 		snprintf(err, errlen, "xrt: %s: %s", what, detail);
+}
+
+/* Keep what the exception being handled says (call only inside a catch block). */
+static void note(npu_xrt *x, const char *step) noexcept
+{
+	try {
+		throw;
+	} catch (const xrt::run::command_error &ex) {
+		snprintf(x->err, sizeof(x->err), "%s: the run ended in state %d: %s", step,
+			 (int)ex.get_command_state(), ex.what());
+	} catch (const std::exception &ex) {
+		snprintf(x->err, sizeof(x->err), "%s: %s", step, ex.what());
+	} catch (...) {
+		snprintf(x->err, sizeof(x->err), "%s: unknown exception", step);
+	}
 }
 
 /* A run state after which the device no longer touches the run's buffers. */
@@ -144,6 +160,7 @@ extern "C" int npu_xrt_weights_alloc(struct npu_xrt *x, size_t bytes)
 		x->weights = xrt::bo(x->device, bytes, XRT_BO_FLAGS_HOST_ONLY, x->kernel.group_id(4));
 		x->weights_bytes = bytes;
 	} catch (...) {
+		note(x, "allocating the weights buffer");
 		return -ENOMEM;
 	}
 	return 0;
@@ -154,6 +171,7 @@ extern "C" void *npu_xrt_weights_map(struct npu_xrt *x)
 	try {
 		return x->weights_bytes ? x->weights.map<void *>() : nullptr;
 	} catch (...) {
+		note(x, "mapping the weights buffer");
 		return nullptr;
 	}
 }
@@ -170,6 +188,7 @@ extern "C" int npu_xrt_weights_sync(struct npu_xrt *x, size_t off, size_t len)
 	try {
 		x->weights.sync(XCL_BO_SYNC_BO_TO_DEVICE, len, off);
 	} catch (...) {
+		note(x, "syncing the weights");
 		return -EIO;
 	}
 	return 0;
@@ -215,6 +234,7 @@ extern "C" int npu_xrt_slot_buffers(struct npu_xrt *x, unsigned slot, size_t in_
 		if (changed)
 			set_args(x, s);
 	} catch (...) {
+		note(x, "allocating a slot's buffers");
 		return -ENOMEM;
 	}
 	return 0;
@@ -226,6 +246,7 @@ extern "C" void *npu_xrt_slot_in(struct npu_xrt *x, unsigned slot)
 		return slot < NPU_XRT_SHIM_SLOTS && x->slot[slot].in_bytes ?
 		       x->slot[slot].in.map<void *>() : nullptr;
 	} catch (...) {
+		note(x, "mapping a slot's input");
 		return nullptr;
 	}
 }
@@ -236,6 +257,7 @@ extern "C" void *npu_xrt_slot_out(struct npu_xrt *x, unsigned slot)
 		return slot < NPU_XRT_SHIM_SLOTS && x->slot[slot].out_bytes ?
 		       x->slot[slot].out.map<void *>() : nullptr;
 	} catch (...) {
+		note(x, "mapping a slot's output");
 		return nullptr;
 	}
 }
@@ -253,12 +275,14 @@ extern "C" int npu_xrt_start(struct npu_xrt *x, unsigned slot, size_t in_len, si
 		s.in.sync(XCL_BO_SYNC_BO_TO_DEVICE, in_len, 0);
 		s.out_len = out_len;
 	} catch (...) {
+		note(x, "syncing a batch to the device");
 		return -EIO;
 	}
 	try {
 		s.run.start();
 		s.state = slot_state::running;
 	} catch (...) {
+		note(x, "starting a run");
 		/* did it start? if the state cannot say it ended, treat it as in flight */
 		if (!run_ended(s.run))
 			s.state = slot_state::abandoned;
@@ -278,6 +302,7 @@ extern "C" int npu_xrt_wait(struct npu_xrt *x, unsigned slot, unsigned timeout_m
 			ert_cmd_state st = s.run.wait();
 
 			if (st != ERT_CMD_STATE_COMPLETED) {
+				snprintf(x->err, sizeof(x->err), "the run ended in state %d", (int)st);
 				s.state = terminal(st) ? slot_state::idle : slot_state::abandoned;
 				return s.state == slot_state::idle ? -EIO : -ETIMEDOUT;
 			}
@@ -287,9 +312,11 @@ extern "C" int npu_xrt_wait(struct npu_xrt *x, unsigned slot, unsigned timeout_m
 			return -ETIMEDOUT;
 		}
 	} catch (const xrt::run::command_error &) {
+		note(x, "waiting for a run");
 		s.state = slot_state::idle;    /* ended badly: error, abort, driver timeout */
 		return -EIO;
 	} catch (...) {
+		note(x, "waiting for a run");
 		if (run_ended(s.run)) {
 			s.state = slot_state::idle;
 			return -EIO;
@@ -302,6 +329,7 @@ extern "C" int npu_xrt_wait(struct npu_xrt *x, unsigned slot, unsigned timeout_m
 		if (s.out_len)
 			s.out.sync(XCL_BO_SYNC_BO_FROM_DEVICE, s.out_len, 0);
 	} catch (...) {
+		note(x, "syncing a result from the device");
 		return -EIO;
 	}
 	return 0;
@@ -329,6 +357,11 @@ extern "C" int npu_xrt_reclaim(struct npu_xrt *x, unsigned slot, unsigned timeou
 	}
 	s.state = slot_state::idle;
 	return 0;
+}
+
+extern "C" const char *npu_xrt_last_error(struct npu_xrt *x)
+{
+	return x->err[0] ? x->err : "no message";
 }
 
 extern "C" void npu_xrt_close(struct npu_xrt *x)

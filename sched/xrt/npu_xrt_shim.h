@@ -97,6 +97,12 @@ int npu_xrt_wait(struct npu_xrt *x, unsigned slot, unsigned timeout_ms);
 int npu_xrt_reclaim(struct npu_xrt *x, unsigned slot, unsigned timeout_ms);
 
 /**
+ * npu_xrt_last_error - what the last failed call met (XRT's exception text
+ * and the step), for a message; "no message" if none.
+ */
+const char *npu_xrt_last_error(struct npu_xrt *x);
+
+/**
  * npu_xrt_close - release every XRT object; NULL is a no-op. If a run is
  * still in flight, nothing is destroyed (the objects are left to process
  * exit, with one line on stderr): destroying a run in flight aborts.
