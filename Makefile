@@ -198,7 +198,8 @@ asan:
 # addresses TSan reserves: Snaipe/Criterion#274), so `make tsan` builds the
 # concurrency suites against a small stand-in (tests/tsan/) as plain programs,
 # runs them and short npustress runs (emu with faults, cpu, xrt on its
-# loopback device with faults and a small weights region), and fails on any
+# loopback device with faults and a small weights region, and with hung
+# runs), and fails on any
 # TSan report.
 TSAN_SUITES ?= test_ring test_doorbell test_tenant test_emu test_sched test_graph test_stats \
 	       test_tile_pool test_xrt test_xrt_loopback test_npustress test_decoder \
@@ -212,6 +213,8 @@ tsan-run: $(TSAN_SUITES:%=$(BUILD)/tsan/%) $(BUILD)/npustress
 	$(TSAN_ENV) $(BUILD)/npustress -b cpu -t 8 -T 2 -d 2 -m 96 -k 256 -N 64
 	$(TSAN_ENV) NPU_XRT_DEVICE=loopback NPU_XRT_LOOPBACK_FAIL_EVERY=50 NPU_WEIGHTS_MB=1 \
 	  $(BUILD)/npustress -b xrt -t 4 -T 2 -d 2 -m 96 -k 256 -N 64
+	$(TSAN_ENV) NPU_XRT_DEVICE=loopback NPU_XRT_LOOPBACK_HANG_EVERY=40 NPU_XRT_LOOPBACK_HANG_MS=100 \
+	  NPU_RUN_TIMEOUT_MS=10 NPU_WEIGHTS_MB=1 $(BUILD)/npustress -b xrt -t 4 -T 2 -d 2 -m 96 -k 256 -N 64
 	@for t in $(TSAN_SUITES); do echo "=== tsan $$t"; \
 	  $(TSAN_ENV) $(BUILD)/tsan/$$t || { echo "tsan: $$t failed"; exit 1; }; done
 $(BUILD)/obj/tsan/%.o: %.c
