@@ -335,6 +335,22 @@ Test(xrt_files, per_family_defaults_and_mismatch)
 	setenv("NPU_MATMUL_INSTR", p, 1);
 	cr_expect_eq(npu_xrt_files_pick(&f, "phoenix", "0000:c5:00.1", err, sizeof(err)), -EXDEV);
 	cr_expect(strstr(err, "built for a Strix NPU"), "%s", err);
+	/* only the xclbin named: its instructions are looked for beside it */
+	unsetenv("NPU_MATMUL_INSTR");
+	cr_assert_eq(npu_xrt_files_pick(&f, "phoenix", "0000:c5:00.1", err, sizeof(err)), 0, "%s",
+		     err);
+	snprintf(p, sizeof(p), "%s/phoenix/insts.txt", dir);
+	cr_expect_str_eq(f.instr_path, p);
+	npu_xrt_files_free(&f);
+	snprintf(p, sizeof(p), "%s/strix/matmul.xclbin", dir);
+	setenv("NPU_MATMUL_XCLBIN", p, 1);
+	cr_expect_eq(npu_xrt_files_pick(&f, "phoenix", "0000:c5:00.1", err, sizeof(err)), -EXDEV);
+	snprintf(p, sizeof(p), "%s/strix/insts.bin", dir);
+	cr_expect(strstr(err, p), "%s", err);
+	snprintf(p, sizeof(p), "%s/strix/insts.bin", dir);
+	cr_assert_eq(unlink(p), 0);
+	cr_expect_eq(npu_xrt_files_pick(&f, "strix", "0000:c5:00.1", err, sizeof(err)), -ENOENT);
+	cr_expect(strstr(err, "in ") && strstr(err, "/strix (insts.bin or insts.txt)"), "%s", err);
 	unsetenv("NPU_MATMUL_XCLBIN");
 	unsetenv("NPU_MATMUL_INSTR");
 	unsetenv("NPU_MATMUL_DIR");

@@ -32,6 +32,14 @@ static int say(char *buf, size_t len, int ret, const char *fmt, ...)
 	return ret;
 }
 
+/* @dir/@name into @buf; -ENAMETOOLONG when it does not fit. */
+static int join(char *buf, size_t size, const char *dir, const char *name)
+{
+	int n = snprintf(buf, size, "%s/%s", dir, name);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
 static const char *datadir(void)
 {
 	const char *d = getenv("NPU_MATMUL_DIR");
@@ -60,21 +68,31 @@ int npu_xrt_files_pick(struct npu_xrt_files *f, const char *family, const char *
 {
 	const char *x = getenv("NPU_MATMUL_XCLBIN"), *i = getenv("NPU_MATMUL_INSTR");
 	const char *fam = npu_probe_family_name(family);
-	char why[PATH_MAX + 256];
+	char why[PATH_MAX + 256], dir[PATH_MAX];
 	int ret;
 
 	memset(f, 0, sizeof(*f));
-	if (x && *x)
+	if (x && *x) {
+		const char *slash;
+
 		snprintf(f->xclbin, sizeof(f->xclbin), "%s", x);
-	else
-		snprintf(f->xclbin, sizeof(f->xclbin), "%s/%s/matmul.xclbin", datadir(), family);
+		/* mlir-aie's build leaves the instructions beside the xclbin */
+		slash = strrchr(f->xclbin, '/');
+		if (slash)
+			snprintf(dir, sizeof(dir), "%.*s", (int)(slash - f->xclbin), f->xclbin);
+		else
+			snprintf(dir, sizeof(dir), ".");
+	} else {
+		if (join(dir, sizeof(dir), datadir(), family) ||
+		    join(f->xclbin, sizeof(f->xclbin), dir, "matmul.xclbin"))
+			return say(err, errlen, -ENAMETOOLONG, "NPU_MATMUL_DIR is too long");
+	}
 	if (i && *i) {
 		snprintf(f->instr_path, sizeof(f->instr_path), "%s", i);
-	} else {
-		snprintf(f->instr_path, sizeof(f->instr_path), "%s/%s/insts.bin", datadir(), family);
-		if (access(f->instr_path, F_OK))
-			snprintf(f->instr_path, sizeof(f->instr_path), "%s/%s/insts.txt", datadir(),
-				 family);
+	} else if (join(f->instr_path, sizeof(f->instr_path), dir, "insts.bin") ||
+		   (access(f->instr_path, F_OK) &&
+		    join(f->instr_path, sizeof(f->instr_path), dir, "insts.txt"))) {
+		return say(err, errlen, -ENAMETOOLONG, "the kernel's directory %s is too long", dir);
 	}
 	ret = check_xclbin(f->xclbin);
 	if (ret == -ENOENT && !(x && *x))
@@ -89,8 +107,8 @@ int npu_xrt_files_pick(struct npu_xrt_files *f, const char *family, const char *
 	ret = npu_instr_load(&f->instr, f->instr_path, why, sizeof(why));
 	if (ret == -ENOENT && !(i && *i))
 		return say(err, errlen, ret,
-			   "no instruction file for the %s NPU next to %s: set NPU_MATMUL_INSTR, "
-			   "or install %s/%s/insts.bin", fam, f->xclbin, datadir(), family);
+			   "no instruction file for the %s NPU in %s (insts.bin or insts.txt): set "
+			   "NPU_MATMUL_INSTR", fam, dir);
 	if (ret)
 		return say(err, errlen, ret, "%s", why);
 	if (strcmp(f->instr.family, family)) {

@@ -10,7 +10,9 @@
  * $NPU_MATMUL_XCLBIN and $NPU_MATMUL_INSTR name them; otherwise they are
  * looked for under DIR/FAMILY/, DIR being $NPU_MATMUL_DIR or
  * AMN_NPU_DATADIR (PREFIX/share/amanuensis/npu), FAMILY "phoenix" or
- * "strix": matmul.xclbin, and insts.bin or else insts.txt. The xclbin must
+ * "strix": matmul.xclbin, and insts.bin or else insts.txt. With only
+ * $NPU_MATMUL_XCLBIN set, the instruction file is looked for beside it
+ * (insts.bin, else insts.txt), where mlir-aie's build leaves it. The xclbin must
  * start with the "xclbin2" magic; the instruction file must parse
  * (npu_xrt_instr.h) and its header must name the same family as the device.
  *
@@ -57,7 +59,7 @@ struct npu_xrt_files {
  * Return: 0; -ENOENT (no file given or found: the message says which
  * variables to set and which default paths were tried), -ENOEXEC (not an
  * xclbin), -EXDEV (instruction file built for the other family), or the
- * instruction parser's -errno.
+ * instruction parser's -errno, -ENAMETOOLONG for a path too long.
  */
 int npu_xrt_files_pick(struct npu_xrt_files *f, const char *family, const char *bdf,
 		       char *err, size_t errlen);
