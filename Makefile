@@ -6,7 +6,7 @@
 #   tiler/*.c         quantize, pad, pack, split matmuls into tile jobs
 #   sched/*.c         submission ring, dispatcher, backends, tenants, stats, job graphs
 #   sched/xrt/*.c     the xrt backend's software (loopback) device
-#   sched/xrt/*.cpp   XRT shim, built only where XRT's hw_context header exists
+#   sched/xrt/*.cpp   XRT shim, built only against XRT >= 2.18 (see "XRT" below)
 #   whisper/*.c, whisper/*/*.c  the Whisper runtime (audio, model, text, nn, decode, output)
 # All of these go into build/libamanuensis.{a,so}.
 #   service/*.c       -> build/libamanuensis-service.a (server and worker pieces; not installed)
@@ -16,13 +16,16 @@
 # Sanitizers: `make asan` and `make tsan` rebuild everything in build-asan/ and
 # build-tsan/ and run the same suites there. `make valgrind` runs them under memcheck.
 
+.DEFAULT_GOAL := all
 BUILD      ?= build
 CC         ?= gcc
 CXX        ?= g++
 PREFIX     ?= /usr/local
 OPT        ?= -O3
 SANITIZE   ?=
-CPPFLAGS   += -I. -D_GNU_SOURCE
+# The project's own preprocessor flags live in AMN_CPPFLAGS, so that a
+# CPPFLAGS=... on the command line adds to them instead of replacing them.
+AMN_CPPFLAGS := -I. -D_GNU_SOURCE
 CFLAGS     ?= $(OPT) -g -std=c11 -Wall -Wextra -Wno-unused-parameter -fPIC -pthread $(SANITIZE)
 CXXFLAGS   ?= $(OPT) -g -std=c++17 -Wall -Wextra -fPIC -pthread $(SANITIZE)
 # Only what the public headers declare (inside their visibility pragmas) is
@@ -41,21 +44,71 @@ TEST_LIBS  := -lcriterion
 AVX2_FLAGS   := -mavx2 -mfma -mf16c
 AVX512_FLAGS := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni
 
-# XRT >= 2.18 ships xrt_hw_context.h; Debian's 2.13 does not, and then the shim is left out.
-XRT_HWCTX_HDR := $(firstword $(wildcard /opt/xilinx/xrt/include/xrt/xrt_hw_context.h \
-                                        /usr/include/xrt/xrt_hw_context.h))
+# XRT. XRT_DIR is where it is installed: $XILINX_XRT (set by XRT's setup.sh),
+# else /opt/xilinx/xrt (AMD's packages), else /usr (distribution packages;
+# Debian puts the headers under /usr/include/xrt). The NPU shim is built
+# only when a compile test finds XRT_VERSION_CODE >= 2.18 and a working
+# hw_context header (scripts/xrt_version.h), and libxrt_coreutil is there;
+# otherwise the library is built without it (the loopback device always is).
+# XRT_ENABLE=no leaves it out regardless.
+XRT_ENABLE ?= auto
+XRT_DIR ?= $(or $(XILINX_XRT),$(if $(wildcard /opt/xilinx/xrt/include),/opt/xilinx/xrt,/usr))
+XRT_INC ?= $(if $(wildcard $(XRT_DIR)/include/xrt/xrt/xrt_bo.h),$(XRT_DIR)/include/xrt,$(XRT_DIR)/include)
+XRT_LIB ?= $(patsubst %/,%,$(dir $(firstword $(wildcard $(XRT_DIR)/lib/libxrt_coreutil.so* \
+	     $(XRT_DIR)/lib64/libxrt_coreutil.so* $(XRT_DIR)/lib/x86_64-linux-gnu/libxrt_coreutil.so*))))
+ifneq ($(XRT_ENABLE),no)
+XRT_CODE    := $(shell $(CXX) -std=c++17 -E -P -x c++ -I$(XRT_INC) scripts/xrt_version.h 2>/dev/null | sed -n 's/^amn_xrt_version //p')
+XRT_VERSION := $(if $(XRT_CODE),$(shell echo $$(( ($(XRT_CODE)) >> 16 )).$$(( ($(XRT_CODE)) & 65535 ))))
+XRT_NEW     := $(if $(XRT_CODE),$(shell $(CXX) -std=c++17 -fsyntax-only -x c++ -I$(XRT_INC) -DAMN_XRT_REQUIRE scripts/xrt_version.h >/dev/null 2>&1 && echo yes))
+endif
 LIB_C_SRCS   := $(wildcard common/*.c kernels/cpu/*.c tiler/*.c sched/*.c sched/xrt/*.c whisper/*.c whisper/*/*.c)
 LIB_CXX_SRCS :=
-ifneq ($(XRT_HWCTX_HDR),)
+XRT_CXXFLAGS :=
+ifeq ($(XRT_NEW)$(if $(XRT_LIB),lib),yeslib)
 LIB_CXX_SRCS := $(wildcard sched/xrt/*.cpp)
-CPPFLAGS     += -DAMN_HAVE_XRT_HWCTX=1
-LIBS         += -lxrt_coreutil
+AMN_CPPFLAGS += -DAMN_HAVE_XRT_HWCTX=1
+XRT_CXXFLAGS := -I$(XRT_INC)
+# -L and an rpath, so that the library finds libxrt_coreutil without
+# LD_LIBRARY_PATH; they reach the installed amanuensis.pc through LIBS.
+LIBS         += $(if $(filter /usr/lib /usr/lib64 /usr/lib/x86_64-linux-gnu,$(XRT_LIB)),,-L$(XRT_LIB) -Wl,-rpath,$(XRT_LIB)) -lxrt_coreutil
+XRT_LINE     := XRT $(XRT_VERSION) at $(XRT_DIR): NPU backend built (xrt, loopback)
+else ifneq ($(XRT_ENABLE),no)
+XRT_LINE     := $(if $(XRT_VERSION),XRT $(XRT_VERSION) at $(XRT_DIR): $(if $(XRT_NEW),no libxrt_coreutil under $(XRT_DIR),older than 2.18),no XRT at XRT_DIR=$(XRT_DIR)): NPU backend not built (only its loopback device)
+else
+XRT_LINE     := XRT_ENABLE=no: NPU backend not built (only its loopback device)
+endif
+# Where the per-family kernel files are looked for by default
+# (sched/xrt/npu_xrt_config.h): defined for that one object, so that
+# `make install PREFIX=...` does not rebuild the library.
+NPU_DATADIR ?= $(PREFIX)/share/amanuensis/npu
+$(BUILD)/obj/sched/xrt/npu_xrt_config.o: AMN_CPPFLAGS += -DAMN_NPU_DATADIR='"$(NPU_DATADIR)"'
+
+# `make xrt-check XRT_INCLUDE=DIR`: the shim and the backend compiled with
+# -Wall -Wextra -Werror against the XRT headers in DIR (XRT's own headers
+# included as system headers: their warnings are not ours). For developers
+# with XRT sources or an install; skipped, with a line, when DIR is absent.
+XRT_CHECK_FLAGS := -O2 -Wall -Wextra -Werror -fvisibility=hidden -fPIC -pthread
+xrt-check:
+	@if [ -z "$(XRT_INCLUDE)" ] || [ ! -d "$(XRT_INCLUDE)" ]; then \
+	  echo "xrt-check: skipped: XRT_INCLUDE='$(XRT_INCLUDE)' is not a directory (give XRT's include directory)"; \
+	  exit 0; fi; \
+	set -e; \
+	echo "xrt-check: XRT $$($(CXX) -std=c++17 -E -P -x c++ -I$(XRT_INCLUDE) scripts/xrt_version.h | sed -n 's/^amn_xrt_version //p' | { read c; echo $$(( ($$c) >> 16 )).$$(( ($$c) & 65535 )); }) headers in $(XRT_INCLUDE)"; \
+	$(CXX) -std=c++17 $(XRT_CHECK_FLAGS) -isystem $(XRT_INCLUDE) -DAMN_XRT_REQUIRE -x c++ -c scripts/xrt_version.h -o /dev/null; \
+	$(CXX) -std=c++17 $(XRT_CHECK_FLAGS) $(AMN_CPPFLAGS) -isystem $(XRT_INCLUDE) -c sched/xrt/npu_xrt_shim.cpp -o /dev/null; \
+	$(CC) -std=c11 $(XRT_CHECK_FLAGS) $(AMN_CPPFLAGS) -DAMN_HAVE_XRT_HWCTX=1 -c sched/npu_backend_xrt.c -o /dev/null; \
+	echo "xrt-check: sched/xrt/npu_xrt_shim.cpp and sched/npu_backend_xrt.c compile cleanly"
+
+ifeq ($(MAKELEVEL),0)
+ifeq ($(filter clean setup xrt-check,$(MAKECMDGOALS)),)
+$(info xrt: $(XRT_LINE))
+endif
 endif
 
 # Objects are rebuilt when the compiler or its flags change (a new -f option,
 # a sanitizer), not only when sources do: their recipe lines depend on this file.
 FLAGS_STAMP := $(BUILD)/.flags
-FLAGS_NOW   := $(CC) $(CXX) $(CPPFLAGS) $(CFLAGS) $(CXXFLAGS)
+FLAGS_NOW   := $(CC) $(CXX) $(AMN_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(CXXFLAGS) $(XRT_CXXFLAGS)
 $(shell mkdir -p $(BUILD) && echo '$(FLAGS_NOW)' | cmp -s - $(FLAGS_STAMP) || echo '$(FLAGS_NOW)' > $(FLAGS_STAMP))
 
 LIB_OBJS := $(LIB_C_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB_CXX_SRCS:%.cpp=$(BUILD)/obj/%.o)
@@ -71,23 +124,23 @@ PUBLIC_HDRS := amanuensis.h sched/npu.h sched/graph.h sched/npu_stats.h tiler/ti
 	       whisper/model.h whisper/transcribe.h whisper/output.h whisper/runtime.h
 SO_VERSION  := 0
 
-.PHONY: all lib tools test asan tsan tsan-run valgrind install install-models clean fuzz soak setup
+.PHONY: all lib tools test asan tsan tsan-run valgrind install install-models clean fuzz soak setup xrt-check
 all: lib tools $(TEST_BINS)
 lib: $(BUILD)/libamanuensis.a $(BUILD)/libamanuensis.so
 tools: $(TOOL_BINS)
 
 $(BUILD)/obj/%_avx2.o: %_avx2.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(AVX2_FLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(AMN_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(AVX2_FLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/obj/%_avx512.o: %_avx512.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(AVX512_FLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(AMN_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(AVX512_FLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(AMN_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/obj/%.o: %.cpp $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -MMD -MP -c $< -o $@
+	$(CXX) $(AMN_CPPFLAGS) $(CPPFLAGS) $(XRT_CXXFLAGS) $(CXXFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libamanuensis.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -148,7 +201,8 @@ asan:
 # addresses TSan reserves: Snaipe/Criterion#274), so `make tsan` builds the
 # concurrency suites against a small stand-in (tests/tsan/) as plain programs,
 # runs them and short npustress runs (emu with faults, cpu, xrt on its
-# loopback device with faults and a small weights region), and fails on any
+# loopback device with faults and a small weights region, and with hung
+# runs), and fails on any
 # TSan report.
 TSAN_SUITES ?= test_ring test_doorbell test_tenant test_emu test_sched test_graph test_stats \
 	       test_tile_pool test_xrt test_xrt_loopback test_npustress test_decoder \
@@ -162,11 +216,13 @@ tsan-run: $(TSAN_SUITES:%=$(BUILD)/tsan/%) $(BUILD)/npustress
 	$(TSAN_ENV) $(BUILD)/npustress -b cpu -t 8 -T 2 -d 2 -m 96 -k 256 -N 64
 	$(TSAN_ENV) NPU_XRT_DEVICE=loopback NPU_XRT_LOOPBACK_FAIL_EVERY=50 NPU_WEIGHTS_MB=1 \
 	  $(BUILD)/npustress -b xrt -t 4 -T 2 -d 2 -m 96 -k 256 -N 64
+	$(TSAN_ENV) NPU_XRT_DEVICE=loopback NPU_XRT_LOOPBACK_HANG_EVERY=40 NPU_XRT_LOOPBACK_HANG_MS=100 \
+	  NPU_RUN_TIMEOUT_MS=10 NPU_WEIGHTS_MB=1 $(BUILD)/npustress -b xrt -t 4 -T 2 -d 2 -m 96 -k 256 -N 64
 	@for t in $(TSAN_SUITES); do echo "=== tsan $$t"; \
 	  $(TSAN_ENV) $(BUILD)/tsan/$$t || { echo "tsan: $$t failed"; exit 1; }; done
 $(BUILD)/obj/tsan/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests/tsan/include $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(AMN_CPPFLAGS) $(CPPFLAGS) -Itests/tsan/include $(CFLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/tsan/%: $(BUILD)/obj/tsan/tests/%.o $(BUILD)/obj/tsan/tests/tsan/crt_main.o $(TEST_HELPER_SRCS:%.c=$(BUILD)/obj/tsan/%.o) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a
 	@mkdir -p $(dir $@)
 	$(CXX) -o $@ $(filter %.o,$^) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a $(LDFLAGS) $(LIBS) $(SVC_LIBS) $(PEER_LIBS)
@@ -208,7 +264,7 @@ FUZZ_SECONDS ?= 60
 # fuzz/fuzz_tile_*.c target the device-side bytes (batches, weights region)
 # and link the tiler and the CPU kernels instead.
 FUZZ_SRCS    := $(filter-out fuzz/fuzz_tile_%,$(wildcard fuzz/fuzz_*.c))
-FUZZ_LIBSRCS := whisper/model/load_ct2.c whisper/model/load_ggml.c whisper/model/load_safetensors.c whisper/model/weights_map.c whisper/model/weights.c whisper/model/model.c
+FUZZ_LIBSRCS := sched/xrt/npu_xrt_instr.c whisper/model/load_ct2.c whisper/model/load_ggml.c whisper/model/load_safetensors.c whisper/model/weights_map.c whisper/model/weights.c whisper/model/model.c
 FUZZ_TILE_SRCS    := $(wildcard fuzz/fuzz_tile_*.c)
 FUZZ_TILE_LIBSRCS := tiler/tile_job.c tiler/tile_region.c tiler/tile_weights.c tiler/tile_pool.c $(wildcard kernels/cpu/*.c common/*.c)
 fuzz:

@@ -42,6 +42,9 @@ struct npu_engine_opts {
 	int numa_node_set;       /* 0: use the NPU's node from sysfs, if there is one */
 	const struct npu_emu_opts *emu;  /* emu settings; NULL: defaults, with fault rates and seed
 					   from $NPU_EMU_ERROR_PPM, _TIMEOUT_PPM, _HANG_PPM, _SEED */
+	char *why;               /* if set: receives one line when the backend asked for cannot
+				    open (e.g. why there is no usable NPU); else it goes to stderr */
+	size_t why_len;          /* size of @why */
 };
 
 /**
@@ -67,7 +70,8 @@ struct npu_emu_opts {
  * @out:  receives the engine.
  * @opts: NULL for defaults.
  * "auto" probes for an NPU without touching XRT first and falls back to cpu.
- * Return: 0, -ENODEV if an explicitly requested backend is absent, -ENOMEM.
+ * Return: 0, -ENODEV if an explicitly requested backend is absent (the
+ * reason in @opts->why), -EINVAL for an unknown backend name, -ENOMEM.
  */
 int npu_engine_open(struct npu_engine **out, const struct npu_engine_opts *opts);
 

@@ -59,10 +59,18 @@ int npu_backend_emu_open(struct npu_backend **out, const struct tile_opts *tile,
 			 const struct npu_emu_opts *opts);
 
 /**
- * npu_backend_xrt_open - the real NPU through the XRT shim.
- * Probes sysfs and the device node first, without touching XRT.
- * Return: 0, -ENODEV when there is no usable NPU (or no XRT >= 2.18 build).
+ * npu_backend_xrt_open - the real NPU through the XRT shim, or its loopback
+ * device ($NPU_XRT_DEVICE=loopback). Probes sysfs and the device node
+ * first, without touching XRT. Prints nothing on failure: @why receives one
+ * line saying what is missing (the caller decides whether to show it).
+ * Return: 0; -ENODEV when there is no NPU (no accel device, none bound to
+ * amdxdna, an unknown family); -EACCES (node not accessible), -ENOSYS (no
+ * XRT >= 2.18 in this build), -ENOENT/-EXDEV/-ENOEXEC (kernel files missing,
+ * for the other family, or not an xclbin), -ENOMEM (locked-memory limit),
+ * -EBUSY (another engine holds the NPU) or another -errno when an NPU is
+ * there but cannot be used.
  */
-int npu_backend_xrt_open(struct npu_backend **out, const struct tile_opts *tile);
+int npu_backend_xrt_open(struct npu_backend **out, const struct tile_opts *tile, char *why,
+			 size_t whylen);
 
 #endif /* AMN_NPU_BACKEND_H */

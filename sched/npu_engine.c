@@ -35,12 +35,18 @@ static void emu_opts_from_env(struct npu_emu_opts *eo)
 	eo->seed = amn_env_ulong("NPU_EMU_SEED", 0, ULONG_MAX, 0);
 }
 
-/* Pick and open the backend named by opts, $NPU_BACKEND or "auto". */
+/*
+ * Pick and open the backend named by opts, $NPU_BACKEND or "auto". An
+ * explicit "xrt" that cannot open says why in opts->why (else on stderr);
+ * "auto" goes on with the CPU, silently when there is no NPU at all, with
+ * one line when there is one that cannot be used.
+ */
 static int open_backend(struct npu_engine *e, const struct npu_engine_opts *o)
 {
 	const char *name = o && o->backend ? o->backend : getenv("NPU_BACKEND");
 	const struct npu_emu_opts *emu = o ? o->emu : NULL;
 	struct npu_emu_opts env_emu;
+	char why[512] = "";
 	int ret;
 
 	if (!name || !*name)
@@ -54,17 +60,31 @@ static int open_backend(struct npu_engine *e, const struct npu_engine_opts *o)
 		}
 		return npu_backend_emu_open(&e->be, &e->tile, emu);
 	}
-	if (!strcmp(name, "xrt"))
-		return npu_backend_xrt_open(&e->be, &e->tile);
+	if (!strcmp(name, "xrt")) {
+		ret = npu_backend_xrt_open(&e->be, &e->tile, why, sizeof(why));
+		if (!ret)
+			return 0;
+		if (o && o->why && o->why_len)
+			snprintf(o->why, o->why_len, "%s", why);
+		else
+			fprintf(stderr, "amanuensis: npu: %s\n", why);
+		return -ENODEV;
+	}
 	if (strcmp(name, "auto")) {
-		fprintf(stderr, "amanuensis: unknown NPU_BACKEND '%s' (auto, cpu, emu, xrt)\n", name);
+		if (o && o->why && o->why_len)
+			snprintf(o->why, o->why_len, "unknown backend '%s' (auto, cpu, emu, xrt)", name);
+		else
+			fprintf(stderr, "amanuensis: unknown NPU_BACKEND '%s' (auto, cpu, emu, xrt)\n",
+				name);
 		return -EINVAL;
 	}
 	/* auto: the NPU if present and wanted, else the CPU. */
 	if (amn_env_bool("WHISPER_NPU_MATMUL", true)) {
-		ret = npu_backend_xrt_open(&e->be, &e->tile);
+		ret = npu_backend_xrt_open(&e->be, &e->tile, why, sizeof(why));
 		if (!ret)
 			return 0;
+		if (ret != -ENODEV)
+			fprintf(stderr, "amanuensis: npu: %s; using the CPU\n", why);
 	}
 	return npu_backend_cpu_open(&e->be, &e->tile);
 }

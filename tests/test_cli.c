@@ -534,3 +534,38 @@ Test(cli, progress_bar_only_on_a_terminal)
 	cr_assert(!strchr(err, '\r') && !strstr(err, "\033["), "progress drawn into a file: %s", err);
 	rm_rf(dir);
 }
+
+/*
+ * --backend npu (or xrt) where there is no NPU: one line saying why, exit 2;
+ * auto goes on with the CPU without a word. The probe is pointed at an
+ * empty fake sysfs class (NPU_PROBE_SYSFS), so a machine with an NPU gives
+ * the same answer.
+ */
+Test(cli, npu_backend_without_an_npu_exits_2_in_one_line)
+{
+	static const char *names[] = { "npu", "xrt" };
+	static char out[16384], err[16384];
+	char dir[] = "/tmp/test_cli_accel_XXXXXX", args[ARGS_MAX];
+	int rc;
+
+	NEED_MODEL();
+	make_tmpdir(dir);
+	setenv("NPU_PROBE_SYSFS", dir, 1);
+	unsetenv("NPU_XRT_DEVICE");
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(args, sizeof(args), "--backend %s '%s/jfk.wav'", names[i], audio);
+		rc = run(NULL, args, out, sizeof(out), err, sizeof(err));
+		cr_expect_eq(rc, 2, "--backend %s: exit %d: %s", names[i], rc, err);
+		cr_expect(strstr(err, "backend npu") && strstr(err, "no accelerator device"),
+			  "--backend %s: %s", names[i], err);
+		cr_expect(strchr(err, '\n') && !strchr(err, '\n')[1], "not one line: %s", err);
+		cr_expect_eq(out[0], '\0', "%s", out);
+	}
+	snprintf(args, sizeof(args), "--backend auto '%s/jfk.wav'", audio);
+	rc = run(NULL, args, out, sizeof(out), err, sizeof(err));
+	cr_expect_eq(rc, 0, "exit %d: %s", rc, err);
+	cr_expect(!strstr(err, "npu") && !strstr(err, "accelerator"), "auto spoke: %s", err);
+	cr_expect(strstr(out, "[00:00.000 --> "), "%s", out);
+	unsetenv("NPU_PROBE_SYSFS");
+	cr_assert_eq(rmdir(dir), 0);
+}

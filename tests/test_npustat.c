@@ -2,7 +2,7 @@
  * test_npustat.c - npustat against live processes: a helper that ran a known
  * number of matmuls is reported with exactly that count; corrupt, truncated
  * and wrong-version pages are reported and skipped; a dead process's page is
- * removed.
+ * removed; the NPU line (PCI address and family) from a fake sysfs tree.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -20,6 +20,7 @@
 #include "sched/npu.h"
 #include "sched/npu_stats.h"
 #include "tiler/tile.h"
+#include "tests/helpers/fake_accel.h"
 
 #define HELPER_MATMULS 37
 
@@ -193,4 +194,35 @@ Test(npustat, bad_pages_are_reported_and_skipped)
 	cr_assert_eq(run_npustat(args, out, sizeof(out), err, sizeof(err)), 0);
 	cr_assert(strstr(out, "\"processes\":[]"));
 	cr_assert_eq(access(path, F_OK), -1, "dead page %s still there", path);
+}
+
+/* The NPU as npustat shows it: its PCI address and family, or why there is none. */
+Test(npustat, shows_the_npu_bdf_and_family)
+{
+	static char out[1 << 16], err[4096];
+	char root[] = "/tmp/amn-npustat-XXXXXX", sys[300], dev[300];
+
+	cr_assert_not_null(mkdtemp(root));
+	snprintf(sys, sizeof(sys), "%s/sys", root);
+	snprintf(dev, sizeof(dev), "%s/dev", root);
+	setenv("NPU_PROBE_SYSFS", sys, 1);
+	setenv("NPU_PROBE_DEV", dev, 1);
+	/* nothing there: null, and the reason */
+	cr_assert_eq(run_npustat("--json -i 0.01 -p 1", out, sizeof(out), err, sizeof(err)), 0);
+	cr_expect(strstr(out, "\"npu\":null,\"npu_why\":\"no accelerator device"), "%s", out);
+	cr_assert_eq(run_npustat("-i 0.01 -p 1", out, sizeof(out), err, sizeof(err)), 0);
+	cr_expect(strstr(out, "NPU: none: no accelerator device"), "%s", out);
+	/* another driver's accel0 and a Phoenix-id device of another driver, then Strix at accel3 */
+	cr_assert_eq(fake_accel_add(root, 0, "habanalabs", "0x1502\n", true), 0);
+	cr_assert_eq(fake_accel_add(root, 3, "amdxdna", "0x17f0\n", true), 0);
+	cr_assert_eq(run_npustat("--json -i 0.01 -p 1", out, sizeof(out), err, sizeof(err)), 0);
+	cr_expect(strstr(out, "\"npu\":{\"bdf\":\"0000:c5:00.3\",\"family\":\"strix\","
+			 "\"family_name\":\"Strix\",\"pci_id\":\"1022:17f0\""), "%s", out);
+	cr_assert_eq(run_npustat("-i 0.01 -p 1", out, sizeof(out), err, sizeof(err)), 0);
+	cr_expect(strstr(out, "NPU: Strix at 0000:c5:00.3 ("), "%s", out);
+	cr_assert_eq(run_npustat("--csv -i 0.01 -p 1", out, sizeof(out), err, sizeof(err)), 0);
+	cr_expect(strstr(out, "\nnpu,,,\"0000:c5:00.3\",\"strix\","), "%s", out);
+	unsetenv("NPU_PROBE_SYSFS");
+	unsetenv("NPU_PROBE_DEV");
+	cr_expect_eq(fake_accel_remove(root), 0);
 }

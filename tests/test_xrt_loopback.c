@@ -6,14 +6,19 @@
  * Every result must equal the direct tiler's bits: with healthy runs, with
  * injected errors and timeouts (then the fallback count must match), and
  * with a weights region too small for the model (emptied and refilled, or
- * bypassed to the CPU for a set larger than the whole region).
+ * bypassed to the CPU for a set larger than the whole region). Hung runs:
+ * the caller gets the CPU's answer at once, the slot is not started again
+ * until the run ends, NPU_RUN_TIMEOUT_MS=0 waits for ever, and closing with
+ * a hung run in flight waits for it (no crash, no leak: ASan, TSan).
  */
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "sched/npu.h"
+#include "sched/xrt/npu_xrt_dev.h"
 #include "tiler/tile.h"
 
 static uint64_t rng = 0x13198a2e03707344ull;
@@ -102,6 +107,7 @@ static void open_loopback(struct npu_engine **e, struct npu_tenant **t, unsigned
 	struct npu_engine_opts o = { .backend = "xrt", .job_rows = job_rows };
 
 	setenv("NPU_XRT_DEVICE", "loopback", 1);
+	unsetenv("NPU_XRT_LOOPBACK_MEMLOCK");
 	setenv_num("NPU_XRT_LOOPBACK_FAIL_EVERY", fail_every);
 	setenv_num("NPU_XRT_LOOPBACK_TIMEOUT_EVERY", timeout_every);
 	setenv_num("NPU_WEIGHTS_MB", weights_mb);
@@ -187,4 +193,133 @@ Test(xrt_loopback, small_weights_region_is_refilled)
 		set_free(&s[i]);
 	npu_tenant_close(t);
 	npu_engine_close(e);
+}
+
+/* ---- hung runs ---- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Every @every-th run hangs for @hang_ms; our timeout @timeout_ms; the bound @bound_ms. */
+static void open_hung(struct npu_engine **e, struct npu_tenant **t, unsigned every,
+		      unsigned hang_ms, unsigned timeout_ms, unsigned bound_ms)
+{
+	char buf[16];
+
+	setenv_num("NPU_XRT_LOOPBACK_HANG_EVERY", every);
+	setenv_num("NPU_XRT_LOOPBACK_HANG_MS", hang_ms);
+	snprintf(buf, sizeof(buf), "%u", timeout_ms);
+	setenv("NPU_RUN_TIMEOUT_MS", buf, 1);   /* 0 is meaningful: no timeout */
+	setenv_num("NPU_RUN_HANG_MS", bound_ms);
+	open_loopback(e, t, 0, 0, 0, 0);
+}
+
+static void close_hung(struct npu_engine *e, struct npu_tenant *t)
+{
+	npu_tenant_close(t);
+	npu_engine_close(e);
+	unsetenv("NPU_XRT_LOOPBACK_HANG_EVERY");
+	unsetenv("NPU_XRT_LOOPBACK_HANG_MS");
+	unsetenv("NPU_RUN_TIMEOUT_MS");
+	unsetenv("NPU_RUN_HANG_MS");
+}
+
+Test(xrt_loopback, hung_run_goes_to_the_cpu_at_once)
+{
+	struct npu_xrt_loopback_counters c0, c1, c2;
+	struct npu_engine_counters cnt;
+	struct npu_engine *e;
+	struct npu_tenant *t;
+	double worst = 0, t0;
+	struct set s;
+
+	npu_xrt_loopback_counters(&c0);
+	/* every 3rd run hangs for 1.5 s; we wait 30 ms for a run */
+	open_hung(&e, &t, 3, 1500, 30, 0);
+	set_make(&s, 96, 80);
+	for (int i = 0; i < 8; i++) {
+		double d;
+
+		t0 = now_s();
+		check_matmuls(t, &s, 3 + 5 * i);   /* exact bits, from the CPU when hung */
+		d = now_s() - t0;
+		worst = d > worst ? d : worst;
+	}
+	npu_engine_counters(e, &cnt);
+	npu_xrt_loopback_counters(&c1);
+	cr_expect_gt(c1.hung - c0.hung, 0);
+	/* each hung run was handed over after our 30 ms, not after its 1.5 s */
+	cr_expect_lt(worst, 1.0, "a matmul waited %.3f s for a hung run", worst);
+	cr_expect_eq(cnt.timeouts, c1.hung - c0.hung);
+	cr_expect_eq(cnt.fallbacks, cnt.errors + cnt.timeouts);
+	cr_expect_gt(cnt.runs, cnt.fallbacks, "healthy runs still run on the device");
+	/* no run was ever started on a slot whose hung run had not ended */
+	cr_expect_eq(c1.busy_starts, c0.busy_starts);
+	set_free(&s);
+	t0 = now_s();
+	close_hung(e, t);
+	npu_xrt_loopback_counters(&c2);
+	/* close waited for the runs still hung (reclaimed, within the 10 s bound) */
+	cr_expect_eq(c2.reclaimed - c0.reclaimed, c2.hung - c0.hung);
+	cr_expect_eq(c2.busy_starts, c0.busy_starts);
+	cr_expect_lt(now_s() - t0, 3.0);
+}
+
+Test(xrt_loopback, timeout_zero_means_no_timeout)
+{
+	struct npu_xrt_loopback_counters c0, c1;
+	struct npu_engine_counters cnt;
+	struct npu_engine *e;
+	struct npu_tenant *t;
+	struct set s;
+	double t0;
+
+	npu_xrt_loopback_counters(&c0);
+	/* every 2nd run hangs 200 ms and is ended by the "watchdog"; we wait for ever */
+	open_hung(&e, &t, 2, 200, 0, 0);
+	set_make(&s, 64, 48);
+	t0 = now_s();
+	for (int i = 0; i < 3; i++)
+		check_matmuls(t, &s, 2 + i);
+	npu_engine_counters(e, &cnt);
+	npu_xrt_loopback_counters(&c1);
+	cr_expect_gt(c1.hung - c0.hung, 0);
+	cr_expect_eq(cnt.timeouts, 0, "NPU_RUN_TIMEOUT_MS=0 must not time out");
+	cr_expect_eq(cnt.errors, c1.hung - c0.hung, "hung runs end in error, after waiting");
+	cr_expect_geq(now_s() - t0, 0.2 * (double)(c1.hung - c0.hung) - 0.01);
+	set_free(&s);
+	close_hung(e, t);
+}
+
+Test(xrt_loopback, close_with_a_hung_run_waits_for_it)
+{
+	struct npu_xrt_loopback_counters c0, c1;
+	struct npu_engine_counters cnt;
+	struct npu_engine *e;
+	struct npu_tenant *t;
+	struct set s;
+	double t0;
+
+	npu_xrt_loopback_counters(&c0);
+	/* every run hangs 600 ms; our timeout 20 ms; slots retired after 50 ms more */
+	open_hung(&e, &t, 1, 600, 20, 50);
+	set_make(&s, 64, 40);
+	for (int i = 0; i < 4; i++)
+		check_matmuls(t, &s, 1 + i);   /* both slots hang, then retire: all on the CPU */
+	npu_engine_counters(e, &cnt);
+	cr_expect_eq(cnt.fallbacks, cnt.runs, "every run failed over to the CPU");
+	cr_expect_geq(cnt.timeouts, 1);
+	set_free(&s);
+	t0 = now_s();
+	close_hung(e, t);
+	npu_xrt_loopback_counters(&c1);
+	/* the device was not freed under the runs still in flight: close waited */
+	cr_expect_geq(c1.close_waits - c0.close_waits, 1);
+	cr_expect_lt(now_s() - t0, 1.5);
+	cr_expect_eq(c1.busy_starts, c0.busy_starts);
 }

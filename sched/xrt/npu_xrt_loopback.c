@@ -9,12 +9,22 @@
  * tile_region_check), runs every job with tile_batch_run() against views
  * of the region (the CPU reference of the device side) and copies the
  * batch's C area to the slot's output buffer.
+ *
+ * Hung runs (opts.hang_every) are modelled in real time: such a run ends
+ * hang_ms after its start, in error, and its slot refuses new runs until
+ * then. A wait() with a shorter timeout sleeps the timeout and returns
+ * -ETIMEDOUT; reclaim() sleeps until the run ends or its own timeout.
+ * close() sleeps until every hung run has ended, as the shim must never
+ * destroy a run in flight. One thread drives a device (the backend's
+ * worker); only the process-wide counters are shared, hence atomic.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sched/xrt/npu_xrt_dev.h"
 #include "tiler/tile.h"
@@ -25,15 +35,58 @@ struct slot {
 	void *in, *out;          /* host side */
 	void *dev_in;            /* device copy of in, as of start() */
 	size_t in_cap, dev_cap, out_cap, in_len, out_len;
-	int started;
+	int started;             /* a run is in flight (or timed out, not reclaimed) */
+	int hung;                /* that run hangs until end_ns */
+	uint64_t end_ns;         /* CLOCK_MONOTONIC */
 };
 
 struct loopback {
 	void *w_host, *w_dev;    /* weights region: host buffer, device copy */
 	size_t w_size;
 	struct slot slot[NPU_XRT_SLOTS];
-	unsigned runs, fail_every, timeout_every;
+	unsigned runs, starts;
+	struct npu_xrt_loopback_opts o;
 };
+
+/* Statistics only: relaxed, no other memory is published through them. */
+static atomic_ulong c_hung, c_reclaimed, c_busy_starts, c_close_waits;
+
+void npu_xrt_loopback_counters(struct npu_xrt_loopback_counters *c)
+{
+	c->hung = atomic_load_explicit(&c_hung, memory_order_relaxed);
+	c->reclaimed = atomic_load_explicit(&c_reclaimed, memory_order_relaxed);
+	c->busy_starts = atomic_load_explicit(&c_busy_starts, memory_order_relaxed);
+	c->close_waits = atomic_load_explicit(&c_close_waits, memory_order_relaxed);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* Sleep until @end_ns or for @timeout_ms (0: no limit); 1 if @end_ns was reached. */
+static int sleep_until(uint64_t end_ns, unsigned timeout_ms)
+{
+	uint64_t now = now_ns(), left = end_ns > now ? end_ns - now : 0;
+
+	if (timeout_ms && left > (uint64_t)timeout_ms * 1000000ull) {
+		sleep_ns((uint64_t)timeout_ms * 1000000ull);
+		return 0;
+	}
+	sleep_ns(left);
+	return 1;
+}
 
 static void *alloc64(size_t n)
 {
@@ -57,6 +110,11 @@ static int lb_weights_alloc(void *dev, size_t bytes)
 static void *lb_weights_map(void *dev)
 {
 	return ((struct loopback *)dev)->w_host;
+}
+
+static size_t lb_weights_size(void *dev)
+{
+	return ((struct loopback *)dev)->w_size;
 }
 
 static int lb_weights_sync(void *dev, size_t off, size_t len)
@@ -88,8 +146,10 @@ static int lb_slot_buffers(void *dev, unsigned slot, size_t in_bytes, size_t out
 {
 	struct slot *s;
 
-	if (slot >= NPU_XRT_SLOTS || ((struct loopback *)dev)->slot[slot].started)
+	if (slot >= NPU_XRT_SLOTS)
 		return -EINVAL;
+	if (((struct loopback *)dev)->slot[slot].started)
+		return -EBUSY;
 	s = &((struct loopback *)dev)->slot[slot];
 	if (grow(&s->in, &s->in_cap, in_bytes) || grow(&s->dev_in, &s->dev_cap, in_bytes) ||
 	    grow(&s->out, &s->out_cap, out_bytes))
@@ -113,13 +173,24 @@ static int lb_start(void *dev, unsigned slot, size_t in_len, size_t out_len)
 
 	if (slot >= NPU_XRT_SLOTS)
 		return -EIO;
-	s = &((struct loopback *)dev)->slot[slot];
-	if (s->started || in_len > s->in_cap || in_len > s->dev_cap || out_len > s->out_cap)
+	struct loopback *lb = dev;
+
+	s = &lb->slot[slot];
+	if (s->started) {
+		atomic_fetch_add_explicit(&c_busy_starts, 1, memory_order_relaxed);
+		return -EBUSY;
+	}
+	if (in_len > s->in_cap || in_len > s->dev_cap || out_len > s->out_cap)
 		return -EIO;
 	memcpy(s->dev_in, s->in, in_len);
 	s->in_len = in_len;
 	s->out_len = out_len;
 	s->started = 1;
+	s->hung = lb->o.hang_every && ++lb->starts % lb->o.hang_every == 0;
+	if (s->hung) {
+		s->end_ns = now_ns() + (uint64_t)lb->o.hang_ms * 1000000ull;
+		atomic_fetch_add_explicit(&c_hung, 1, memory_order_relaxed);
+	}
 	return 0;
 }
 
@@ -163,14 +234,43 @@ static int lb_wait(void *dev, unsigned slot, unsigned timeout_ms)
 	if (slot >= NPU_XRT_SLOTS || !lb->slot[slot].started)
 		return -EIO;
 	s = &lb->slot[slot];
-	s->started = 0;
+	if (s->hung) {
+		memset(s->out, 0xa5, s->out_len);
+		if (!sleep_until(s->end_ns, timeout_ms))
+			return -ETIMEDOUT;   /* still hung: the slot stays busy */
+		s->started = s->hung = 0;
+		return -EIO;                 /* ended by the watchdog */
+	}
 	run = ++lb->runs;
-	if ((lb->fail_every && run % lb->fail_every == 0) ||
-	    (lb->timeout_every && run % lb->timeout_every == 0)) {
+	if (lb->o.timeout_every && run % lb->o.timeout_every == 0) {
+		memset(s->out, 0xa5, s->out_len);
+		s->end_ns = now_ns();        /* timed out, and ends right away */
+		s->hung = 1;
+		return -ETIMEDOUT;
+	}
+	s->started = 0;
+	if (lb->o.fail_every && run % lb->o.fail_every == 0) {
 		memset(s->out, 0xa5, s->out_len);   /* a failed run leaves garbage */
-		return lb->timeout_every && run % lb->timeout_every == 0 ? -ETIMEDOUT : -EIO;
+		return -EIO;
 	}
 	return run_batch(lb, s);
+}
+
+static int lb_reclaim(void *dev, unsigned slot, unsigned timeout_ms)
+{
+	struct slot *s;
+
+	if (slot >= NPU_XRT_SLOTS)
+		return 0;
+	s = &((struct loopback *)dev)->slot[slot];
+	if (!s->started)
+		return 0;
+	if (s->hung && s->end_ns > now_ns() &&
+	    (!timeout_ms || !sleep_until(s->end_ns, timeout_ms)))
+		return -EBUSY;
+	s->started = s->hung = 0;
+	atomic_fetch_add_explicit(&c_reclaimed, 1, memory_order_relaxed);
+	return 0;
 }
 
 static void lb_close(void *dev)
@@ -180,6 +280,11 @@ static void lb_close(void *dev)
 	if (!lb)
 		return;
 	for (unsigned i = 0; i < NPU_XRT_SLOTS; i++) {
+		if (lb->slot[i].started && lb->slot[i].hung) {
+			/* never free what a run in flight uses: wait for its end */
+			atomic_fetch_add_explicit(&c_close_waits, 1, memory_order_relaxed);
+			sleep_until(lb->slot[i].end_ns, 0);
+		}
 		free(lb->slot[i].in);
 		free(lb->slot[i].dev_in);
 		free(lb->slot[i].out);
@@ -189,26 +294,34 @@ static void lb_close(void *dev)
 	free(lb);
 }
 
+static const char *lb_last_error(void *dev)
+{
+	return "a fault the loopback device injected, or a batch it found malformed";
+}
+
 const struct npu_xrt_dev_ops npu_xrt_loopback_ops = {
 	.weights_alloc = lb_weights_alloc,
 	.weights_map = lb_weights_map,
+	.weights_size = lb_weights_size,
 	.weights_sync = lb_weights_sync,
 	.slot_buffers = lb_slot_buffers,
 	.slot_in = lb_slot_in,
 	.slot_out = lb_slot_out,
 	.start = lb_start,
 	.wait = lb_wait,
+	.reclaim = lb_reclaim,
+	.last_error = lb_last_error,
 	.close = lb_close,
 };
 
-int npu_xrt_loopback_open(void **dev, unsigned fail_every, unsigned timeout_every)
+int npu_xrt_loopback_open(void **dev, const struct npu_xrt_loopback_opts *o)
 {
 	struct loopback *lb = calloc(1, sizeof(*lb));
 
 	if (!lb)
 		return -ENOMEM;
-	lb->fail_every = fail_every;
-	lb->timeout_every = timeout_every;
+	if (o)
+		lb->o = *o;
 	*dev = lb;
 	return 0;
 }

@@ -71,6 +71,9 @@ static int open_status(const struct wsp_runtime_error *e)
 	switch (e->stage) {
 	case WSP_RUNTIME_FIND:
 		return CLI_EXIT_MODEL;
+	case WSP_RUNTIME_ENGINE:
+		/* a backend asked for that this machine does not have: a usage error */
+		return e->code == -ENODEV || e->code == -EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
 	case WSP_RUNTIME_MODEL:
 	case WSP_RUNTIME_CONTEXT:
 		return model_status(e->code);

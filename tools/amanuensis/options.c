@@ -67,7 +67,8 @@ void cli_usage(FILE *f)
 "\n"
 "Environment: AMANUENSIS_MODEL, AMANUENSIS_MODELS, NPU_BACKEND, AMN_THREADS, WHISPER_NPU_MATMUL,\n"
 "WHISPER_NPU_FALLBACK (see amanuensis(1)).\n"
-"Exit status: 0 ok, 1 engine/transcription/output failure, 2 bad usage,\n"
+"Exit status: 0 ok, 1 engine/transcription/output failure, 2 bad usage (or a\n"
+"backend this machine does not have, e.g. --backend npu without an NPU),\n"
 "3 an input file could not be read or decoded, 4 model not found or not loadable.\n",
 		CLI_DEFAULT_JOBS);
 }

@@ -61,6 +61,7 @@ int npustat_collect(struct npustat_sample *s, pid_t pid)
 
 	s->n = 0;
 	s->t = mono_s();
+	s->npu_rc = npu_probe(&s->npu, NULL, NULL);
 	if (pid > 0) {
 		if (read_page(pid, &s->pages[0]) == 0)
 			s->n = 1;

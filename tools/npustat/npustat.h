@@ -7,20 +7,28 @@
 
 #include <sys/types.h>
 
+#include "sched/npu_probe.h"
 #include "sched/npu_stats.h"
 
 #define NPUSTAT_MAX_PROCS 256
 #define NPUSTAT_SCHEMA    "npustat/1"
 
-/* One sample: the pages that could be read, at one time. */
+/*
+ * One sample: the pages that could be read, at one time, and the NPU of
+ * this machine as the engine's probe sees it (npu_rc 0: @npu describes it,
+ * its PCI address and family; else @npu.why says why there is none).
+ */
 struct npustat_sample {
 	double t;                             /* CLOCK_MONOTONIC seconds */
 	int n;
+	int npu_rc;
+	struct npu_probe_info npu;
 	struct npu_stats_page pages[NPUSTAT_MAX_PROCS];
 };
 
 /**
- * npustat_collect - snapshot every live page (or only @pid's when > 0).
+ * npustat_collect - snapshot every live page (or only @pid's when > 0),
+ * and probe for the NPU (npu_probe(): sysfs only, never XRT).
  * Pages of dead processes are removed; unreadable, truncated, corrupt or
  * wrong-version pages are reported on stderr and skipped.
  * Return: 0 or -errno from listing /dev/shm.

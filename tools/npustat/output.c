@@ -71,20 +71,57 @@ static void csv_str(const char *s, size_t max)
 	putchar('"');
 }
 
+/* "npu":{...} for the NPU found, or "npu":null and "npu_why" saying why none. */
+static void print_npu_json(const struct npustat_sample *cur)
+{
+	const struct npu_probe_info *n = &cur->npu;
+
+	if (cur->npu_rc) {
+		printf("\"npu\":null,\"npu_why\":");
+		json_str(n->why, sizeof(n->why));
+		return;
+	}
+	printf("\"npu\":{\"bdf\":");
+	json_str(n->bdf, sizeof(n->bdf));
+	printf(",\"family\":");
+	json_str(n->family, 16);
+	printf(",\"family_name\":");
+	json_str(npu_probe_family_name(n->family), 32);
+	printf(",\"pci_id\":\"%04x:%04x\",\"dev\":", n->vendor, n->device);
+	json_str(n->dev_path, sizeof(n->dev_path));
+	printf(",\"numa_node\":%d}", n->numa_node);
+}
+
 void npustat_print(enum npustat_fmt fmt, const struct npustat_sample *prev,
 		   const struct npustat_sample *cur)
 {
 	double dt = prev ? cur->t - prev->t : 0;
 	int i, d, k, first = 1;
 
-	if (fmt == NPUSTAT_FMT_JSON)
-		printf("{\"schema\":\"%s\",\"interval_s\":%.3f,\"processes\":[", NPUSTAT_SCHEMA, dt);
-	else if (fmt == NPUSTAT_FMT_CSV)
+	if (fmt == NPUSTAT_FMT_JSON) {
+		printf("{\"schema\":\"%s\",\"interval_s\":%.3f,", NPUSTAT_SCHEMA, dt);
+		print_npu_json(cur);
+		printf(",\"processes\":[");
+	} else if (fmt == NPUSTAT_FMT_CSV) {
 		printf("# %s\nrow,pid,comm,name,backend,busy_pct,tiles_s,gops,in_flight,batch,"
 		       "matmuls,jobs,queue,p50_us,p99_us,fallbacks,errors\n", NPUSTAT_SCHEMA);
-	else
+		if (!cur->npu_rc) {   /* the NPU: name = its PCI address, backend = its family */
+			printf("npu,,,");
+			csv_str(cur->npu.bdf, sizeof(cur->npu.bdf));
+			putchar(',');
+			csv_str(cur->npu.family, 16);
+			printf(",,,,,,,,,,,,\n");
+		}
+	} else {
+		if (!cur->npu_rc)
+			printf("NPU: %s at %s (%s, NUMA node %d)\n",
+			       npu_probe_family_name(cur->npu.family), cur->npu.bdf,
+			       cur->npu.dev_path, cur->npu.numa_node);
+		else
+			printf("NPU: none: %s\n", cur->npu.why);
 		printf("%-7s %-12s %-26s %6s %10s %8s %6s %6s\n", "PID", "DEVICE", "BACKEND",
 		       "BUSY%", "TILES/S", "GOPS", "INFLT", "BATCH");
+	}
 
 	for (i = 0; i < cur->n; i++) {
 		const struct npu_stats_page *p = &cur->pages[i];

@@ -48,7 +48,7 @@ static int fail(struct wsp_runtime_error *e, enum wsp_runtime_stage stage, int c
 /* The name users know the backend by: the engine says "xrt", people say "npu". */
 static const char *backend_label(const char *backend)
 {
-	if (!backend)
+	if (!backend || !*backend)
 		return "auto";
 	return strcmp(backend, "xrt") ? backend : "npu";
 }
@@ -97,11 +97,14 @@ int wsp_runtime_open(struct wsp_runtime **out, const struct wsp_runtime_opts *o,
 
 	eo.backend = o->backend;
 	eo.threads = o->threads;
+	eo.why = err;
+	eo.why_len = sizeof(err);
+	err[0] = '\0';
 	rc = npu_engine_open(&rt->engine, &eo);
 	if (rc) {
 		fail(e, WSP_RUNTIME_ENGINE, rc, "cannot start the engine (backend %s): %s",
-		     backend_label(o->backend),
-		     rc == -ENODEV ? "no such device on this machine" : strerror(-rc));
+		     backend_label(o->backend ? o->backend : getenv("NPU_BACKEND")),
+		     *err ? err : rc == -ENODEV ? "no such device on this machine" : strerror(-rc));
 		goto out_model;
 	}
 	rc = wsp_context_new(rt->model, rt->engine, o->precision, o->threads, &rt->ctx,
