@@ -36,6 +36,9 @@ PEER_LIBS  := -ldnnl -lopenblas
 # What the service programs (server, queue worker) share beyond the library:
 # service/*.c -> build/libamanuensis-service.a, linked by the tools, never installed.
 SVC_LIBS   := -lhiredis
+# The server alone speaks HTTP: libmicrohttpd is linked by it and its tests only.
+SERVER_LIBS := -lmicrohttpd
+TOOL_LIBS_amanuensis-server := $(SERVER_LIBS)
 TEST_LIBS  := -lcriterion
 
 AVX2_FLAGS   := -mavx2 -mfma -mf16c
@@ -103,12 +106,18 @@ $(BUILD)/libamanuensis-service.a: $(SVC_OBJS)
 	rm -f $@ && ar rcs $@ $^
 define tool_rule
 $(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c)) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a
-	$$(CXX) -o $$@ $$(filter %.o,$$^) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a $$(LDFLAGS) $$(LIBS) $$(SVC_LIBS) $$(PEER_LIBS)
+	$$(CXX) -o $$@ $$(filter %.o,$$^) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a $$(LDFLAGS) $$(LIBS) $$(SVC_LIBS) $$(PEER_LIBS) $$(TOOL_LIBS_$(1))
 endef
 $(foreach t,$(TOOL_DIRS),$(eval $(call tool_rule,$(t))))
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJS) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a
 	@mkdir -p $(dir $@)
 	$(CXX) -o $@ $(filter %.o,$^) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a $(LDFLAGS) $(LIBS) $(SVC_LIBS) $(PEER_LIBS) $(TEST_LIBS)
+
+# The server's suites (tests/test_server_*.c) link its pieces, all but main.c.
+SERVER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out tools/amanuensis-server/main.c,$(wildcard tools/amanuensis-server/*.c)))
+$(BUILD)/tests/test_server_%: $(BUILD)/obj/tests/test_server_%.o $(SERVER_OBJS) $(TEST_HELPER_OBJS) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a
+	@mkdir -p $(dir $@)
+	$(CXX) -o $@ $(filter %.o,$^) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a $(LDFLAGS) $(LIBS) $(SVC_LIBS) $(PEER_LIBS) $(SERVER_LIBS) $(TEST_LIBS)
 
 # The queue tests' front door (tests/queue/amq_client.c), driven by tests/queue/*.py.
 $(BUILD)/tests/amq_client: $(BUILD)/obj/tests/queue/amq_client.o $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a
