@@ -30,13 +30,21 @@ void srv_fair_free(struct srv_fair *f);
  * srv_fair_acquire - wait for a slot for one window of @cost audio seconds
  * (> 0) of @tenant. Windows of one tenant are granted in the order they ask.
  * @cancel: when non-NULL and it becomes nonzero, the wait ends (checked at
- * least every 50 ms, and at once after srv_fair_wake()).
+ * least every 50 ms, and at once after srv_fair_wake()); a flag already set
+ * on entry ends it before it queues. A window granted before its waiter saw
+ * the flag returns 0 all the same (the caller releases after it looks).
+ * A window that leaves without a slot, being its tenant's last, takes its
+ * charge back: a cancelled wait does not count against the tenant's share.
  * Return: 0 with a slot held, -ECANCELED (nothing held), -ESHUTDOWN after
- * srv_fair_shutdown() (nothing held), -EINVAL.
+ * srv_fair_shutdown() (nothing held, even if a slot had just been granted),
+ * -EINVAL (bad tenant, cost not finite and > 0), -ENOMEM.
  */
 int srv_fair_acquire(struct srv_fair *f, size_t tenant, double cost, const atomic_int *cancel);
 
-/** srv_fair_release - give back the slot @tenant's window held. */
+/**
+ * srv_fair_release - give back the slot @tenant's window held; the slot goes
+ * to the next window at once. A release without a held slot is ignored.
+ */
 void srv_fair_release(struct srv_fair *f, size_t tenant);
 
 /** srv_fair_wake - make every waiter look at its cancel flag now. */
