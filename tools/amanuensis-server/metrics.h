@@ -41,6 +41,15 @@ void srv_metrics_inflight(struct srv_metrics *m, size_t tenant, int delta);
  * by tenant), and the engine's amanuensis_device_* counters from @engine
  * (busy seconds, tiles, runs, fallbacks, errors, timeouts) when it is not NULL.
  * @fair may be NULL (then the queue figures are 0).
+ * Also: amanuensis_windows_running{tenant} and
+ * amanuensis_queue_wait_seconds_total{tenant} from @fair, and
+ * amanuensis_device_info{device,backend} 1 when @engine is not NULL.
+ * Device families carry a device label ("npu0": an engine drives one
+ * device); they are always present, with zeros when @engine is NULL, and
+ * busy seconds come from the engine's stats page (0 when there is none).
+ * Every family has # HELP and # TYPE, even without samples; label values
+ * are escaped (\\, \", \n). At most 7 distinct endpoint names are kept;
+ * more, and names of 32 bytes or longer, are counted as "other".
  * Return: a malloc'd NUL-terminated text (its length in *@len), or NULL.
  */
 char *srv_metrics_render(struct srv_metrics *m, struct srv_fair *fair,
