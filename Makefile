@@ -158,7 +158,7 @@ asan:
 # TSan report.
 TSAN_SUITES ?= test_ring test_doorbell test_tenant test_emu test_sched test_graph test_stats \
 	       test_tile_pool test_xrt test_xrt_loopback test_npustress test_decoder \
-	       test_transcribe test_queue_worker
+	       test_transcribe test_queue_worker test_server_fair
 TSAN_ENV    := TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=tests/tsan/tsan.supp \
 	       $(TSAN_OPTIONS)" AMN_TEST_SCALE=small
 tsan:
@@ -173,6 +173,8 @@ tsan-run: $(TSAN_SUITES:%=$(BUILD)/tsan/%) $(BUILD)/npustress
 $(BUILD)/obj/tsan/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests/tsan/include $(CFLAGS) -MMD -MP -c $< -o $@
+# The server's fair queue is a plain pthread module: its suite links it alone.
+$(BUILD)/tsan/test_server_fair: $(BUILD)/obj/tsan/tools/amanuensis-server/fair.o
 $(BUILD)/tsan/%: $(BUILD)/obj/tsan/tests/%.o $(BUILD)/obj/tsan/tests/tsan/crt_main.o $(TEST_HELPER_SRCS:%.c=$(BUILD)/obj/tsan/%.o) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a
 	@mkdir -p $(dir $@)
 	$(CXX) -o $@ $(filter %.o,$^) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a $(LDFLAGS) $(LIBS) $(SVC_LIBS) $(PEER_LIBS)
