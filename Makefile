@@ -113,6 +113,11 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJS) $(BUILD)/libamanuen
 	@mkdir -p $(dir $@)
 	$(CXX) -o $@ $(filter %.o,$^) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a $(LDFLAGS) $(LIBS) $(SVC_LIBS) $(PEER_LIBS) $(TEST_LIBS)
 
+# The server carries its page and OpenAPI description inside it (.incbin in
+# page.c and openapi.c): those objects are rebuilt when the files change.
+$(BUILD)/obj/tools/amanuensis-server/page.o: $(wildcard tools/amanuensis-server/page/index.html)
+$(BUILD)/obj/tools/amanuensis-server/openapi.o: $(wildcard tools/amanuensis-server/openapi.json)
+
 # The server's suites (tests/test_server_*.c) link its pieces, all but main.c.
 SERVER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out tools/amanuensis-server/main.c,$(wildcard tools/amanuensis-server/*.c)))
 $(BUILD)/tests/test_server_%: $(BUILD)/obj/tests/test_server_%.o $(SERVER_OBJS) $(TEST_HELPER_OBJS) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a

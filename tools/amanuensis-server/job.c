@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tools/amanuensis-server/job.c - one transcription of an upload, with the
+ * hooks that share the machine window by window and stop the work of a
+ * client that left (see job.h).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tools/amanuensis-server/fair.h"
+#include "tools/amanuensis-server/format.h"
+#include "tools/amanuensis-server/job.h"
+#include "tools/amanuensis-server/server.h"
+#include "tools/amanuensis-server/tenants.h"
+
+void srv_job_init(struct srv_job *j, struct srv_server *srv, size_t tenant,
+		  const struct srv_request *req, int audio_fd, const char *filename,
+		  int conn_fd, double deadline)
+{
+	memset(j, 0, sizeof(*j));
+	j->srv = srv;
+	j->tenant = tenant;
+	j->req = req;
+	j->stream = req->stream;
+	/* a path the library can open although the file has no name any more */
+	snprintf(j->path, sizeof(j->path), "/proc/self/fd/%d", audio_fd);
+	j->filename = filename && *filename ? filename : "file";
+	atomic_init(&j->cancel, SRV_CANCEL_NONE);
+	j->watch.fd = conn_fd;
+	j->watch.deadline = deadline;
+	j->watch.cancel = &j->cancel;
+	pthread_mutex_init(&j->lock, NULL);
+	pthread_cond_init(&j->cond, NULL);
+}
+
+static int reason_errno(int reason)
+{
+	switch (reason) {
+	case SRV_CANCEL_TIMEOUT:  return -ETIMEDOUT;
+	case SRV_CANCEL_SHUTDOWN: return -ESHUTDOWN;
+	default:                  return -ECANCELED;
+	}
+}
+
+/* check - srv_tenants_run_begin()'s poll while a request waits for a place. */
+static int check(void *arg)
+{
+	struct srv_job *j = arg;
+	int reason = srv_watch_check(j->srv->watch, &j->watch);
+
+	return reason ? reason_errno(reason) : 0;
+}
+
+/* push - queue @n bytes of events for the reader; @ev is consumed. */
+static void push(struct srv_job *j, char *ev, size_t n)
+{
+	pthread_mutex_lock(&j->lock);
+	if (!ev) {
+		j->out_failed = 1;
+	} else {
+		if (j->out_off) {
+			memmove(j->out, j->out + j->out_off, j->out_len - j->out_off);
+			j->out_len -= j->out_off;
+			j->out_off = 0;
+		}
+		if (j->out_len + n > j->out_cap) {
+			size_t cap = j->out_cap ? j->out_cap : 4096;
+			char *p;
+
+			while (cap < j->out_len + n)
+				cap *= 2;
+			p = realloc(j->out, cap);
+			if (p) {
+				j->out = p;
+				j->out_cap = cap;
+			}
+		}
+		if (j->out_len + n <= j->out_cap) {
+			memcpy(j->out + j->out_len, ev, n);
+			j->out_len += n;
+		} else {
+			j->out_failed = 1;
+		}
+	}
+	pthread_cond_broadcast(&j->cond);
+	pthread_mutex_unlock(&j->lock);
+	free(ev);
+}
+
+static int hook_window_begin(void *arg, double start_s, double length_s)
+{
+	struct srv_job *j = arg;
+	int reason, rc;
+
+	j->window_start = start_s;
+	if (j->stream) {
+		pthread_mutex_lock(&j->lock);
+		j->begun = 1;
+		pthread_cond_broadcast(&j->cond);
+		pthread_mutex_unlock(&j->lock);
+	}
+	/* between windows: did the client leave, is the time up? */
+	reason = srv_watch_check(j->srv->watch, &j->watch);
+	if (reason)
+		return reason_errno(reason);
+	rc = srv_fair_acquire(j->srv->fair, j->tenant, length_s > 0.01 ? length_s : 0.01,
+			      &j->cancel);
+	if (rc == -ECANCELED)
+		return reason_errno(atomic_load(&j->cancel));
+	if (rc)
+		return rc;
+	j->holding = 1;
+	return 0;
+}
+
+static void hook_window_end(void *arg)
+{
+	struct srv_job *j = arg;
+
+	if (j->holding)
+		srv_fair_release(j->srv->fair, j->tenant);
+	j->holding = 0;
+}
+
+static void hook_on_segment(void *arg, const struct wsp_segment *seg, int index)
+{
+	struct srv_job *j = arg;
+	size_t n = 0;
+	char *ev;
+
+	if (index >= j->cap_seeks) {
+		int cap = j->cap_seeks ? j->cap_seeks * 2 : 64;
+		int *p;
+
+		while (cap <= index)
+			cap *= 2;
+		p = realloc(j->seeks, (size_t)cap * sizeof(*p));
+		if (p) {
+			j->seeks = p;
+			j->cap_seeks = cap;
+		}
+	}
+	if (index < j->cap_seeks) {
+		j->seeks[index] = (int)lround(j->window_start * 100.0);
+		if (index >= j->n_seeks)
+			j->n_seeks = index + 1;
+	}
+	if (j->stream) {
+		ev = srv_format_sse_delta(seg, &n);
+		push(j, ev, n);
+	}
+}
+
+/* name_the_file - @err with the upload's /proc path written as the client's name. */
+static void name_the_file(struct srv_job *j, const char *err)
+{
+	size_t plen = strlen(j->path), o = 0;
+	const char *p = err;
+
+	while (*p && o + 1 < sizeof(j->message)) {
+		if (!strncmp(p, j->path, plen)) {
+			o += (size_t)snprintf(j->message + o, sizeof(j->message) - o, "%s",
+					      j->filename);
+			p += plen;
+			continue;
+		}
+		j->message[o++] = *p++;
+	}
+	if (o >= sizeof(j->message))
+		o = sizeof(j->message) - 1;
+	j->message[o] = '\0';
+}
+
+static void outcome(struct srv_job *j, int rc, const char *err)
+{
+	int reason = atomic_load(&j->cancel);
+
+	j->rc = rc;
+	if (!rc) {
+		j->status = 200;
+		j->audio_s = j->res.duration_s;
+		j->message[0] = '\0';
+	} else if (reason == SRV_CANCEL_CLIENT || (rc == -ECANCELED && !reason)) {
+		j->status = 499;
+		snprintf(j->message, sizeof(j->message), "cancelled: the client closed the connection");
+	} else if (rc == -ETIMEDOUT || reason == SRV_CANCEL_TIMEOUT) {
+		j->status = 503;
+		snprintf(j->message, sizeof(j->message), "the request took longer than this "
+			 "server's --request-timeout of %u s", j->srv->opts->request_timeout_s);
+	} else if (rc == -ESHUTDOWN || reason == SRV_CANCEL_SHUTDOWN) {
+		j->status = 503;
+		snprintf(j->message, sizeof(j->message), "the server is shutting down");
+	} else if (rc == -EINVAL || rc == -ENOENT || rc == -EILSEQ || rc == -ENODATA) {
+		j->status = 400;
+		name_the_file(j, err && *err ? err : "the audio could not be decoded");
+	} else if (rc == -ENOMEM) {
+		j->status = 503;
+		snprintf(j->message, sizeof(j->message), "the server is out of memory");
+	} else {
+		j->status = 500;
+		name_the_file(j, err && *err ? err : strerror(-rc));
+	}
+}
+
+/* run - admission to a transcribing place, the transcription, the outcome. */
+static void run(struct srv_job *j)
+{
+	struct srv_tenants *ts = j->srv->tenants;
+	struct wsp_transcribe_opts t;
+	char err[512] = "";
+	int rc;
+
+	rc = srv_tenants_run_begin(ts, check, j);
+	if (rc) {
+		outcome(j, rc, NULL);
+		return;
+	}
+	j->running = 1;
+	wsp_transcribe_opts_default(&t);
+	srv_request_apply(j->req, &t);
+	t.window_begin = hook_window_begin;
+	t.window_end = hook_window_end;
+	t.on_segment = hook_on_segment;
+	t.hook_arg = j;
+	rc = wsp_transcribe_file(ts->t[j->tenant].ctx, j->path, &t, &j->res, err, sizeof(err));
+	srv_tenants_run_end(ts);
+	j->running = 0;
+	if (rc)
+		wsp_result_free(&j->res);
+	outcome(j, rc, err);
+}
+
+int srv_job_run(struct srv_job *j)
+{
+	srv_watch_add(j->srv->watch, &j->watch);
+	run(j);
+	srv_watch_remove(j->srv->watch, &j->watch);
+	return j->status;
+}
+
+static void *stream_main(void *arg)
+{
+	struct srv_job *j = arg;
+	size_t n = 0;
+	char *ev = NULL;
+
+	run(j);
+	srv_watch_remove(j->srv->watch, &j->watch);
+	if (j->status == 200)
+		ev = srv_format_sse_done(&j->res, &n);
+	else if (j->status != 499)
+		ev = srv_format_sse_error(j->status, j->message, &n);
+	if (ev)
+		push(j, ev, n);
+	pthread_mutex_lock(&j->lock);
+	j->finished = 1;
+	pthread_cond_broadcast(&j->cond);
+	pthread_mutex_unlock(&j->lock);
+	return NULL;
+}
+
+int srv_job_start(struct srv_job *j)
+{
+	int rc;
+
+	srv_watch_add(j->srv->watch, &j->watch);
+	rc = pthread_create(&j->thread, NULL, stream_main, j);
+	if (rc) {
+		srv_watch_remove(j->srv->watch, &j->watch);
+		return -rc;
+	}
+	j->thread_started = 1;
+	pthread_mutex_lock(&j->lock);
+	while (!j->begun && !j->finished)
+		pthread_cond_wait(&j->cond, &j->lock);
+	pthread_mutex_unlock(&j->lock);
+	return 0;
+}
+
+int srv_job_ended(struct srv_job *j)
+{
+	int ended;
+
+	if (!j->thread_started)
+		return 1;
+	pthread_mutex_lock(&j->lock);
+	ended = j->finished;
+	pthread_mutex_unlock(&j->lock);
+	return ended;
+}
+
+ssize_t srv_job_read(struct srv_job *j, char *buf, size_t max)
+{
+	ssize_t n;
+
+	pthread_mutex_lock(&j->lock);
+	while (j->out_off == j->out_len && !j->finished && !j->out_failed)
+		pthread_cond_wait(&j->cond, &j->lock);
+	if (j->out_off < j->out_len) {
+		n = (ssize_t)(j->out_len - j->out_off < max ? j->out_len - j->out_off : max);
+		memcpy(buf, j->out + j->out_off, (size_t)n);
+		j->out_off += (size_t)n;
+	} else {
+		n = (j->status == 499 || j->out_failed) ? -1 : 0;
+	}
+	pthread_mutex_unlock(&j->lock);
+	return n;
+}
+
+void srv_job_cancel(struct srv_job *j, int reason)
+{
+	srv_cancel_set(&j->cancel, reason);
+	if (j->srv->fair)
+		srv_fair_wake(j->srv->fair);
+}
+
+void srv_job_unwatch(struct srv_job *j)
+{
+	srv_watch_remove(j->srv->watch, &j->watch);
+}
+
+void srv_job_free(struct srv_job *j)
+{
+	if (j->thread_started)
+		pthread_join(j->thread, NULL);
+	j->thread_started = 0;
+	srv_watch_remove(j->srv->watch, &j->watch);
+	wsp_result_free(&j->res);
+	free(j->seeks);
+	free(j->out);
+	j->seeks = NULL;
+	j->out = NULL;
+	pthread_cond_destroy(&j->cond);
+	pthread_mutex_destroy(&j->lock);
+}
