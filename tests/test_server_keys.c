@@ -284,3 +284,26 @@ Test(keys, open_keyring)
 	cr_expect_eq(srv_keyring_lookup(&kr, "garbage"), 0);
 	srv_keyring_free(&kr);
 }
+
+/* The sample file shipped in scripts/ is a valid keys file. */
+Test(keys, sample_file_loads)
+{
+	struct srv_keyring kr;
+	char err[256];
+	int p, r, t;
+
+	if (access("scripts/keys.example", R_OK))
+		cr_skip_test("run from the top of the tree");
+	cr_assert_eq(srv_keyring_load(&kr, "scripts/keys.example", err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(kr.n_keys, 4);
+	cr_expect_eq(kr.n_tenants, 3);
+	p = tenant_of(&kr, "product");
+	r = tenant_of(&kr, "research");
+	t = tenant_of(&kr, "trial");
+	cr_assert(p >= 0 && r >= 0 && t >= 0);
+	cr_expect_eq(kr.tenants[p].weight, 3);
+	cr_expect_eq(kr.tenants[r].audio_s_per_min, 600);
+	cr_expect_eq(kr.tenants[t].max_concurrent, 1);
+	cr_expect_eq(srv_keyring_lookup(&kr, "Bearer sk-lab-5e7a9c1b3d5f7a9c0e2f4b6d8a0c2e4f"), r);
+	srv_keyring_free(&kr);
+}
