@@ -523,3 +523,105 @@ Test(fair, bad_arguments)
 	cr_expect_eq(srv_fair_acquire(f, 0, INFINITY, NULL), -EINVAL);
 	srv_fair_free(f);
 }
+
+/*
+ * Many tenants, threads that cancel each other's waits at random, then a
+ * shutdown in the middle: never more windows hold slots than there are
+ * slots, every wait ends with 0, -ECANCELED or -ESHUTDOWN, and at the end
+ * nothing is left waiting or running.
+ */
+struct stress_arg {
+	struct srv_fair *f;
+	atomic_int *holding;
+	atomic_int *over;
+	atomic_int cancel;
+	int tenant;
+	unsigned seed;
+	int granted, cancelled, shut, other;
+};
+
+static void *stress_main(void *arg)
+{
+	struct stress_arg *a = arg;
+
+	for (;;) {      /* until the shutdown */
+		int rc, now;
+
+		atomic_store(&a->cancel, 0);
+		rc = srv_fair_acquire(a->f, (size_t)a->tenant, 0.5 + (rand_r(&a->seed) % 60),
+				      &a->cancel);
+		if (rc == -ESHUTDOWN) {
+			a->shut++;
+			break;
+		}
+		if (rc == -ECANCELED) {
+			a->cancelled++;
+			continue;
+		}
+		if (rc) {
+			a->other++;
+			break;
+		}
+		a->granted++;
+		now = atomic_fetch_add(a->holding, 1) + 1;
+		if (now > 3)
+			atomic_store(a->over, now);
+		if (rand_r(&a->seed) % 4 == 0)
+			usleep(50);
+		atomic_fetch_sub(a->holding, 1);
+		srv_fair_release(a->f, (size_t)a->tenant);
+	}
+	return NULL;
+}
+
+Test(fair, stress_cancel_and_shutdown)
+{
+	static const unsigned weights[4] = { 1, 2, 5, 9 };
+	struct stress_arg a[8];
+	pthread_t th[8];
+	struct srv_fair_stats st;
+	struct srv_fair *f;
+	atomic_int holding = 0, over = 0;
+	unsigned seed = 99;
+	int granted = 0, ended = 0;
+
+	cr_assert_eq(srv_fair_new(&f, 4, weights, 3), 0);
+	memset(a, 0, sizeof(a));
+	for (int i = 0; i < 8; i++) {
+		a[i].f = f;
+		a[i].holding = &holding;
+		a[i].over = &over;
+		a[i].tenant = i % 4;
+		a[i].seed = (unsigned)i * 7 + 1;
+		atomic_init(&a[i].cancel, 0);
+		cr_assert_eq(pthread_create(&th[i], NULL, stress_main, &a[i]), 0);
+	}
+	/* Cancel waits at random for a while, then shut down under load. */
+	for (int k = 0; k < 3000; k++) {
+		atomic_store(&a[rand_r(&seed) % 8].cancel, 1);
+		if (k % 3 == 0)
+			srv_fair_wake(f);
+		if (k % 64 == 0)
+			usleep(100);
+	}
+	srv_fair_shutdown(f);
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		cr_expect_eq(a[i].other, 0, "thread %d: an unexpected return", i);
+		granted += a[i].granted;
+		ended += a[i].shut;
+	}
+	cr_expect_eq(atomic_load(&over), 0, "%d windows held 3 slots at once", atomic_load(&over));
+	cr_expect_gt(granted, 0);
+	for (int i = 0; i < 4; i++) {
+		srv_fair_stats(f, (size_t)i, &st);
+		cr_expect_eq(st.waiting, 0, "tenant %d", i);
+		cr_expect_eq(st.running, 0, "tenant %d", i);
+	}
+	if (getenv("AMN_TEST_VERBOSE"))
+		for (int i = 0; i < 8; i++)
+			fprintf(stderr, "stress %d: granted %d cancelled %d shutdown %d\n", i,
+				a[i].granted, a[i].cancelled, a[i].shut);
+	cr_expect_eq(ended, 8, "every thread ends in the shutdown");
+	srv_fair_free(f);
+}
