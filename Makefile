@@ -117,6 +117,10 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJS) $(BUILD)/libamanuen
 # page.c and openapi.c): those objects are rebuilt when the files change.
 $(BUILD)/obj/tools/amanuensis-server/page.o: $(wildcard tools/amanuensis-server/page/index.html)
 $(BUILD)/obj/tools/amanuensis-server/openapi.o: $(wildcard tools/amanuensis-server/openapi.json)
+# ccache cannot see an .incbin'd file (nor a __has_include that changed its
+# answer) and would hand back the object of an older file: not for these two.
+$(BUILD)/obj/tools/amanuensis-server/page.o $(BUILD)/obj/tools/amanuensis-server/openapi.o: \
+	export CCACHE_DISABLE := 1
 
 # The server's suites (tests/test_server_*.c) link its pieces, all but main.c.
 SERVER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out tools/amanuensis-server/main.c,$(wildcard tools/amanuensis-server/*.c)))
