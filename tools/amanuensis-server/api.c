@@ -277,7 +277,8 @@ static double audio_seconds(const char *path)
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct srv_call *k = cls;
-	ssize_t n = srv_job_read(&k->job, buf, max);
+	/* well inside --idle-timeout, which MHD counts from the last byte sent */
+	ssize_t n = srv_job_read(&k->job, buf, max, k->s->opts->idle_timeout_s / 3.0);
 
 	if (n > 0)
 		return n;

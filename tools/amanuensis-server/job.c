@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tools/amanuensis-server/fair.h"
 #include "tools/amanuensis-server/format.h"
@@ -20,6 +21,8 @@ void srv_job_init(struct srv_job *j, struct srv_server *srv, size_t tenant,
 		  const struct srv_request *req, int audio_fd, const char *filename,
 		  int conn_fd, double deadline)
 {
+	pthread_condattr_t ca;
+
 	memset(j, 0, sizeof(*j));
 	j->srv = srv;
 	j->tenant = tenant;
@@ -33,7 +36,10 @@ void srv_job_init(struct srv_job *j, struct srv_server *srv, size_t tenant,
 	j->watch.deadline = deadline;
 	j->watch.cancel = &j->cancel;
 	pthread_mutex_init(&j->lock, NULL);
-	pthread_cond_init(&j->cond, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&j->cond, &ca);
+	pthread_condattr_destroy(&ca);
 }
 
 static int reason_errno(int reason)
@@ -292,14 +298,30 @@ int srv_job_ended(struct srv_job *j)
 	return ended;
 }
 
-ssize_t srv_job_read(struct srv_job *j, char *buf, size_t max)
+ssize_t srv_job_read(struct srv_job *j, char *buf, size_t max, double keepalive_s)
 {
+	static const char comment[] = ": keep-alive\n\n";
+	struct timespec until;
 	ssize_t n;
+	int rc = 0;
 
+	if (keepalive_s < 0.1)
+		keepalive_s = 0.1;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += (time_t)keepalive_s;
+	until.tv_nsec += (long)((keepalive_s - (double)(time_t)keepalive_s) * 1e9);
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
 	pthread_mutex_lock(&j->lock);
-	while (j->out_off == j->out_len && !j->finished && !j->out_failed)
-		pthread_cond_wait(&j->cond, &j->lock);
-	if (j->out_off < j->out_len) {
+	while (j->out_off == j->out_len && !j->finished && !j->out_failed && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&j->cond, &j->lock, &until);
+	if (j->out_off == j->out_len && !j->finished && !j->out_failed) {
+		/* nothing for a while: a comment line, which SSE readers skip */
+		n = (ssize_t)(sizeof(comment) - 1 < max ? sizeof(comment) - 1 : max);
+		memcpy(buf, comment, (size_t)n);
+	} else if (j->out_off < j->out_len) {
 		n = (ssize_t)(j->out_len - j->out_off < max ? j->out_len - j->out_off : max);
 		memcpy(buf, j->out + j->out_off, (size_t)n);
 		j->out_off += (size_t)n;

@@ -83,11 +83,14 @@ int srv_job_start(struct srv_job *j);
 int srv_job_ended(struct srv_job *j);
 
 /**
- * srv_job_read - up to @max bytes of events into @buf, waiting for them.
+ * srv_job_read - up to @max bytes of events into @buf, waiting for them;
+ * after @keepalive_s seconds without any, an SSE comment line instead (so
+ * that the connection is never silent long enough to time out while a
+ * window waits or decodes).
  * Return: bytes (> 0); 0 at the end of a stream that completed (its done
  * or error event was read); -1 when it ended without one (the client left).
  */
-ssize_t srv_job_read(struct srv_job *j, char *buf, size_t max);
+ssize_t srv_job_read(struct srv_job *j, char *buf, size_t max, double keepalive_s);
 
 /** srv_job_cancel - stop the job at its next window with @reason (enum srv_cancel). */
 void srv_job_cancel(struct srv_job *j, int reason);
