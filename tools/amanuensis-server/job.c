@@ -9,12 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "tools/amanuensis-server/fair.h"
 #include "tools/amanuensis-server/format.h"
 #include "tools/amanuensis-server/job.h"
 #include "tools/amanuensis-server/server.h"
+#include "tools/amanuensis-server/remote.h"
 #include "tools/amanuensis-server/tenants.h"
 
 void srv_job_init(struct srv_job *j, struct srv_server *srv, size_t tenant,
@@ -28,6 +31,7 @@ void srv_job_init(struct srv_job *j, struct srv_server *srv, size_t tenant,
 	j->tenant = tenant;
 	j->req = req;
 	j->stream = req->stream;
+	j->audio_fd = audio_fd;
 	/* a path the library can open although the file has no name any more */
 	snprintf(j->path, sizeof(j->path), "/proc/self/fd/%d", audio_fd);
 	j->filename = filename && *filename ? filename : "file";
@@ -199,6 +203,14 @@ static void outcome(struct srv_job *j, int rc, const char *err)
 	} else if (rc == -ESHUTDOWN || reason == SRV_CANCEL_SHUTDOWN) {
 		j->status = 503;
 		snprintf(j->message, sizeof(j->message), "the server is shutting down");
+	} else if (j->remote_status) {
+		/* the worker's answer (400 bad audio, 500, 504), or 503 when Redis failed */
+		j->status = j->remote_status;
+		if (j->status == 503 && rc != -EREMOTEIO)
+			snprintf(j->message, sizeof(j->message), "the job queue is unreachable: %s",
+				 err && *err ? err : strerror(-rc));
+		else
+			name_the_file(j, err && *err ? err : "the worker failed");
 	} else if (rc == -EINVAL || rc == -ENOENT || rc == -EILSEQ || rc == -ENODATA) {
 		j->status = 400;
 		name_the_file(j, err && *err ? err : "the audio could not be decoded");
@@ -209,6 +221,90 @@ static void outcome(struct srv_job *j, int rc, const char *err)
 		j->status = 500;
 		name_the_file(j, err && *err ? err : strerror(-rc));
 	}
+}
+
+/* remote_stop - amq_wait_result()'s poll: the client left or the time is up. */
+static int remote_stop(void *arg)
+{
+	struct srv_job *j = arg;
+
+	return srv_watch_check(j->srv->watch, &j->watch) != SRV_CANCEL_NONE;
+}
+
+static void remote_segment(void *arg, const struct wsp_segment *seg, int index)
+{
+	struct srv_job *j = arg;
+
+	if (j->stream && !j->begun) {
+		/* the worker decodes: the first segment says the audio was good */
+		pthread_mutex_lock(&j->lock);
+		j->begun = 1;
+		pthread_cond_broadcast(&j->cond);
+		pthread_mutex_unlock(&j->lock);
+	}
+	hook_on_segment(arg, seg, index);
+}
+
+/*
+ * run_remote - the --queue mode: the upload's bytes and the request's
+ * options as a job for a worker; its answer as if decoded here. The seek
+ * of verbose_json's segments is 0 (workers do not send their windows).
+ */
+static int run_remote(struct srv_job *j, char *err, size_t errlen)
+{
+	const struct srv_request *req = j->req;
+	struct amq_wait_hooks h = { remote_segment, remote_stop, j };
+	struct amq_answer ans;
+	struct amq_job q;
+	struct stat st;
+	void *audio;
+	int rc, i;
+
+	if (fstat(j->audio_fd, &st) || st.st_size <= 0) {
+		snprintf(err, errlen, "cannot read the upload back: %s", strerror(errno));
+		return -EIO;
+	}
+	audio = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, j->audio_fd, 0);
+	if (audio == MAP_FAILED) {
+		snprintf(err, errlen, "cannot read the upload back: %s", strerror(errno));
+		return -EIO;
+	}
+	amq_job_init(&q);
+	rc = amq_job_new_id(q.id);
+	if (rc) {
+		munmap(audio, (size_t)st.st_size);
+		snprintf(err, errlen, "no random bytes for a job id");
+		return rc;
+	}
+	q.tenant = j->srv->keys.tenants[j->tenant].name;
+	q.enqueued_ms = amq_now_ms();
+	if (j->watch.deadline > 0)
+		q.deadline_ms = q.enqueued_ms + (int64_t)((j->watch.deadline - srv_now()) * 1000.0);
+	q.filename = j->filename;
+	snprintf(q.language, sizeof(q.language), "%s", req->language);
+	q.task = req->endpoint == SRV_EP_TRANSLATIONS ? WSP_TASK_TRANSLATE : WSP_TASK_TRANSCRIBE;
+	q.prompt = req->prompt;
+	for (i = 0; i < req->n_temperatures && i < AMQ_MAX_TEMPERATURES; i++)
+		q.temperatures[i] = req->temperatures[i];
+	q.n_temperatures = i;
+	q.audio = audio;
+	q.audio_len = (size_t)st.st_size;
+	rc = srv_remote_transcribe(j->srv->remote, &q, &h, &j->res, &ans, err, errlen);
+	munmap(audio, (size_t)st.st_size);
+	if (rc == -ECANCELED || rc == -ETIMEDOUT)
+		return rc;
+	if (rc) {
+		/* Redis itself failed us: the work may be fine, the service is not */
+		j->remote_status = 503;
+		return rc;
+	}
+	if (ans.status) {
+		wsp_result_free(&j->res);
+		j->remote_status = ans.status;
+		snprintf(err, errlen, "%s", ans.message[0] ? ans.message : "the worker failed");
+		return -EREMOTEIO;
+	}
+	return 0;
 }
 
 /* run - admission to a transcribing place, the transcription, the outcome. */
@@ -225,6 +321,13 @@ static void run(struct srv_job *j)
 		return;
 	}
 	j->running = 1;
+	if (j->srv->remote) {
+		rc = run_remote(j, err, sizeof(err));
+		srv_tenants_run_end(ts);
+		j->running = 0;
+		outcome(j, rc, err);
+		return;
+	}
 	wsp_transcribe_opts_default(&t);
 	srv_request_apply(j->req, &t);
 	t.window_begin = hook_window_begin;

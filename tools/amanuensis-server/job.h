@@ -27,6 +27,7 @@ struct srv_job {
 	struct srv_server *srv;
 	size_t tenant;
 	const struct srv_request *req;
+	int audio_fd;                  /* the upload (borrowed) */
 	char path[64];                 /* /proc/self/fd/N of the upload */
 	const char *filename;          /* the client's name of it, for messages */
 	struct srv_watch_entry watch;
@@ -36,6 +37,7 @@ struct srv_job {
 	int rc;                        /* wsp_transcribe_file()'s, or the admission's */
 	int status;                    /* HTTP status; 499: the client left */
 	double audio_s;                /* the audio's length when it succeeded */
+	int remote_status;             /* --queue: the worker's error status, or 503 */
 	char message[512];
 	int *seeks;                    /* per segment: its window's start, 10 ms frames */
 	int n_seeks, cap_seeks;

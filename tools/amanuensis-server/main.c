@@ -5,8 +5,9 @@
  *
  * Start-up: options, keys, the shared state, the HTTP daemon (bound first,
  * so /health answers while the model loads), then the runtime (model,
- * engine, base context: whisper/runtime.h) and one context per tenant;
- * only then "listening on http://HOST:PORT" on stderr.
+ * engine, base context: whisper/runtime.h) and one context per tenant,
+ * or with --queue the connection to Redis (remote.h) instead; only then
+ * "listening on http://HOST:PORT" on stderr.
  *
  * Signals: SIGTERM and SIGINT are blocked in every thread (the mask is set
  * before the first thread is made and inherited) and taken by sigwait() in
@@ -28,6 +29,7 @@
 #include "tools/amanuensis-server/http.h"
 #include "tools/amanuensis-server/metrics.h"
 #include "tools/amanuensis-server/options.h"
+#include "tools/amanuensis-server/remote.h"
 #include "tools/amanuensis-server/respond.h"
 #include "tools/amanuensis-server/server.h"
 #include "tools/amanuensis-server/tenants.h"
@@ -134,6 +136,31 @@ static int open_runtime(struct srv_server *s, const struct srv_opts *o)
 	return 0;
 }
 
+/*
+ * open_remote - the --queue mode: no model here, the workers have it. What
+ * the server knows of the model is its name, from --model when given.
+ */
+static int open_remote(struct srv_server *s, const struct srv_opts *o)
+{
+	char err[512];
+	int rc;
+
+	rc = srv_remote_open(&s->remote, o->queue, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "amanuensis-server: --queue %s: %s\n", o->queue, err);
+		return rc == -EINVAL ? SRV_EXIT_USAGE : SRV_EXIT_FAIL;
+	}
+	model_name(s->model_name, sizeof(s->model_name), o->model ? o->model : "whisper");
+	s->multilingual = -1;          /* unknown: the workers decide (and refuse) */
+	rc = srv_tenants_new(&s->tenants, &s->keys, NULL, o->max_concurrent, o->max_queue,
+			     err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "amanuensis-server: tenants: %s\n", err);
+		return SRV_EXIT_FAIL;
+	}
+	return 0;
+}
+
 static void drain(struct srv_server *s, struct srv_http *h, int sig)
 {
 	unsigned active;
@@ -164,6 +191,7 @@ static void teardown(struct srv_server *s)
 {
 	srv_tenants_free(s->tenants);    /* the tenants' contexts before the base's */
 	wsp_runtime_close(s->rt);
+	srv_remote_close(s->remote);
 	srv_watch_stop(s->watch);
 	srv_fair_free(s->fair);
 	srv_metrics_free(s->metrics);
@@ -201,7 +229,7 @@ int main(int argc, char **argv)
 		rc = SRV_EXIT_FAIL;
 		goto out;
 	}
-	rc = open_runtime(&s, &o);
+	rc = o.queue ? open_remote(&s, &o) : open_runtime(&s, &o);
 	if (rc)
 		goto out;
 	/* release: a request that sees ready sees the tenants and the runtime too */
