@@ -222,6 +222,14 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	char msg[512];
 	size_t n;
 
+	/*
+	 * A connection the API closes on purpose (a client that left, a body
+	 * over the limit) has its own request line already; MHD's remark on
+	 * it would only double it.
+	 */
+	if (strstr(fmt, "Application reported internal error") ||
+	    strstr(fmt, "application error generating response"))
+		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	n = strlen(msg);
 	while (n && msg[n - 1] == '\n')
