@@ -59,6 +59,7 @@ struct srv_call {
 	int job_ok;
 	/* a failure decided on the headers, answered after the body */
 	int fail_status;
+	int fail_now;                 /* answer on the headers: the body is not to be read */
 	unsigned fail_retry;
 	char fail_param[40];
 	char fail_message[256];
@@ -202,6 +203,15 @@ static void admit(struct srv_call *k, struct MHD_Connection *c)
 			   "no API key: send the header Authorization: Bearer KEY");
 		return;
 	}
+	if (declared_length(c) > (long long)s->max_body) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "the upload is larger than this server's limit of %u MiB",
+			 s->opts->max_upload_mb);
+		fail_later(k, 413, "file", 0, msg);
+		k->fail_now = 1;     /* the body will not be read */
+		return;
+	}
 	rc = srv_tenants_admit(s->tenants, (size_t)k->tenant);
 	if (rc == -EUSERS) {
 		fail_later(k, 429, NULL, 1, "too many requests of this key at once; retry when "
@@ -231,7 +241,6 @@ int srv_api_begin(struct srv_server *s, struct MHD_Connection *c, enum srv_endpo
 		  void **con_cls)
 {
 	struct srv_call *k = calloc(1, sizeof(*k));
-	long long declared;
 
 	if (!k)
 		return 0;
@@ -243,17 +252,14 @@ int srv_api_begin(struct srv_server *s, struct MHD_Connection *c, enum srv_endpo
 	atomic_init(&k->refs, 1);
 	*con_cls = k;
 
-	declared = declared_length(c);
-	if (declared > (long long)s->max_body) {
-		char msg[128];
-
-		snprintf(msg, sizeof(msg), "the upload is larger than this server's limit of %u MiB",
-			 s->opts->max_upload_mb);
-		/* the only answer given before the body: it will not be read */
-		return answer_error(k, c, 413, "file", 0, msg);
-	}
 	admit(k, c);
-	if (k->fail_status && expects_continue(c))
+	/*
+	 * A declared body over the limit is answered at once and never read
+	 * (whoever can be told from the headers alone is, too, when it waits
+	 * for 100 Continue); other failures after the body.
+	 */
+	if (k->fail_status && (k->fail_now || declared_length(c) > (long long)s->max_body ||
+			       expects_continue(c)))
 		return answer_error(k, c, k->fail_status, k->fail_param, k->fail_retry,
 				    k->fail_message);
 	return 1;
