@@ -227,10 +227,10 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	 * over the limit) has its own request line already; MHD's remark on
 	 * it would only double it.
 	 */
-	if (strstr(fmt, "Application reported internal error") ||
-	    strstr(fmt, "application error generating response"))
-		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (strstr(msg, "Application reported internal error") ||
+	    strstr(msg, "application error generating response"))
+		return;
 	n = strlen(msg);
 	while (n && msg[n - 1] == '\n')
 		msg[--n] = '\0';
