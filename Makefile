@@ -39,6 +39,9 @@ PEER_LIBS  := -ldnnl -lopenblas
 # What the service programs (server, queue worker) share beyond the library:
 # service/*.c -> build/libamanuensis-service.a, linked by the tools, never installed.
 SVC_LIBS   := -lhiredis
+# The server alone speaks HTTP: libmicrohttpd is linked by it and its tests only.
+SERVER_LIBS := -lmicrohttpd
+TOOL_LIBS_amanuensis-server := $(SERVER_LIBS)
 TEST_LIBS  := -lcriterion
 
 AVX2_FLAGS   := -mavx2 -mfma -mf16c
@@ -156,12 +159,27 @@ $(BUILD)/libamanuensis-service.a: $(SVC_OBJS)
 	rm -f $@ && ar rcs $@ $^
 define tool_rule
 $(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c)) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a
-	$$(CXX) -o $$@ $$(filter %.o,$$^) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a $$(LDFLAGS) $$(LIBS) $$(SVC_LIBS) $$(PEER_LIBS)
+	$$(CXX) -o $$@ $$(filter %.o,$$^) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a $$(LDFLAGS) $$(LIBS) $$(SVC_LIBS) $$(PEER_LIBS) $$(TOOL_LIBS_$(1))
 endef
 $(foreach t,$(TOOL_DIRS),$(eval $(call tool_rule,$(t))))
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJS) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a
 	@mkdir -p $(dir $@)
 	$(CXX) -o $@ $(filter %.o,$^) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a $(LDFLAGS) $(LIBS) $(SVC_LIBS) $(PEER_LIBS) $(TEST_LIBS)
+
+# The server carries its page and OpenAPI description inside it (.incbin in
+# page.c and openapi.c): those objects are rebuilt when the files change.
+$(BUILD)/obj/tools/amanuensis-server/page.o: $(wildcard tools/amanuensis-server/page/index.html)
+$(BUILD)/obj/tools/amanuensis-server/openapi.o: $(wildcard tools/amanuensis-server/openapi.json)
+# ccache cannot see an .incbin'd file (nor a __has_include that changed its
+# answer) and would hand back the object of an older file: not for these two.
+$(BUILD)/obj/tools/amanuensis-server/page.o $(BUILD)/obj/tools/amanuensis-server/openapi.o: \
+	export CCACHE_DISABLE := 1
+
+# The server's suites (tests/test_server_*.c) link its pieces, all but main.c.
+SERVER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out tools/amanuensis-server/main.c,$(wildcard tools/amanuensis-server/*.c)))
+$(BUILD)/tests/test_server_%: $(BUILD)/obj/tests/test_server_%.o $(SERVER_OBJS) $(TEST_HELPER_OBJS) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a
+	@mkdir -p $(dir $@)
+	$(CXX) -o $@ $(filter %.o,$^) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a $(LDFLAGS) $(LIBS) $(SVC_LIBS) $(PEER_LIBS) $(SERVER_LIBS) $(TEST_LIBS)
 
 # The queue tests' front door (tests/queue/amq_client.c), driven by tests/queue/*.py.
 $(BUILD)/tests/amq_client: $(BUILD)/obj/tests/queue/amq_client.o $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a
@@ -206,7 +224,7 @@ asan:
 # TSan report.
 TSAN_SUITES ?= test_ring test_doorbell test_tenant test_emu test_sched test_graph test_stats \
 	       test_tile_pool test_xrt test_xrt_loopback test_npustress test_decoder \
-	       test_transcribe test_queue_worker
+	       test_transcribe test_queue_worker test_server_fair
 TSAN_ENV    := TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=tests/tsan/tsan.supp \
 	       $(TSAN_OPTIONS)" AMN_TEST_SCALE=small
 tsan:
@@ -223,6 +241,8 @@ tsan-run: $(TSAN_SUITES:%=$(BUILD)/tsan/%) $(BUILD)/npustress
 $(BUILD)/obj/tsan/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(AMN_CPPFLAGS) $(CPPFLAGS) -Itests/tsan/include $(CFLAGS) -MMD -MP -c $< -o $@
+# The server's fair queue is a plain pthread module: its suite links it alone.
+$(BUILD)/tsan/test_server_fair: $(BUILD)/obj/tsan/tools/amanuensis-server/fair.o
 $(BUILD)/tsan/%: $(BUILD)/obj/tsan/tests/%.o $(BUILD)/obj/tsan/tests/tsan/crt_main.o $(TEST_HELPER_SRCS:%.c=$(BUILD)/obj/tsan/%.o) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a
 	@mkdir -p $(dir $@)
 	$(CXX) -o $@ $(filter %.o,$^) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a $(LDFLAGS) $(LIBS) $(SVC_LIBS) $(PEER_LIBS)

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sched/npu.h"
 #include "whisper/audio/audio.h"
 #include "whisper/transcribe.h"
 #include "tests/helpers/test_env.h"
@@ -499,6 +500,72 @@ Test(transcribe, concurrent_calls_and_pcm_agree_with_serial)
 	wsp_result_free(&serial[0]);
 	wsp_result_free(&serial[1]);
 	free(x);
+}
+
+struct tenant_worker {
+	struct wsp_context *ctx;
+	const char *path;
+	struct wsp_result r;
+	int ret;
+	char err[256];
+};
+
+static void *tenant_work(void *arg)
+{
+	struct tenant_worker *w = arg;
+	struct wsp_transcribe_opts o;
+
+	wsp_transcribe_opts_default(&o);
+	w->ret = wsp_transcribe_file(w->ctx, w->path, &o, &w->r, w->err, sizeof(w->err));
+	return NULL;
+}
+
+/*
+ * Tenant contexts share the base's model, tokenizer and gang but hold their
+ * own engine tenants: two of them transcribing at once (their decoder
+ * steps stacked in one gang) give the base's serial result, and they may be
+ * freed in any order before the base.
+ */
+Test(transcribe, tenant_contexts_share_the_base)
+{
+	const char *f = test_small_scale() ? "spk2_snt2.wav" : "jfk.wav";
+	struct npu_engine_opts eo = { .backend = "cpu" };
+	struct wsp_context *base, *t1, *t2, *bad = (void *)1;
+	struct tenant_worker w[2];
+	struct npu_engine *e;
+	struct wsp_transcribe_opts o;
+	struct wsp_result serial;
+	pthread_t th[2];
+	char p[512], err[256];
+
+	path_of(p, sizeof(p), f);
+	cr_assert_eq(npu_engine_open(&e, &eo), 0);
+	cr_assert_eq(wsp_context_new(model, e, WSP_INT8, 2, &base, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(wsp_context_new_tenant(base, "x", 0, &bad, err, sizeof(err)), -EINVAL);
+	cr_expect_null(bad);
+	cr_expect_eq(wsp_context_new_tenant(NULL, "x", 1, &bad, err, sizeof(err)), -EINVAL);
+	cr_assert_eq(wsp_context_new_tenant(base, "light", 1, &t1, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(wsp_context_new_tenant(t1, "heavy", 3, &t2, err, sizeof(err)), 0, "%s", err);
+	wsp_transcribe_opts_default(&o);
+	cr_assert_eq(wsp_transcribe_file(base, p, &o, &serial, err, sizeof(err)), 0, "%s", err);
+	for (int i = 0; i < 2; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].ctx = i ? t2 : t1;
+		w[i].path = p;
+		cr_assert_eq(pthread_create(&th[i], NULL, tenant_work, &w[i]), 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		cr_assert_eq(w[i].ret, 0, "%s", w[i].err);
+		same_result(&w[i].r, &serial, "tenant context vs base");
+		wsp_result_free(&w[i].r);
+	}
+	cr_expect(wsp_context_has_language(t2, "en"));
+	wsp_context_free(t1);
+	wsp_context_free(t2);
+	wsp_context_free(base);
+	npu_engine_close(e);
+	wsp_result_free(&serial);
 }
 
 /*

@@ -118,6 +118,19 @@ int wsp_context_new(const struct wsp_model *model, struct npu_engine *engine,
 		    enum wsp_precision precision, int threads,
 		    struct wsp_context **out, char *err, size_t errlen);
 
+/**
+ * wsp_context_new_tenant - a context for one more client of the same engine:
+ * it shares @base's model, tokenizer, mel filters, decoding rules and decoder
+ * gang (so concurrent transcriptions of different tenants still run their
+ * decoder steps stacked), and opens its own engine tenant @name of @weight
+ * (>= 1), which shares the device with the others by weight. Without an
+ * engine it is a plain second handle on @base.
+ * @base must outlive the new context; free it with wsp_context_free().
+ * Return: 0, or -errno with @err set.
+ */
+int wsp_context_new_tenant(const struct wsp_context *base, const char *name, unsigned weight,
+			   struct wsp_context **out, char *err, size_t errlen);
+
 /** wsp_context_free - release; NULL is a no-op. */
 void wsp_context_free(struct wsp_context *c);
 

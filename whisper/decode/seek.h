@@ -22,12 +22,15 @@ struct npu_tenant;
 struct wsp_context {
 	const struct wsp_model *model;
 	struct wsp_exec exec;
+	struct npu_engine *engine;   /* not owned; NULL: matmuls call the tiler directly */
 	struct npu_tenant *tenant;   /* owned; NULL without an engine */
 	struct wsp_dec_gang *gang;   /* owned; concurrent transcriptions' decoder steps run stacked */
 	struct wsp_tokenizer *tok;
 	struct wsp_mel *mel;
 	struct wsp_rules rules;
 	int multilingual;
+	/* non-NULL: gang, tok, mel and rules are @base's, borrowed (wsp_context_new_tenant) */
+	const struct wsp_context *base;
 };
 
 /* Where samples come from: 16 kHz mono, read in pieces. */

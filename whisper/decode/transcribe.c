@@ -40,6 +40,13 @@ void wsp_context_free(struct wsp_context *c)
 {
 	if (!c)
 		return;
+	if (c->base) {
+		/* a tenant context owns its engine tenant alone */
+		if (c->tenant)
+			npu_tenant_close(c->tenant);
+		free(c);
+		return;
+	}
 	wsp_rules_release(&c->rules);
 	wsp_mel_free(c->mel);
 	wsp_tokenizer_free(c->tok);
@@ -121,12 +128,55 @@ int wsp_context_new(const struct wsp_model *model, struct npu_engine *engine,
 			goto fail;
 		}
 		c->exec.tenant = c->tenant;
+		c->engine = engine;
 	}
 	*out = c;
 	return 0;
 fail:
 	wsp_context_free(c);
 	return ret;
+}
+
+int wsp_context_new_tenant(const struct wsp_context *base, const char *name, unsigned weight,
+			   struct wsp_context **out, char *err, size_t errlen)
+{
+	struct npu_engine *engine;
+	struct wsp_context *c;
+	int ret;
+
+	if (out)
+		*out = NULL;
+	if (!out || !base || !name || weight == 0) {
+		snprintf(err, errlen, "wsp_context_new_tenant: invalid arguments");
+		return -EINVAL;
+	}
+	/* a tenant of a tenant context shares the same owner: never chain borrowers */
+	if (base->base)
+		base = base->base;
+	c = malloc(sizeof(*c));
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	/* the read-only parts (model, tokenizer, mel filters, rules) and the gang
+	 * are shared by reference: the gang is what lets two tenants' decoder
+	 * steps run stacked in one matmul */
+	*c = *base;
+	c->base = base;
+	c->tenant = NULL;
+	c->exec.tenant = NULL;
+	engine = base->engine;
+	if (engine) {
+		ret = npu_tenant_open(engine, &c->tenant, name, weight);
+		if (ret) {
+			snprintf(err, errlen, "engine tenant %s: %s", name, strerror(-ret));
+			free(c);
+			return ret;
+		}
+		c->exec.tenant = c->tenant;
+	}
+	*out = c;
+	return 0;
 }
 
 int wsp_context_has_language(const struct wsp_context *c, const char *code)
