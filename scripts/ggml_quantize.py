@@ -5,7 +5,12 @@ scripts/ggml_quantize.py - write a quantized whisper.cpp ggml file from an
 f16 (or f32) one, in ggml's block formats, as whisper.cpp's `quantize`
 does: q4_0, q4_1, q5_0, q5_1, q8_0, q2_k, q3_k, q4_k, q5_k, q6_k.
 
-Usage: scripts/ggml_quantize.py IN.bin OUT.bin TYPE
+Usage: scripts/ggml_quantize.py IN.bin OUT.bin TYPE [--skip-partial]
+
+--skip-partial leaves a tensor that is not a whole number of blocks as it
+is (f16/f32) instead of failing: for the toy models of the tests and fuzz
+seeds (fuzz/seeds/toy_q8_0.ggml, toy_q4_1.ggml, made from toy.ggml), whose
+tensors are smaller than a block; real Whisper sizes never need it.
 
 Which tensors: every 2-D tensor except the conv biases (stored [n, 1]) and
 the positional embeddings, as whisper.cpp's examples/quantize does; 1-D
@@ -91,6 +96,13 @@ def trunc_int(v):
     return np.trunc(v.astype(np.float32)).astype(np.int32)
 
 
+def seqsum(a):
+    """Sum of each row of a float32 (blocks, n) array in C's order, ((0 + a0) + a1) + ...:
+    np.cumsum accumulates one element after the other (not pairwise); + 0 turns
+    an all-(-0.0) sum into +0.0 as C's start from 0.0f does."""
+    return np.cumsum(a, axis=1, dtype=np.float32)[:, -1] + F(0)
+
+
 def inv_or_zero(d):
     out = np.zeros_like(d)
     nz = d != 0
@@ -172,40 +184,32 @@ def q8_0(x):
 def make_qkx2_quants(x, w, nmax, rmin, rdelta, nstep, use_mad):
     """ggml's make_qkx2_quants over rows of x (blocks, n): (scale, the_min, L)."""
     B, n = x.shape
-    mn = x[:, 0].copy()
-    mx = x[:, 0].copy()
-    sum_w = w[:, 0].copy()
-    sum_x = sum_w * x[:, 0]
-    for i in range(1, n):
-        mn = np.minimum(mn, x[:, i])
-        mx = np.maximum(mx, x[:, i])
-        sum_w = sum_w + w[:, i]
-        sum_x = sum_x + w[:, i] * x[:, i]
+    mn = x.min(axis=1)
+    mx = x.max(axis=1)
+    # C starts these two sums from the first element, not from 0
+    sum_w = np.cumsum(w, axis=1, dtype=np.float32)[:, -1]
+    wx = w * x
+    wx[:, 0] = w[:, 0] * x[:, 0]
+    sum_x = np.cumsum(wx, axis=1, dtype=np.float32)[:, -1]
     mn = np.where(mn > 0, F(0), mn)
     flat = mx == mn
     rng = np.where(flat, F(1), mx - mn)
     iscale = F(nmax) / rng
     scale = F(1) / iscale
     L = np.clip(nearest_int(iscale[:, None] * (x - mn[:, None])), 0, nmax)
-    best = np.zeros(B, dtype=F)
-    for i in range(n):
-        diff = scale * L[:, i].astype(F) + mn - x[:, i]
-        diff = np.abs(diff) if use_mad else diff * diff
-        best = best + w[:, i] * diff
+    diff = scale[:, None] * L.astype(F) + mn[:, None] - x
+    diff = np.abs(diff) if use_mad else diff * diff
+    best = seqsum(w * diff)
     for s in range(nstep + 1):
         # C updates min as it goes, and the next step's range with it
         rng = np.where(flat, F(1), mx - mn)
         iscale = (F(rmin) + F(rdelta) * F(s) + F(nmax)) / rng
         La = np.clip(nearest_int(iscale[:, None] * (x - mn[:, None])), 0, nmax)
         Lf = La.astype(F)
-        sl = np.zeros(B, dtype=F)
-        sl2 = np.zeros(B, dtype=F)
-        sxl = np.zeros(B, dtype=F)
-        for i in range(n):
-            wl = w[:, i] * Lf[:, i]
-            sl = sl + wl
-            sl2 = sl2 + wl * Lf[:, i]
-            sxl = sxl + wl * x[:, i]
+        wl = w * Lf
+        sl = seqsum(wl)
+        sl2 = seqsum(wl * Lf)
+        sxl = seqsum(wl * x)
         D = sum_w * sl2 - sl * sl
         ok = D > 0
         Ds = np.where(ok, D, F(1))
@@ -214,11 +218,9 @@ def make_qkx2_quants(x, w, nmax, rmin, rdelta, nstep, use_mad):
         pos = tm > 0
         tm = np.where(pos, F(0), tm)
         ts = np.where(pos, sxl / np.where(sl2 != 0, sl2, F(1)), ts)
-        cur = np.zeros(B, dtype=F)
-        for i in range(n):
-            diff = ts * Lf[:, i] + tm - x[:, i]
-            diff = np.abs(diff) if use_mad else diff * diff
-            cur = cur + w[:, i] * diff
+        diff = ts[:, None] * Lf + tm[:, None] - x
+        diff = np.abs(diff) if use_mad else diff * diff
+        cur = seqsum(w * diff)
         take = ok & (cur < best) & ~flat
         L = np.where(take[:, None], La, L)
         best = np.where(take, cur, best)
@@ -245,12 +247,7 @@ def make_qx_quants_rmse1(x, nmax):
     def pass_(iscale):
         l = np.clip(nearest_int(iscale[:, None] * x), -nmax, nmax - 1)
         lf = l.astype(F)
-        slx = np.zeros(B, dtype=F)
-        sl2 = np.zeros(B, dtype=F)
-        for i in range(n):
-            slx = slx + wgt[:, i] * x[:, i] * lf[:, i]
-            sl2 = sl2 + wgt[:, i] * lf[:, i] * lf[:, i]
-        return l, slx, sl2
+        return l, seqsum(wgt * x * lf), seqsum(wgt * lf * lf)
 
     iscale = F(-nmax) / mxs
     l, slx, sl2 = pass_(iscale)
@@ -280,12 +277,9 @@ def make_q3_quants_rmse(x, nmax):
     iscale = F(-nmax) / mxs
     L = np.clip(nearest_int(iscale[:, None] * x), -nmax, nmax - 1)
     wgt = x * x
-    sumlx = np.zeros(B, dtype=F)
-    suml2 = np.zeros(B, dtype=F)
-    for i in range(n):
-        lf = L[:, i].astype(F)
-        sumlx = sumlx + wgt[:, i] * x[:, i] * lf
-        suml2 = suml2 + wgt[:, i] * lf * lf
+    Lf = L.astype(F)
+    sumlx = seqsum(wgt * x * Lf)
+    suml2 = seqsum(wgt * Lf * Lf)
     for _ in range(5):
         for i in range(n):
             w = wgt[:, i]
@@ -399,10 +393,7 @@ def q45_k(x, nmax, rmin, nstep):
     xb = x.reshape(-1, 256)
     nb = xb.shape[0]
     xs = xb.reshape(-1, 32)
-    sx2 = np.zeros(xs.shape[0], dtype=F)
-    for i in range(32):
-        sx2 = sx2 + xs[:, i] * xs[:, i]
-    av = np.sqrt(sx2 / F(32))
+    av = np.sqrt(seqsum(xs * xs) / F(32))
     w = av[:, None] + np.abs(xs)
     sc, mn, L = make_qkx2_quants(xs, w, nmax, rmin, 0.1, nstep, False)
     sc = sc.reshape(nb, 8)
@@ -482,7 +473,7 @@ QUANTIZERS = {"q4_0": q4_0, "q4_1": q4_1, "q5_0": q5_0, "q5_1": q5_1, "q8_0": q8
 
 # ---------------------------------------------------------------- the file
 
-def quantize_file(src, dst, qtype, log=sys.stderr):
+def quantize_file(src, dst, qtype, skip_partial=False, log=sys.stderr):
     tid, ftype, blk, bsize = TYPES[qtype]
     buf = open(src, "rb").read()
     pos = 0
@@ -522,7 +513,7 @@ def quantize_file(src, dst, qtype, log=sys.stderr):
         if len(data) != nbytes:
             raise ValueError(f"{src}: tensor {name}: truncated")
         pos += nbytes
-        if nd == 2 and name not in SKIP:
+        if nd == 2 and name not in SKIP and not (skip_partial and numel % blk):
             if numel % blk:
                 raise ValueError(f"{src}: tensor {name}: {numel} values are not whole {qtype} blocks")
             x = np.frombuffer(data, dtype="<f4" if ty == 0 else "<f2").astype(np.float32)
@@ -544,9 +535,11 @@ def main():
     ap.add_argument("src")
     ap.add_argument("dst")
     ap.add_argument("type", choices=sorted(TYPES))
+    ap.add_argument("--skip-partial", action="store_true",
+                    help="leave tensors that are not whole blocks as they are (toy models)")
     a = ap.parse_args()
     try:
-        quantize_file(a.src, a.dst, a.type)
+        quantize_file(a.src, a.dst, a.type, a.skip_partial)
     except ValueError as e:
         print(f"ggml_quantize: {e}", file=sys.stderr)
         return 1

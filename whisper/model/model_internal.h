@@ -93,6 +93,8 @@ struct wsp_model_config {
 struct wsp_model {
 	struct wsp_hparams hp;
 	char *dir;                /* directory holding side files */
+	char *weights_file;       /* the file the weights came from */
+	char *unused_file;        /* a second weights format in the directory, not read, or NULL */
 	struct wsp_model_config cfg;  /* from the JSON side files (model_config.c) */
 
 	/* encoder */
