@@ -39,7 +39,22 @@
  * block, so its integers cannot be kept as they are: the block of the four
  * with the largest scale keeps its integers when the packer picks the
  * max-abs scale, the other three are rounded once onto the coarser grid.
- * XXMEASURE
+ *
+ * Measured on tiny.en (tests/test_ggml_quant.c logs it per type), as the
+ * relative RMS error over every packed weight of the encoder and decoder
+ * layers: packing the f16 file directly errs 0.0081 against its values.
+ * The q8_0 file's own values err 0.0058 against f16; our packing of them
+ * errs 0.0071 against the q8_0 values (a little less than for f16: they
+ * sit on a coarser grid) and 0.0092 against f16 in all. The encoder output
+ * on jfk.wav, cosine against the f16 file's fp32 encoder: f16 through INT8
+ * 0.999738, q8_0 through INT8 0.999736 (q8_0 in fp32: 0.999938). So a q8_0
+ * file read into our INT8 costs what the f16 file does. Keeping q8_0's 32
+ * scales would need a finer scale grid in the tiler, the kernels and the
+ * device ABI, for no measurable gain here. For the other types the file's
+ * own error (0.019 for q6_K up to 0.30 for q2_K) dominates and repacking
+ * adds 0.0066-0.0081 in quadrature: the INT8 encoder's cosine is within
+ * 0.0007 of the same file's fp32 one for every type (table in
+ * Documentation/models.md).
  */
 #include <errno.h>
 #include <math.h>

@@ -83,32 +83,50 @@ static int gg_tensor_size(struct gg_reader *r, const char *name, int32_t ty, uin
 	return 0;
 }
 
-/* The FFN width is not in the header: take it from the first mlp.0 weight. */
-static int gg_find_ffn(struct gg_reader r0)
+static int gg_data_truncated(struct gg_reader *r, const char *name, int32_t ty, uint64_t bytes)
+{
+	snprintf(r->err, r->errlen, "%s: tensor '%s': data truncated (%s, %llu bytes, %zu left)",
+		 r->file, name, wsp_ggml_type_name(ty), (unsigned long long)bytes,
+		 (size_t)(r->end - r->p));
+	return -EINVAL;
+}
+
+/*
+ * The FFN width is not in the header: take it from the first mlp.0 weight.
+ * Return: the width; 0 when the tensors end first (cut short); -EINVAL for
+ * a tensor before it of a type or size not read (@r0's err says which).
+ */
+static int gg_find_ffn(struct gg_reader r0, int32_t ftype)
 {
 	struct gg_reader r = r0;
 
 	while (r.p < r.end) {
 		int32_t nd, nl, ty, ne[4] = { 1, 1, 1, 1 };
-		uint64_t numel = 1;
-
-		uint64_t bytes;
-		char e[8];
+		uint64_t numel = 1, bytes;
+		char name[257];
 
 		if (gg_i32(&r, &nd) || gg_i32(&r, &nl) || gg_i32(&r, &ty) || nd < 1 || nd > 4 ||
 		    nl <= 0 || nl > 256)
 			return 0;
 		for (int i = 0; i < nd; i++) {
-			if (gg_i32(&r, &ne[i]) || ne[i] <= 0)
+			int32_t v;
+
+			if (gg_i32(&r, &v) || v <= 0)
 				return 0;
-			numel *= (uint64_t)ne[i];
+			ne[i] = v;
+			numel *= (uint64_t)v;
 		}
-		if (r.end - r.p >= nl && nl > 13 && nd == 2 &&
-		    memcmp(r.p + nl - 13, ".mlp.0.weight", 13) == 0)
-			return ne[1];
-		if (wsp_ggml_tensor_bytes(ty, numel, &bytes, e, sizeof(e)) ||
-		    gg_skip(&r, (uint64_t)nl) || gg_skip(&r, bytes))
+		if (r.end - r.p < nl)
 			return 0;
+		if (nl > 13 && nd == 2 && memcmp(r.p + nl - 13, ".mlp.0.weight", 13) == 0)
+			return ne[1];
+		memcpy(name, r.p, (size_t)nl);
+		name[nl] = '\0';
+		r.p += nl;
+		if (gg_tensor_size(&r, name, ty, numel, ftype, &bytes))
+			return -EINVAL;
+		if (gg_skip(&r, bytes))
+			return gg_data_truncated(&r, name, ty, bytes);
 	}
 	return 0;
 }
@@ -163,8 +181,10 @@ int wsp_load_ggml_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
 	memcpy(m->ggml_vocab, vocab, (size_t)(r.p - vocab));
 	m->ggml_vocab_len = (size_t)(r.p - vocab);
 	m->ggml_vocab_count = n_vocab;
-	ffn = gg_find_ffn(r);
-	if (ffn <= 0) {
+	ffn = gg_find_ffn(r, h[10]);
+	if (ffn < 0)
+		return ffn;
+	if (ffn == 0) {
 		snprintf(err, errlen, "%s: no readable 'mlp.0.weight' tensor to size the FFN", file);
 		return -EINVAL;
 	}
@@ -205,10 +225,7 @@ int wsp_load_ggml_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
 			goto out;
 		data = r.p;
 		if (gg_skip(&r, bytes)) {
-			snprintf(err, errlen, "%s: tensor '%s': data truncated (%s, %llu bytes, %zu left)",
-				 file, name, wsp_ggml_type_name(ty), (unsigned long long)bytes,
-				 (size_t)(r.end - data));
-			ret = -EINVAL;
+			ret = gg_data_truncated(&r, name, ty, bytes);
 			goto out;
 		}
 		ret = wsp_pt_put(&k, name, numel, WSP_PT_GGML + ty, data);
