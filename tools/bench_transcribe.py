@@ -166,12 +166,10 @@ def worker_whisper_cpp(spec, files):
     load = time.perf_counter() - t0
 
     def one(path):
-        # pywhispercpp reads only WAV itself (else it needs an ffmpeg
-        # program): other formats are decoded here, by PyAV through
-        # faster-whisper's decode_audio, inside the timed loop as the
-        # others decode theirs
-        if path.lower().endswith(".wav"):
-            return " ".join(s.text for s in m.transcribe(path))
+        # pywhispercpp reads only 16 kHz WAV itself (else it needs an
+        # ffmpeg program): every file is decoded and resampled here, by
+        # PyAV through faster-whisper's decode_audio, inside the timed loop
+        # as the others decode theirs
         from faster_whisper.audio import decode_audio
         return " ".join(s.text for s in m.transcribe(decode_audio(path, sampling_rate=16000)))
     one(files[0])
