@@ -37,7 +37,10 @@ so no FMA contraction), on tiny.en converted by scripts/ct2_to_ggml.py
 byte, the whole file (`cmp`): q4_0, q4_1, q5_0, q5_1, q8_0, q2_k, q3_k,
 q4_k, q5_k and q6_k. (whisper.cpp's loader then refuses its own k-quant
 tiny files: "tensor 'encoder.blocks.0.attn.query.weight' has wrong size";
-see above.) Time on the shared 2-core machine: 1.5-2 s for the 32-value
+see above.) Also identical on base (multilingual, d = 512, whose rows are
+whole 256-value blocks) for q5_0 and q4_k, and whisper.cpp and amanuensis
+both transcribe jfk.wav right from that q4_k file. Time on the shared
+2-core machine: 1.5-2 s for the 32-value
 types, 11-54 s for the k-quants (q4_k the slowest).
 """
 import argparse
