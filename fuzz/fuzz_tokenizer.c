@@ -16,6 +16,7 @@
 
 #include "whisper/text/tokenizer.c"
 #include "whisper/text/tokenizer_bpe.c"
+#include "whisper/text/tokenizer_ggml.c"
 #include "whisper/text/tokenizer_json.c"
 #include "whisper/text/tokenizer_split.c"
 #include "whisper/text/tokenizer_vocab.c"

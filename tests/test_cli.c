@@ -227,13 +227,16 @@ Test(cli, missing_or_corrupt_model_exits_4)
 /*
  * Model names: -m NAME finds NAME (a folder) or ggml-NAME.bin in the folders
  * of $AMANUENSIS_MODELS before the repository's models/, a name that is
- * nowhere says where it looked, and --list-models shows both kinds.
+ * nowhere says where it looked, and --list-models shows both kinds: a
+ * quantized ggml file (tiny.en as q5_1, by scripts/ggml_quantize.py, where
+ * python3 has numpy) loads there, a header alone does not.
  */
 Test(cli, model_names_and_list_models)
 {
 	char dir[] = "/tmp/test_cli_names_XXXXXX", path[PATH_MAX + 64], args[ARGS_MAX];
 	char ref[PATH_MAX + 64];
 	static char out[16384], err[16384];
+	int have_q5_1 = 0;
 	FILE *f;
 
 	NEED_MODEL();
@@ -250,6 +253,15 @@ Test(cli, model_names_and_list_models)
 		fwrite(h, 4, 12, f);
 	}
 	fclose(f);
+	if (system("python3 -c 'import numpy' >/dev/null 2>&1") == 0) {
+		char cmd[3 * PATH_MAX + 256];
+
+		snprintf(cmd, sizeof(cmd), "python3 scripts/ct2_to_ggml.py '%s' '%s/f16.tmp' >/dev/null && "
+			 "python3 scripts/ggml_quantize.py '%s/f16.tmp' '%s/ggml-tiny.en-q5_1.bin' q5_1 "
+			 "2>/dev/null && rm '%s/f16.tmp'", model, dir, dir, dir, dir);
+		have_q5_1 = system(cmd) == 0;
+		cr_assert(have_q5_1, "%s failed", cmd);
+	}
 	setenv("AMANUENSIS_MODELS", dir, 1);
 	snprintf(args, sizeof(args), "-m mine -f txt -o '%s' '%s/jfk.wav'", dir, audio);
 	cr_assert_eq(run(NULL, args, out, sizeof(out), err, sizeof(err)), 0, "%s", err);
@@ -268,6 +280,10 @@ Test(cli, model_names_and_list_models)
 	cr_assert(strstr(out, "mine") && strstr(out, "ctranslate2"), "%s", out);
 	cr_assert(strstr(out, "broken.en-q5_1") && strstr(out, "q5_1") && strstr(out, "base.en"),
 		  "%s", out);
+	cr_assert(strstr(out, "q5_1, unreadable"), "a header alone does not load: %s", out);
+	if (have_q5_1)
+		cr_assert(strstr(out, "tiny.en-q5_1") && strstr(out, "q5_1 (INT8 at load)"),
+			  "the quantized file loads: %s", out);
 	unsetenv("AMANUENSIS_MODELS");
 	rm_rf(dir);
 }

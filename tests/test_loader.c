@@ -580,7 +580,8 @@ static void toy_dir(char *dir, const char *const files[][2], int n)
 static void toy_dir_remove(const char *dir)
 {
 	static const char *const names[] = {
-		"model.safetensors", "config.json", "preprocessor_config.json",
+		"model.safetensors", "config.json", "preprocessor_config.json", "tokenizer.json",
+		"model.bin",
 	};
 	char path[256];
 
@@ -615,6 +616,75 @@ Test(loader, config_json_is_read_at_load)
 	cr_expect(c->alignment_heads.n == 4 && c->alignment_heads.v[1] == 1);
 	cr_expect_eq(wsp_model_hparams(m)->n_audio_head, 2);
 	cr_expect_eq(wsp_model_hparams(m)->n_text_head, 4);
+	wsp_model_free(m);
+	toy_dir_remove(dir);
+}
+
+/* Copy fuzz/seeds/@seed into @dir as @name. */
+static void put_seed(const char *dir, const char *seed, const char *name)
+{
+	size_t len;
+	unsigned char *buf;
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "fuzz/seeds/%s", seed);
+	buf = read_seed(path, &len);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	cr_assert(f && fwrite(buf, 1, len, f) == len);
+	fclose(f);
+	free(buf);
+}
+
+/*
+ * A Hugging Face folder as transformers saves it (model.safetensors,
+ * config.json, tokenizer.json, preprocessor_config.json) loads from -m DIR;
+ * with a CTranslate2 model.bin beside it the folder has two formats: the
+ * model says which file it read (model.bin) and which it did not.
+ */
+Test(loader, hugging_face_folder_and_two_formats)
+{
+	static const char *const files[][2] = {
+		{ "config.json", "{\"architectures\": [\"WhisperForConditionalGeneration\"],\n"
+				 " \"d_model\": 8, \"encoder_attention_heads\": 2,\n"
+				 " \"decoder_attention_heads\": 2, \"suppress_tokens\": [1, 2],\n"
+				 " \"begin_suppress_tokens\": [3]}" },
+		{ "preprocessor_config.json", "{\"feature_size\": 4, \"sampling_rate\": 16000,\n"
+					      " \"hop_length\": 160, \"n_fft\": 400}" },
+	};
+	const char *used, *unused = "x";
+	struct wsp_model *m;
+	char dir[64], path[128], err[512] = "";
+
+	toy_dir(dir, files, 2);
+	put_seed(dir, "tokenizer.json", "tokenizer.json");
+	cr_assert_eq(wsp_model_load(&m, dir, err, sizeof(err)), 0, "%s", err);
+	used = wsp_model_weights_file(m, &unused);
+	snprintf(path, sizeof(path), "%s/model.safetensors", dir);
+	cr_expect_str_eq(used, path);
+	cr_expect_null(unused, "one format: nothing left unread");
+	cr_expect_str_eq(wsp_model_dir(m), dir);
+	cr_expect_eq(wsp_model_hparams(m)->n_audio_head, 2, "head count from config.json");
+	cr_expect_eq(wsp_model_config(m)->suppress.n, 2);
+	cr_expect_eq(wsp_model_config(m)->suppress_begin.n, 1);
+	wsp_model_free(m);
+
+	put_seed(dir, "toy_f16.bin", "model.bin");
+	cr_assert_eq(wsp_model_load(&m, dir, err, sizeof(err)), 0, "%s", err);
+	used = wsp_model_weights_file(m, &unused);
+	snprintf(path, sizeof(path), "%s/model.bin", dir);
+	cr_expect_str_eq(used, path, "CTranslate2 first, as faster-whisper reads such a folder");
+	snprintf(path, sizeof(path), "%s/model.safetensors", dir);
+	cr_assert_not_null(unused);
+	cr_expect_str_eq(unused, path);
+	cr_expect_eq(wsp_model_hparams(m)->n_audio_state, D);
+	wsp_model_free(m);
+
+	/* a ggml file given as a file: that file, nothing unread */
+	cr_assert_eq(wsp_model_load(&m, "fuzz/seeds/toy.ggml", err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(wsp_model_weights_file(m, &unused), "fuzz/seeds/toy.ggml");
+	cr_expect_null(unused);
 	wsp_model_free(m);
 	toy_dir_remove(dir);
 }

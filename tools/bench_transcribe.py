@@ -42,10 +42,19 @@ whisper.cpp most of its speed. Set OMP_WAIT_POLICY=ACTIVE on an idle machine.
 whisper.cpp reads a ggml file made from the same CTranslate2 weights by
 scripts/ct2_to_ggml.py (into build/ggml/, made on first use).
 
+Quantized ggml files (--ggml-types q8_0,q5_1,q4_0; any of f16 and the
+types scripts/ggml_quantize.py writes): each type's file is made once into
+build/ggml/ggml-MODEL-TYPE.bin from that f16 file by scripts/ggml_quantize.py
+(byte-identical to whisper.cpp's quantize), and both amanuensis (which
+repacks it to INT8 at load; compute "TYPE>int8") and whisper.cpp
+(compute TYPE) transcribe with that same file. With --ggml-types only
+these settings run (no CTranslate2 ones, no multi-stream run).
+
 Usage: tools/bench_transcribe.py [--json] [--models tiny.en,base]
          [--impls amanuensis,faster-whisper,whisper.cpp] [--beams 5,1]
          [--threads 2] [--repeat N] [--audio DIR] [--no-multistream]
          [--multistream-only] [--computes int8,...] [--texts]
+         [--ggml-types f16,q8_0,q5_1,q4_0]
 
 With --repeat N every setting runs N times, in rounds over all settings, and
 keeps its fastest run (WER and transcripts of that run; peak RSS the highest);
@@ -157,7 +166,12 @@ def worker_whisper_cpp(spec, files):
     load = time.perf_counter() - t0
 
     def one(path):
-        return " ".join(s.text for s in m.transcribe(path))
+        # pywhispercpp reads only 16 kHz WAV itself (else it needs an
+        # ffmpeg program): every file is decoded and resampled here, by
+        # PyAV through faster-whisper's decode_audio, inside the timed loop
+        # as the others decode theirs
+        from faster_whisper.audio import decode_audio
+        return " ".join(s.text for s in m.transcribe(decode_audio(path, sampling_rate=16000)))
     one(files[0])
     t0 = time.perf_counter()
     texts = [one(f) for f in files]
@@ -181,11 +195,11 @@ def result(impl, model, compute, beam, **kw):
     return r
 
 
-def bench_peer(impl, model, compute, beam, args, rows):
+def bench_peer(impl, model, compute, beam, args, rows, ggml=None):
     spec = {"impl": impl, "compute": compute, "beam": beam, "threads": args.threads,
             "model_dir": os.path.join(args.models_dir, model), "files": [p for p, _, _ in rows]}
     if impl == "whisper.cpp":
-        spec["ggml"] = ensure_ggml(model, args)
+        spec["ggml"] = ggml or ensure_ggml(model, args)
         if not spec["ggml"]:
             return result(impl, model, compute, beam, status="unavailable: no ggml model")
     # OpenMP threads that spin at barriers lose most of their time when the
@@ -211,9 +225,9 @@ def amanuensis_path(args):
     return p if os.access(p, os.X_OK) else None
 
 
-def run_amanuensis(args, model, compute, beam, paths, jobs, outdir):
+def run_amanuensis(args, model, compute, beam, paths, jobs, outdir, model_path=None):
     """Run the CLI over @paths; return (rc, err, rss, process wall, {basename: json})."""
-    argv = [amanuensis_path(args), "--model", os.path.join(args.models_dir, model),
+    argv = [amanuensis_path(args), "--model", model_path or os.path.join(args.models_dir, model),
             "--precision", compute, "--beam-size", str(beam), "--threads", str(args.threads),
             "--jobs", str(jobs), "--output-format", "json", "--output-dir", outdir, "-q"]
     if not model.endswith(".en"):
@@ -239,7 +253,9 @@ def doc_wall_s(doc):
     return run["wall_ms"] / 1000.0 if isinstance(run.get("wall_ms"), (int, float)) else None
 
 
-def bench_amanuensis(model, compute, beam, args, rows):
+def bench_amanuensis(model, compute, beam, args, rows, model_path=None, label=None):
+    """@model_path: a model file to read instead of models/@model (a quantized
+    ggml file); @label: the compute column for it."""
     if not amanuensis_path(args):
         return result("amanuensis", model, compute, beam,
                       status=f"unavailable: {args.amanuensis} not built")
@@ -249,7 +265,9 @@ def bench_amanuensis(model, compute, beam, args, rows):
         os.symlink(os.path.abspath(rows[0][0]), warm)
         paths = [warm] + [p for p, _, _ in rows]
         rc, err, rss, pwall, docs = run_amanuensis(args, model, compute, beam, paths, 1,
-                                                   os.path.join(tmp, "out"))
+                                                   os.path.join(tmp, "out"), model_path)
+        if label:
+            compute = label
         if rc != 0:
             tail = (err.strip().splitlines() or [f"exit {rc}"])[-1]
             return result("amanuensis", model, compute, beam, status=f"failed: {tail}")
@@ -328,6 +346,33 @@ def ensure_ggml(model, args):
     return path
 
 
+def ensure_ggml_type(model, qtype, args):
+    """build/ggml/ggml-@model-@qtype.bin, quantized from the f16 file on first use."""
+    f16 = ensure_ggml(model, args)
+    if not f16 or qtype == "f16":
+        return f16
+    path = os.path.join(ROOT, "build", "ggml", f"ggml-{model}-{qtype}.bin")
+    if os.path.exists(path):
+        return path
+    rc = subprocess.call([sys.executable, os.path.join(ROOT, "scripts", "ggml_quantize.py"),
+                          f16, path + ".tmp", qtype], stderr=subprocess.DEVNULL)
+    if rc != 0:
+        return None
+    os.replace(path + ".tmp", path)
+    return path
+
+
+def bench_ggml_type(impl, model, qtype, beam, args, rows):
+    """One setting on a quantized ggml file: amanuensis INT8 from it, or whisper.cpp on it."""
+    path = ensure_ggml_type(model, qtype, args)
+    label = f"{qtype}>int8" if impl == "amanuensis" else qtype
+    if not path:
+        return result(impl, model, label, beam, status=f"unavailable: no {qtype} ggml file")
+    if impl == "amanuensis":
+        return bench_amanuensis(model, "int8", beam, args, rows, model_path=path, label=label)
+    return bench_peer(impl, model, qtype, beam, args, rows, ggml=path)
+
+
 # ---------------------------------------------------------------- report
 
 def _round(v):
@@ -342,14 +387,14 @@ def fmt(v, spec):
 def print_table(results, ms):
     ref = {(r["model"], r["beam"]): r["rtf"] for r in results
            if r["impl"] == "faster-whisper" and r["compute"] == "int8" and r["rtf"]}
-    hdr = f"{'impl':<15} {'model':<8} {'compute':<8} {'beam':>4} {'rtf':>8} {'vs fw-int8':>10} " \
+    hdr = f"{'impl':<15} {'model':<8} {'compute':<10} {'beam':>4} {'rtf':>8} {'vs fw-int8':>10} " \
           f"{'wer %':>6} {'rss MB':>7} {'load s':>7}  status"
     print(hdr)
     print("-" * len(hdr))
     for r in results:
         rel = r["rtf"] / ref[(r["model"], r["beam"])] if r["rtf"] and \
             ref.get((r["model"], r["beam"])) else None
-        print(f"{r['impl']:<15} {r['model']:<8} {r['compute']:<8} {r['beam']:>4} "
+        print(f"{r['impl']:<15} {r['model']:<8} {r['compute']:<10} {r['beam']:>4} "
               f"{fmt(r['rtf'], '8.2f')} {fmt(rel, '10.2f')} "
               f"{fmt(None if r['wer'] is None else 100 * r['wer'], '6.2f')} "
               f"{fmt(r['peak_rss_mb'], '7.0f')} {fmt(r.get('load_s'), '7.2f')}  {r['status']}")
@@ -384,6 +429,9 @@ def main():
     ap.add_argument("--no-multistream", action="store_true")
     ap.add_argument("--multistream-only", action="store_true")
     ap.add_argument("--texts", action="store_true", help="print each setting's transcripts")
+    ap.add_argument("--ggml-types", default=None,
+                    help="comma list of ggml types (f16, q8_0, q5_1, q4_0, ...): amanuensis and "
+                         "whisper.cpp on the same quantized files, and nothing else")
     args = ap.parse_args()
     args.models_dir = os.path.abspath(args.models_dir)
     if args.worker:
@@ -403,17 +451,27 @@ def main():
     only = set(args.computes.split(",")) if args.computes else None
 
     results = []
+    gtypes = [t for t in (args.ggml_types or "").split(",") if t]
+    if gtypes:
+        args.no_multistream = True
+        impls = [i for i in impls if i in ("amanuensis", "whisper.cpp")]
     if not args.multistream_only:
-        settings = [(model, beam, impl, compute) for model in models for beam in beams
-                    for impl in impls for compute in COMPUTES[impl]
-                    if not only or compute in only]
+        if gtypes:
+            settings = [(model, beam, impl, "ggml:" + t) for model in models for beam in beams
+                        for t in gtypes for impl in impls]
+        else:
+            settings = [(model, beam, impl, compute) for model in models for beam in beams
+                        for impl in impls for compute in COMPUTES[impl]
+                        if not only or compute in only]
         best = {}
         # Rounds go over every setting in turn, so that a busy spell on a
         # shared machine hits all implementations rather than one.
         for rnd in range(args.repeat):
             for key in settings:
                 model, beam, impl, compute = key
-                if impl == "amanuensis":
+                if compute.startswith("ggml:"):
+                    r = bench_ggml_type(impl, model, compute[5:], beam, args, rows)
+                elif impl == "amanuensis":
                     r = bench_amanuensis(model, compute, beam, args, rows)
                 else:
                     r = bench_peer(impl, model, compute, beam, args, rows)

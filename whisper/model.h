@@ -70,6 +70,15 @@ const struct wsp_hparams *wsp_model_hparams(const struct wsp_model *m);
 /** wsp_model_dir - the directory holding the model's side files (tokenizer, config). */
 const char *wsp_model_dir(const struct wsp_model *m);
 
+/**
+ * wsp_model_weights_file - the file @m's weights were read from: the path
+ * given for a file; for a directory, its model.bin (CTranslate2), or its
+ * model.safetensors (Hugging Face) when there is no model.bin.
+ * @unused: if not NULL, set to the other weights file of that directory
+ * that was not read (model.safetensors beside a model.bin), or NULL.
+ */
+const char *wsp_model_weights_file(const struct wsp_model *m, const char **unused);
+
 /** wsp_model_is_multilingual - true when n_vocab >= 51865. */
 int wsp_model_is_multilingual(const struct wsp_model *m);
 

@@ -119,7 +119,7 @@ static void show(FILE *f, const char *name, const char *path, enum model_kind k,
 		 const int32_t h[11], int shadowed)
 {
 	struct wsp_model *m = NULL;
-	char type[96] = "", weights[96] = "", err[512];
+	char type[96] = "", weights[160] = "", err[512];
 
 	if (k == KIND_GGML) {
 		struct wsp_hparams hp = { .n_vocab = h[0], .n_audio_state = h[2], .n_audio_layer = h[4],
@@ -129,12 +129,19 @@ static void show(FILE *f, const char *name, const char *path, enum model_kind k,
 		snprintf(weights, sizeof(weights), "%s", ggml_type(h[10]));
 	}
 	if (wsp_model_load(&m, path, err, sizeof(err)) == 0) {
+		const char *unused;
+
 		type_of(wsp_model_hparams(m), type, sizeof(type));
 		if (k != KIND_GGML)
 			snprintf(weights, sizeof(weights), "float (INT8 at load)");
 		else
 			snprintf(weights + strlen(weights), sizeof(weights) - strlen(weights),
 				 " (INT8 at load)");
+		/* a folder with two weight formats: say which one is not read */
+		wsp_model_weights_file(m, &unused);
+		if (unused)
+			snprintf(weights + strlen(weights), sizeof(weights) - strlen(weights),
+				 "; read model.bin, not %s", strrchr(unused, '/') ? strrchr(unused, '/') + 1 : unused);
 		wsp_model_free(m);
 	} else {
 		snprintf(weights + strlen(weights), sizeof(weights) - strlen(weights), "%sunreadable",

@@ -82,6 +82,16 @@ static int open_status(const struct wsp_runtime_error *e)
 	}
 }
 
+/* A directory with weights in two formats: say which one was read (one line on stderr). */
+static void note_weights(const struct wsp_model *m)
+{
+	const char *unused, *used = wsp_model_weights_file(m, &unused);
+
+	if (used && unused)
+		fprintf(stderr, "amanuensis: note: %s has two weight formats: read %s "
+			"(CTranslate2), not %s\n", wsp_model_dir(m), used, unused);
+}
+
 int main(int argc, char **argv)
 {
 	struct wsp_runtime_opts ro;
@@ -105,6 +115,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "amanuensis: %s\n", re.message);
 		return open_status(&re);
 	}
+	note_weights(wsp_runtime_model(rt));
 	if (check_language(&o, wsp_runtime_model(rt))) {
 		status = CLI_EXIT_USAGE;
 		goto out;

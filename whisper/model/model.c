@@ -89,6 +89,8 @@ void wsp_model_free(struct wsp_model *m)
 	free(m->cfg.lang_ids.v);
 	free(m->cfg.alignment_heads.v);
 	free(m->dir);
+	free(m->weights_file);
+	free(m->unused_file);
 	free(m);
 }
 
@@ -189,6 +191,13 @@ const struct wsp_hparams *wsp_model_hparams(const struct wsp_model *m)
 const char *wsp_model_dir(const struct wsp_model *m)
 {
 	return m->dir;
+}
+
+const char *wsp_model_weights_file(const struct wsp_model *m, const char **unused)
+{
+	if (unused)
+		*unused = m ? m->unused_file : NULL;
+	return m ? m->weights_file : NULL;
 }
 
 int wsp_model_is_multilingual(const struct wsp_model *m)

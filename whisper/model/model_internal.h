@@ -3,7 +3,8 @@
  * whisper/model/model_internal.h - the in-memory layout of a loaded Whisper model,
  * shared by the loaders, the encoder and the decoder. Not installed.
  *
- * Every weight is kept as fp32 (converted from the file's f16/int8 at load).
+ * Every weight is kept as fp32 (converted from the file's f16, int8 or ggml
+ * blocks at load).
  * Each linear layer also holds its INT8 tile packing, made once at load.
  *
  * Calls go one way: model_load.c (wsp_model_load) reads the files and calls
@@ -92,6 +93,8 @@ struct wsp_model_config {
 struct wsp_model {
 	struct wsp_hparams hp;
 	char *dir;                /* directory holding side files */
+	char *weights_file;       /* the file the weights came from */
+	char *unused_file;        /* a second weights format in the directory, not read, or NULL */
 	struct wsp_model_config cfg;  /* from the JSON side files (model_config.c) */
 
 	/* encoder */
@@ -157,7 +160,8 @@ int wsp_load_ct2_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
 		     const char *name, char *err, size_t errlen);
 
 /**
- * wsp_load_ggml_mem - parse a whisper.cpp ggml file image (f32/f16 tensors).
+ * wsp_load_ggml_mem - parse a whisper.cpp ggml file image (f32, f16 or
+ * quantized tensors).
  * @name: the file name used in messages.
  * Return: 0, -EINVAL, -ENOMEM; @err names the problem.
  */
@@ -172,8 +176,12 @@ int wsp_load_ggml_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
 int wsp_load_safetensors_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
 			     const char *name, char *err, size_t errlen);
 
-/* Element types accepted by wsp_pt_put(). */
-enum { WSP_PT_F32 = 0, WSP_PT_F16 = 1, WSP_PT_BF16 = 2 };
+/*
+ * Element types accepted by wsp_pt_put(): WSP_PT_GGML + a ggml type id
+ * (whisper/model/ggml_quants.h) is a ggml tensor of that type, f32, f16 or
+ * block-quantized, whose data is wsp_ggml_tensor_bytes() long.
+ */
+enum { WSP_PT_F32 = 0, WSP_PT_F16 = 1, WSP_PT_BF16 = 2, WSP_PT_GGML = 16 };
 
 /* Placing PyTorch-named tensors (whisper/model/weights_map.c). */
 struct wsp_pt_sink {

@@ -84,9 +84,11 @@ static int load_weights(struct wsp_model *m, const char *path, enum model_format
 /*
  * The weights file under @path and its format: a CTranslate2 directory has
  * model.bin, a Hugging Face one model.safetensors; a file is told by its bytes.
+ * A directory with both is read as CTranslate2 (what faster-whisper reads
+ * there), and the model remembers the other file (wsp_model_weights_file()).
  */
-static void weights_path(struct wsp_model *m, const char *path, int is_dir, char *out,
-			 size_t outlen, enum model_format *fmt)
+static int weights_path(struct wsp_model *m, const char *path, int is_dir, char *out,
+			size_t outlen, enum model_format *fmt)
 {
 	char *slash;
 
@@ -96,11 +98,15 @@ static void weights_path(struct wsp_model *m, const char *path, int is_dir, char
 
 		snprintf(out, outlen, "%s/model.bin", path);
 		snprintf(st_file, sizeof(st_file), "%s/model.safetensors", path);
-		if (access(out, F_OK) != 0 && access(st_file, F_OK) == 0)
+		if (access(out, F_OK) != 0 && access(st_file, F_OK) == 0) {
 			snprintf(out, outlen, "%s", st_file);
-		else
+		} else {
 			*fmt = FMT_CT2;
-		return;
+			if (access(out, F_OK) == 0 && access(st_file, F_OK) == 0 &&
+			    !(m->unused_file = strdup(st_file)))
+				return -ENOMEM;
+		}
+		return 0;
 	}
 	snprintf(out, outlen, "%s", path);
 	/* side files (tokenizer, config) live next to the model file */
@@ -109,6 +115,7 @@ static void weights_path(struct wsp_model *m, const char *path, int is_dir, char
 		*slash = '\0';
 	else
 		strcpy(m->dir, ".");
+	return 0;
 }
 
 int wsp_model_load(struct wsp_model **out, const char *path, char *err, size_t errlen)
@@ -135,8 +142,11 @@ int wsp_model_load(struct wsp_model **out, const char *path, char *err, size_t e
 		ret = -ENOMEM;
 		goto fail;
 	}
-	weights_path(m, path, S_ISDIR(st.st_mode), file, sizeof(file), &fmt);
-	ret = load_weights(m, file, &fmt, err, errlen);
+	ret = weights_path(m, path, S_ISDIR(st.st_mode), file, sizeof(file), &fmt);
+	if (!ret && !(m->weights_file = strdup(file)))
+		ret = -ENOMEM;
+	if (!ret)
+		ret = load_weights(m, file, &fmt, err, errlen);
 	if (!ret)
 		ret = wsp_model_read_config(m, fmt == FMT_SAFETENSORS, err, errlen);
 	if (ret)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "whisper/model/ggml_quants.h"
 #include "whisper/model/model_internal.h"
 #include "whisper/model/weights.h"
 
@@ -220,7 +221,15 @@ int wsp_pt_put(struct wsp_pt_sink *k, const char *name, uint64_t numel, int dtyp
 	}
 	if (!*s.dst && !(*s.dst = calloc(s.total, sizeof(float))))
 		return -ENOMEM;
-	if (dtype == WSP_PT_F16)
+	if (dtype >= WSP_PT_GGML) {
+		char e[192];
+
+		if (wsp_ggml_to_f32(dtype - WSP_PT_GGML, *s.dst + s.offset, data, numel, e,
+				    sizeof(e))) {
+			snprintf(k->err, k->errlen, "%s: tensor '%s': %s", k->file, name, e);
+			return -EINVAL;
+		}
+	} else if (dtype == WSP_PT_F16)
 		wsp_f16_to_f32(*s.dst + s.offset, data, s.numel);
 	else if (dtype == WSP_PT_BF16)
 		wsp_bf16_to_f32(*s.dst + s.offset, data, s.numel);
