@@ -33,7 +33,25 @@ enum wsp_output_format {
 };
 
 /**
- * struct wsp_run_info - how a result was made, for the JSON "run" object.
+ * struct wsp_subtitle_opts - srt and vtt cue layout with word timestamps, as
+ * openai-whisper's SubtitlesWriter: zeroed, one cue per segment.
+ * @highlight_words: one cue per word, the cue's line with that word
+ *   underlined (<u>...</u>), gaps between words as their own cues.
+ * @max_line_width: break lines before this many characters (0: no breaks;
+ *   cues then follow the words across segments).
+ * @max_line_count: lines per cue before a new cue starts (0: no limit;
+ *   needs @max_line_width).
+ * Results without words (word_timestamps off) ignore these.
+ */
+struct wsp_subtitle_opts {
+	int highlight_words;
+	int max_line_width;
+	int max_line_count;
+};
+
+/**
+ * struct wsp_run_info - how a result was made, for the JSON "run" object,
+ * and how its subtitles are laid out.
  * Every field may be zero or NULL; missing strings are written as null.
  */
 struct wsp_run_info {
@@ -45,6 +63,7 @@ struct wsp_run_info {
 	int beam_size;
 	const char *task;       /* "transcribe" or "translate" */
 	double wall_ms;         /* wall time of the whole transcription */
+	const struct wsp_subtitle_opts *subtitles;   /* srt/vtt layout; NULL: a cue per segment */
 };
 
 /**
