@@ -106,11 +106,26 @@ int wsp_write_txt(FILE *f, const struct wsp_result *r);
 int wsp_write_srt(FILE *f, const struct wsp_result *r);
 
 /**
+ * wsp_write_srt_opts - wsp_write_srt() with the cue layout @o (NULL: the
+ * defaults). A result with word timestamps (@r->word_timestamps) is
+ * written from its words, as openai-whisper's SubtitlesWriter: a cue per
+ * segment from its first word's start to its last word's end, or lines of
+ * at most @o->max_line_width characters gathered into cues of at most
+ * @o->max_line_count lines (a pause over 3 s starts a new cue), and with
+ * @o->highlight_words a cue per word, that word underlined (<u>word</u>).
+ * Return: 0, -ENOMEM or -EIO.
+ */
+int wsp_write_srt_opts(FILE *f, const struct wsp_result *r, const struct wsp_subtitle_opts *o);
+
+/**
  * wsp_write_vtt - WebVTT: "WEBVTT" and a blank line, then for each segment
  * "[HH:]MM:SS.mmm --> [HH:]MM:SS.mmm", the text as in srt, and a blank line.
  * Return: 0 or -EIO.
  */
 int wsp_write_vtt(FILE *f, const struct wsp_result *r);
+
+/** wsp_write_vtt_opts - wsp_write_vtt() with the cue layout @o, as wsp_write_srt_opts(). */
+int wsp_write_vtt_opts(FILE *f, const struct wsp_result *r, const struct wsp_subtitle_opts *o);
 
 /**
  * wsp_write_console - openai-whisper's verbose lines,
@@ -140,7 +155,8 @@ int wsp_write_json(FILE *f, const struct wsp_result *r, const struct wsp_run_inf
 int wsp_json_write_string(FILE *f, const char *s, size_t len);
 
 /**
- * wsp_write_format - write @r in one @format (a single WSP_OUT_* bit) to @f.
+ * wsp_write_format - write @r in one @format (a single WSP_OUT_* bit) to @f;
+ * srt and vtt with the layout @info->subtitles (@info may be NULL).
  * Return: 0, -EINVAL for a bad format, -EIO.
  */
 int wsp_write_format(FILE *f, unsigned format, const struct wsp_result *r,
