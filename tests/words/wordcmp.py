@@ -47,12 +47,12 @@ def ours(files, precision="int8", extra=()):
     return words, texts
 
 
-def faster_whisper(files, compute="int8"):
+def faster_whisper(files, compute="int8", **kw):
     from faster_whisper import WhisperModel
     m = WhisperModel(MODEL, device="cpu", compute_type=compute, cpu_threads=2)
     words, texts = {}, {}
     for f in files:
-        segs, _ = m.transcribe(f, beam_size=5, word_timestamps=True)
+        segs, _ = m.transcribe(f, beam_size=5, word_timestamps=True, **kw)
         segs = list(segs)
         words[f] = [(w.word, w.start, w.end, w.probability) for s in segs for w in s.words]
         texts[f] = "".join(s.text for s in segs)

@@ -224,8 +224,10 @@ static int split_words(const struct wsp_words *w, const int32_t *tokens, int n,
 		size_t plen;
 		int special, join;
 
-		if (!b)
+		if (!b) {
+			b = "";
 			len = 0;
+		}
 		if (blen + len + 1 > bcap) {
 			char *t = realloc(buf, 2 * (blen + len + 1));
 
