@@ -263,3 +263,26 @@ Test(words, jfk_words_spell_the_segments)
 	wsp_result_free(&plain);
 	cr_expect(r.segments == NULL && r.n_segments == 0);
 }
+
+Test(words_math, hallucination_anomaly_score)
+{
+	struct wsp_word ok[] = { { 0.0, 0.4, " fine", 0.9f }, { 0.4, 0.8, " words", 0.8f } };
+	struct wsp_word improbable[] = { { 0.0, 0.4, " la", 0.1f }, { 0.4, 0.8, " la", 0.1f } };
+	struct wsp_word short_ones[] = { { 0.0, 0.02, " a", 0.9f }, { 0.02, 0.04, " b", 0.9f },
+					 { 0.04, 0.5, " c", 0.9f } };
+	/* one improbable word among two (score 1 < 2 - 0.01); a 5 s word: 3 */
+	struct wsp_word half[] = { { 0.0, 0.4, " la", 0.1f }, { 0.4, 0.8, " ok", 0.9f } };
+	struct wsp_word long_one[] = { { 0.0, 5.0, " looong", 0.9f }, { 5.0, 5.4, " a", 0.9f },
+				       { 5.4, 5.8, " b", 0.9f }, { 5.8, 6.2, " c", 0.9f } };
+	/* punctuation does not count: "," alone leaves one improbable word */
+	struct wsp_word punct[] = { { 0.0, 0.4, " hm", 0.1f }, { 0.4, 0.8, ",", 0.9f } };
+
+	cr_expect_eq(wsp_words_anomalous(ok, 2), 0);
+	cr_expect_eq(wsp_words_anomalous(improbable, 2), 1);
+	/* (0.133 - 0.02) * 15 * 2 = 3.39 >= 3 */
+	cr_expect_eq(wsp_words_anomalous(short_ones, 3), 1);
+	cr_expect_eq(wsp_words_anomalous(half, 2), 0);
+	cr_expect_eq(wsp_words_anomalous(long_one, 4), 1);
+	cr_expect_eq(wsp_words_anomalous(punct, 2), 1);
+	cr_expect_eq(wsp_words_anomalous(NULL, 0), 0);
+}

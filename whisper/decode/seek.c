@@ -449,39 +449,10 @@ static int get_end(const struct wsp_word_seg *g, int n, double *end)
 	return n > 0;
 }
 
-/* openai-whisper's word_anomaly_score */
-static double word_anomaly(const struct wsp_word *w)
-{
-	double dur = w->end - w->start, score = 0.0;
-
-	if (w->probability < 0.15f)
-		score += 1.0;
-	if (dur < 0.133)
-		score += (0.133 - dur) * 15;
-	if (dur > 2.0)
-		score += dur - 2.0;
-	return score;
-}
-
-/* is_segment_anomaly: the first 8 words that are not punctuation look hallucinated */
+/* is_segment_anomaly() of a segment (NULL: no) */
 static int seg_anomaly(const struct wsp_word_seg *g)
 {
-	static const char punct[] = "\"'\xe2\x80\x9c\xc2\xbf([{-\"'.\xe3\x80\x82,\xef\xbc\x8c"
-				    "!\xef\xbc\x81?\xef\xbc\x9f:\xef\xbc\x9a\xe2\x80\x9d)]}\xe3\x80\x81";
-	double score = 0.0;
-	int n = 0;
-
-	if (!g || !g->n_words)
-		return 0;
-	for (int i = 0; i < g->n_words && n < 8; i++) {
-		const char *w = g->words[i].word;
-
-		if (!*w || strstr(punct, w))
-			continue;   /* Python's `word in punctuation` */
-		score += word_anomaly(&g->words[i]);
-		n++;
-	}
-	return score >= 3 || score + 0.01 >= n;
+	return g && wsp_words_anomalous(g->words, g->n_words);
 }
 
 static const struct wsp_word_seg *next_words_seg(const struct wsp_word_seg *g, int n)

@@ -601,3 +601,36 @@ out:
 	free(jump);
 	return ret;
 }
+
+/* openai-whisper's word_anomaly_score: improbable, very short or very long */
+static double word_anomaly(const struct wsp_word *w)
+{
+	double dur = w->end - w->start, score = 0.0;
+
+	if (w->probability < 0.15f)
+		score += 1.0;
+	if (dur < 0.133)
+		score += (0.133 - dur) * 15;
+	if (dur > 2.0)
+		score += dur - 2.0;
+	return score;
+}
+
+int wsp_words_anomalous(const struct wsp_word *words, int n)
+{
+	static const char punct[] = WSP_PREPEND_PUNCTUATIONS WSP_APPEND_PUNCTUATIONS;
+	double score = 0.0;
+	int k = 0;
+
+	if (n <= 0)
+		return 0;
+	for (int i = 0; i < n && k < 8; i++) {
+		const char *w = words[i].word ? words[i].word : "";
+
+		if (!*w || strstr(punct, w))
+			continue;   /* Python's `word in punctuation` */
+		score += word_anomaly(&words[i]);
+		k++;
+	}
+	return score >= 3 || score + 0.01 >= k;
+}

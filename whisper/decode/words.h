@@ -111,4 +111,13 @@ int wsp_words_window(struct wsp_words *w, struct wsp_decoder *d, const int32_t *
 		     int n_sot, struct wsp_word_seg *segs, int n_segs, double time_offset,
 		     int n_frames, double last_speech);
 
+/**
+ * wsp_words_anomalous - openai-whisper's is_segment_anomaly on the words of
+ * one segment: over the first 8 that are not punctuation, 1 for a
+ * probability under 0.15, (0.133 - d) * 15 for a duration d under 0.133 s,
+ * d - 2 over 2 s; anomalous when the sum is at least 3 or at least the
+ * count - 0.01. Return: 1 or 0 (0 for no words).
+ */
+int wsp_words_anomalous(const struct wsp_word *words, int n);
+
 #endif
