@@ -9,7 +9,9 @@ tokens (a comma, a capital): where the stripped word lists of a file
 differ, the words both have in the same place (difflib) are compared.
 Bounds (issue 16): median absolute start/end difference at most 20 ms,
 95th percentile at most 100 ms; and the same words on every file whose
-transcript is the same."""
+transcript is the same. Last, hallucination_silence_threshold on speech
+between stretches of reversed speech: the same segments dropped as
+faster-whisper drops."""
 import os
 
 import pytest
@@ -77,3 +79,47 @@ def test_times_ordered_inside_segments(runs):
             assert s >= prev - 1e-6, (f, w, s, prev)
             assert 0 < p <= 1, (f, w, p)
             prev = e
+
+
+def _babble(path):
+    """jfk.wav, 25 s of it reversed and quieter (speech-like, no words: tiny.en
+    hallucinates text there), spk1_snt1.wav, 8 s more of it."""
+    import wave
+    import numpy as np
+
+    def read(p):
+        with wave.open(p) as w:
+            return np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16) / 32768.0
+
+    a = read(os.path.join(wordcmp.AUDIO_DIRS[0], "jfk.wav"))
+    b = read(os.path.join(wordcmp.AUDIO_DIRS[0], "spk1_snt1.wav"))
+    g = 0.3 * np.tile(a[::-1], 3)[:16000 * 25]
+    x = np.concatenate([a, g, b, g[:16000 * 8]])
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes((np.clip(x, -1, 1) * 32767).astype(np.int16).tobytes())
+
+
+def test_hallucination_silence_threshold_as_faster_whisper(tmp_path):
+    if not os.path.exists(os.path.join(wordcmp.AUDIO_DIRS[0], "jfk.wav")):
+        pytest.skip("../shared/audio is not there")
+    pytest.importorskip("numpy")
+    fw = pytest.importorskip("faster_whisper")
+    path = str(tmp_path / "babble.wav")
+    _babble(path)
+    _, plain = wordcmp.ours([path], "int8")
+    words, guarded = wordcmp.ours([path], "int8", extra=["--hallucination-silence-threshold", "2"])
+    m = fw.WhisperModel(wordcmp.MODEL, device="cpu", compute_type="int8", cpu_threads=2)
+    segs, _ = m.transcribe(path, beam_size=5, word_timestamps=True,
+                           hallucination_silence_threshold=2.0)
+    segs = list(segs)
+    ref = "".join(s.text for s in segs)
+    # something was dropped, and the same as faster-whisper drops
+    assert len(guarded[path]) < len(plain[path]), (guarded[path], plain[path])
+    assert guarded[path].strip() == ref.strip(), (guarded[path], ref)
+    starts = [w[1] for w in words[path]]
+    ref_starts = [w.start for s in segs for w in s.words]
+    assert len(starts) == len(ref_starts)
+    assert wordcmp.quantile([abs(x - y) for x, y in zip(starts, ref_starts)], 0.5) <= 0.02
