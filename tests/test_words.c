@@ -9,7 +9,9 @@
  *  - end to end on jfk.wav (models/tiny.en; skipped when missing): the words
  *    spell each segment's text, times are ordered and inside the segment,
  *    probabilities in (0, 1]; with word timestamps off there are no words
- *    and the transcript is the same as before.
+ *    and the transcript is the same as before;
+ *  - the same model as a ggml file (no config.json: the published heads of
+ *    tiny.en, chosen by its dimensions) gives the same words.
  * The comparison with faster-whisper's word_timestamps=True on all shared
  * audio is tests/words/test_word_timestamps.py.
  */
@@ -19,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "whisper/decode/words.h"
 #include "whisper/model/model_internal.h"
@@ -285,4 +288,48 @@ Test(words_math, hallucination_anomaly_score)
 	cr_expect_eq(wsp_words_anomalous(long_one, 4), 1);
 	cr_expect_eq(wsp_words_anomalous(punct, 2), 1);
 	cr_expect_eq(wsp_words_anomalous(NULL, 0), 0);
+}
+
+Test(words, ggml_file_without_config_gives_the_same_words)
+{
+	const char *dir = test_env_or("AMN_MODEL", "models/tiny.en");
+	char tmp[] = "/tmp/amn_words_ggml_XXXXXX", path[64], cmd[1024], err[512], wav[512];
+	struct wsp_model *gm = NULL;
+	struct wsp_context *gc = NULL;
+	struct wsp_transcribe_opts o;
+	struct wsp_result a, b;
+
+	if (access("scripts/ct2_to_ggml.py", R_OK) != 0 ||
+	    system("python3 -c 'import numpy' >/dev/null 2>&1") != 0)
+		cr_skip_test("scripts/ct2_to_ggml.py or python3 with numpy not available");
+	/* a directory of its own: no side files beside the model */
+	cr_assert_not_null(mkdtemp(tmp));
+	snprintf(path, sizeof(path), "%s/ggml-tiny.en.bin", tmp);
+	snprintf(cmd, sizeof(cmd), "python3 scripts/ct2_to_ggml.py %s %s >/dev/null", dir, path);
+	cr_assert_eq(system(cmd), 0, "%s failed", cmd);
+	cr_assert_eq(wsp_model_load(&gm, path, err, sizeof(err)), 0, "%s", err);
+	unlink(path);
+	rmdir(tmp);
+	cr_assert_null(wsp_model_config(gm)->alignment_heads.v, "a ggml file has no heads list");
+	cr_assert_eq(wsp_context_new(gm, NULL, WSP_INT8, 2, &gc, err, sizeof(err)), 0, "%s", err);
+	transcribe("jfk.wav", 1, &a);
+	snprintf(wav, sizeof(wav), "%s/jfk.wav", test_env_or("AMN_SHARED_AUDIO", "/work/shared/audio"));
+	wsp_transcribe_opts_default(&o);
+	o.word_timestamps = 1;
+	cr_assert_eq(wsp_transcribe_file(gc, wav, &o, &b, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(a.n_segments, b.n_segments);
+	for (int s = 0; s < a.n_segments; s++) {
+		cr_assert_eq(a.segments[s].n_words, b.segments[s].n_words);
+		for (int i = 0; i < a.segments[s].n_words; i++) {
+			const struct wsp_word *x = &a.segments[s].words[i], *y = &b.segments[s].words[i];
+
+			cr_expect(!strcmp(x->word, y->word) && x->start == y->start && x->end == y->end,
+				  "%s [%g, %g] vs %s [%g, %g]", x->word, x->start, x->end, y->word,
+				  y->start, y->end);
+		}
+	}
+	wsp_result_free(&a);
+	wsp_result_free(&b);
+	wsp_context_free(gc);
+	wsp_model_free(gm);
 }
