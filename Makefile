@@ -195,7 +195,7 @@ TESTS ?= $(TEST_BINS:$(BUILD)/tests/%=%)
 # real OpenAI client, Chromium and schemathesis; the queue against a real
 # redis-server; WER on ../shared/speech against faster-whisper. Naming TESTS
 # alone skips them.
-PY_TESTS ?= $(if $(filter command line,$(origin TESTS)),,tests/server tests/queue tests/accuracy)
+PY_TESTS ?= $(if $(filter command line,$(origin TESTS)),,tests/server tests/queue tests/accuracy tests/words)
 test: all
 	@pass=0; fail=0; failed=""; \
 	for t in $(TESTS); do \

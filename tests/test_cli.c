@@ -158,6 +158,9 @@ Test(cli, help_lists_every_option_and_exits_0)
 		"--temperature", "--temperature-increment-on-fallback",
 		"--compression-ratio-threshold", "--logprob-threshold", "--no-speech-threshold",
 		"--condition-on-previous-text", "--prompt", "--no-timestamps", "--seed",
+		"--word-timestamps", "--prepend-punctuations", "--append-punctuations",
+		"--hallucination-silence-threshold", "--highlight-words", "--max-line-width",
+		"--max-line-count",
 		"--output-format", "--output-dir", "--quiet", "--version", "--help",
 		"--list-models", "AMANUENSIS_MODEL", "AMANUENSIS_MODELS", "NPU_BACKEND",
 		"Exit status",
@@ -179,6 +182,12 @@ Test(cli, bad_usage_exits_2)
 		"--beam-size 0 x.wav", "--backend gpu x.wav", "--precision int4 x.wav",
 		"--task summarize x.wav", "--condition-on-previous-text maybe x.wav",
 		"--temperature 2 x.wav", "--jobs", "--threads -1 x.wav",
+		/* the subtitle layout and the hallucination guard need word timestamps */
+		"--highlight-words x.wav", "--max-line-width 40 x.wav",
+		"--hallucination-silence-threshold 2 x.wav",
+		"--word-timestamps --max-line-count 2 x.wav",
+		"--word-timestamps --max-line-width 0 x.wav",
+		"--word-timestamps --hallucination-silence-threshold -1 x.wav",
 	};
 	static char out[4096], err[4096];
 	size_t i;
@@ -371,6 +380,46 @@ Test(cli, all_formats_agree)
 	setenv("AMN_PY", py, 1);
 	snprintf(cmd, sizeof(cmd), "python3 -c \"$AMN_PY\" '%s/out'", dir);
 	cr_assert_eq(system(cmd), 0, "the four formats disagree (see python's message)");
+	rm_rf(dir);
+}
+
+Test(cli, word_timestamps_json_srt_vtt)
+{
+	static const char *py =
+		"import json,sys\n"
+		"d=sys.argv[1]\n"
+		"j=json.load(open(d+'/jfk.json'))\n"
+		"w=[x for s in j['segments'] for x in s['words']]\n"
+		"assert len(w)>=20, w\n"
+		"assert ''.join(x['word'] for x in w)==''.join(s['text'] for s in j['segments'])\n"
+		"assert all(a['end']<=b['start']+1e-9 for a,b in zip(w,w[1:]))\n"
+		"srt=open(d+'/jfk.srt').read().strip().split('\\n\\n')\n"
+		"vtt=open(d+'/jfk.vtt').read()[8:].strip().split('\\n\\n')\n"
+		"# highlighted: one cue per word (plus gaps), each with one <u>..</u>\n"
+		"hl=[c for c in srt if '<u>' in c]\n"
+		"assert len(hl)==len(w), (len(hl),len(w))\n"
+		"assert all(c.count('<u>')==1 for c in hl)\n"
+		"# lines of at most 20 characters, at most 2 per cue\n"
+		"for c in vtt:\n"
+		"  lines=c.split('\\n')[1:]\n"
+		"  assert 1<=len(lines)<=2, c\n"
+		"  assert all(len(l.replace('<u>','').replace('</u>',''))<=20 or ' ' not in l for l in lines), c\n";
+	static char out[16384], err[16384];
+	char dir[] = "/tmp/test_cli_words_XXXXXX", args[ARGS_MAX], cmd[PATH_MAX * 2];
+
+	NEED_MODEL();
+	if (system("python3 -c 'import json' 2>/dev/null") != 0)
+		cr_skip_test("python3 not available");
+	make_tmpdir(dir);
+	snprintf(args, sizeof(args), "--word-timestamps --highlight-words -f json -f srt "
+		 "--output-dir '%s/out' '%s/jfk.wav'", dir, audio);
+	cr_assert_eq(run(NULL, args, out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+	snprintf(args, sizeof(args), "--word-timestamps --max-line-width 20 --max-line-count 2 "
+		 "-f vtt --output-dir '%s/out' '%s/jfk.wav'", dir, audio);
+	cr_assert_eq(run(NULL, args, out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+	setenv("AMN_PY", py, 1);
+	snprintf(cmd, sizeof(cmd), "python3 -c \"$AMN_PY\" '%s/out'", dir);
+	cr_assert_eq(system(cmd), 0, "word outputs wrong (see python's message)");
 	rm_rf(dir);
 }
 

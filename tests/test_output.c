@@ -295,3 +295,80 @@ Test(output, write_files_makes_every_format_and_no_temporaries)
 				     err, sizeof(err)), 0);
 	cr_assert(strstr(err, "/nonexistent/dir/clip.txt"), "%s", err);
 }
+
+/* ---- cues from word timestamps (openai-whisper's SubtitlesWriter) ---- */
+
+static struct wsp_word w0[] = { { 0.0, 0.5, " Hello", 0.9f }, { 0.5, 1.0, " world.", 0.8f } };
+static struct wsp_word w1[] = { { 5.0, 5.4, " Again", 0.9f }, { 5.6, 6.0, " here", 0.7f } };
+
+static char *render_words(unsigned fmt, const struct wsp_subtitle_opts *sub)
+{
+	struct wsp_segment s[2] = {
+		{ .start = 0.0, .end = 2.0, .text = " Hello world.", .words = w0, .n_words = 2 },
+		{ .start = 5.0, .end = 6.0, .text = " Again here", .words = w1, .n_words = 2 },
+	};
+	struct wsp_result r = { .segments = s, .n_segments = 2, .word_timestamps = 1 };
+	struct wsp_run_info info = { .subtitles = sub };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	cr_assert(f);
+	cr_assert_eq(wsp_write_format(f, fmt, &r, &info), 0);
+	fclose(f);
+	return buf;
+}
+
+Test(output, word_cues_one_per_segment_from_its_words)
+{
+	char *s = render_words(WSP_OUT_SRT, NULL);
+
+	/* times are the words' (0 - 1 s), not the segment's (0 - 2 s) */
+	cr_expect_str_eq(s, "1\n00:00:00,000 --> 00:00:01,000\nHello world.\n\n"
+			    "2\n00:00:05,000 --> 00:00:06,000\nAgain here\n\n");
+	free(s);
+}
+
+Test(output, word_cues_highlight_each_word_and_the_gaps)
+{
+	struct wsp_subtitle_opts o = { .highlight_words = 1 };
+	char *s = render_words(WSP_OUT_VTT, &o);
+
+	cr_expect_str_eq(s, "WEBVTT\n\n"
+			    "00:00.000 --> 00:00.500\n<u>Hello</u> world.\n\n"
+			    "00:00.500 --> 00:01.000\nHello <u>world.</u>\n\n"
+			    "00:05.000 --> 00:05.400\n<u>Again</u> here\n\n"
+			    "00:05.400 --> 00:05.600\nAgain here\n\n"
+			    "00:05.600 --> 00:06.000\nAgain <u>here</u>\n\n");
+	free(s);
+}
+
+Test(output, word_cues_line_width_and_count)
+{
+	struct wsp_subtitle_opts two = { .max_line_width = 8, .max_line_count = 2 };
+	struct wsp_subtitle_opts one = { .max_line_width = 8, .max_line_count = 1 };
+	char *s = render_words(WSP_OUT_SRT, &two);
+
+	/* "Hello world." does not fit 8: two lines; the 4 s pause starts a cue */
+	cr_expect_str_eq(s, "1\n00:00:00,000 --> 00:00:01,000\nHello\nworld.\n\n"
+			    "2\n00:00:05,000 --> 00:00:06,000\nAgain\nhere\n\n");
+	free(s);
+	s = render_words(WSP_OUT_SRT, &one);
+	cr_expect_str_eq(s, "1\n00:00:00,000 --> 00:00:00,500\nHello\n\n"
+			    "2\n00:00:00,500 --> 00:00:01,000\nworld.\n\n"
+			    "3\n00:00:05,000 --> 00:00:05,400\nAgain\n\n"
+			    "4\n00:00:05,600 --> 00:00:06,000\nhere\n\n");
+	free(s);
+}
+
+Test(output, json_words_only_with_word_timestamps)
+{
+	char *s = render_words(WSP_OUT_JSON, NULL);
+
+	cr_expect(strstr(s, "\"words\":[{\"word\":\" Hello\",\"start\":0.00,\"end\":0.50,"
+			    "\"probability\":0.9}") != NULL, "%s", s);
+	free(s);
+	s = render(WSP_OUT_JSON, NULL);
+	cr_expect(strstr(s, "\"words\"") == NULL);
+	free(s);
+}

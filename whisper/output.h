@@ -33,7 +33,25 @@ enum wsp_output_format {
 };
 
 /**
- * struct wsp_run_info - how a result was made, for the JSON "run" object.
+ * struct wsp_subtitle_opts - srt and vtt cue layout with word timestamps, as
+ * openai-whisper's SubtitlesWriter: zeroed, one cue per segment.
+ * @highlight_words: one cue per word, the cue's line with that word
+ *   underlined (<u>...</u>), gaps between words as their own cues.
+ * @max_line_width: break lines before this many characters (0: no breaks;
+ *   cues then follow the words across segments).
+ * @max_line_count: lines per cue before a new cue starts (0: no limit;
+ *   needs @max_line_width).
+ * Results without words (word_timestamps off) ignore these.
+ */
+struct wsp_subtitle_opts {
+	int highlight_words;
+	int max_line_width;
+	int max_line_count;
+};
+
+/**
+ * struct wsp_run_info - how a result was made, for the JSON "run" object,
+ * and how its subtitles are laid out.
  * Every field may be zero or NULL; missing strings are written as null.
  */
 struct wsp_run_info {
@@ -45,6 +63,7 @@ struct wsp_run_info {
 	int beam_size;
 	const char *task;       /* "transcribe" or "translate" */
 	double wall_ms;         /* wall time of the whole transcription */
+	const struct wsp_subtitle_opts *subtitles;   /* srt/vtt layout; NULL: a cue per segment */
 };
 
 /**
@@ -87,11 +106,26 @@ int wsp_write_txt(FILE *f, const struct wsp_result *r);
 int wsp_write_srt(FILE *f, const struct wsp_result *r);
 
 /**
+ * wsp_write_srt_opts - wsp_write_srt() with the cue layout @o (NULL: the
+ * defaults). A result with word timestamps (@r->word_timestamps) is
+ * written from its words, as openai-whisper's SubtitlesWriter: a cue per
+ * segment from its first word's start to its last word's end, or lines of
+ * at most @o->max_line_width characters gathered into cues of at most
+ * @o->max_line_count lines (a pause over 3 s starts a new cue), and with
+ * @o->highlight_words a cue per word, that word underlined (<u>word</u>).
+ * Return: 0, -ENOMEM or -EIO.
+ */
+int wsp_write_srt_opts(FILE *f, const struct wsp_result *r, const struct wsp_subtitle_opts *o);
+
+/**
  * wsp_write_vtt - WebVTT: "WEBVTT" and a blank line, then for each segment
  * "[HH:]MM:SS.mmm --> [HH:]MM:SS.mmm", the text as in srt, and a blank line.
  * Return: 0 or -EIO.
  */
 int wsp_write_vtt(FILE *f, const struct wsp_result *r);
+
+/** wsp_write_vtt_opts - wsp_write_vtt() with the cue layout @o, as wsp_write_srt_opts(). */
+int wsp_write_vtt_opts(FILE *f, const struct wsp_result *r, const struct wsp_subtitle_opts *o);
 
 /**
  * wsp_write_console - openai-whisper's verbose lines,
@@ -121,7 +155,8 @@ int wsp_write_json(FILE *f, const struct wsp_result *r, const struct wsp_run_inf
 int wsp_json_write_string(FILE *f, const char *s, size_t len);
 
 /**
- * wsp_write_format - write @r in one @format (a single WSP_OUT_* bit) to @f.
+ * wsp_write_format - write @r in one @format (a single WSP_OUT_* bit) to @f;
+ * srt and vtt with the layout @info->subtitles (@info may be NULL).
  * Return: 0, -EINVAL for a bad format, -EIO.
  */
 int wsp_write_format(FILE *f, unsigned format, const struct wsp_result *r,

@@ -77,6 +77,40 @@ struct wsp_transcribe_opts {
 	void (*window_end)(void *arg);
 	void (*on_segment)(void *arg, const struct wsp_segment *seg, int index);
 	void *hook_arg;
+	/*
+	 * Word timestamps, as openai-whisper's word_timestamps=True (off by
+	 * default): each segment gets its words with start, end and
+	 * probability, from the cross-attention of the model's alignment heads
+	 * in one teacher-forced decoder pass per window (Documentation/decoding.md,
+	 * "Word timing"). Segment start and end then follow the words, and a
+	 * window that ends without a single timestamp restarts at the last
+	 * word's end, as there.
+	 * prepend_punctuations / append_punctuations: punctuation merged into
+	 * the next / previous word; NULL: openai's "\"'“¿([{-" and
+	 * "\"'.。,，!！?？:：”)]}、".
+	 */
+	int word_timestamps;
+	const char *prepend_punctuations;
+	const char *append_punctuations;
+	/*
+	 * openai-whisper's hallucination_silence_threshold, in seconds (needs
+	 * word_timestamps; <= 0: off, the default): a segment whose words look
+	 * hallucinated (improbable, very short or very long) and that has
+	 * silence longer than this before and after it is dropped, and the
+	 * window restarts past the silence.
+	 */
+	float hallucination_silence_threshold;
+};
+
+/* openai-whisper's default punctuation merged into the next / previous word. */
+#define WSP_PREPEND_PUNCTUATIONS "\"'“¿([{-"
+#define WSP_APPEND_PUNCTUATIONS "\"'.。,，!！?？:：”)]}、"
+
+/** One word of a segment (word_timestamps). */
+struct wsp_word {
+	double start, end;          /* seconds, rounded to 0.01 as openai-whisper */
+	char *word;                 /* UTF-8 with its leading space and merged punctuation, owned */
+	float probability;          /* mean probability of its tokens */
 };
 
 /** One decoded segment. */
@@ -89,6 +123,8 @@ struct wsp_segment {
 	float no_speech_prob;
 	float compression_ratio;
 	float temperature;
+	struct wsp_word *words;     /* word_timestamps: the segment's words, owned; else NULL */
+	int n_words;
 };
 
 /** What one transcription produced. */
@@ -98,6 +134,7 @@ struct wsp_result {
 	char language[16];          /* the language used (given or detected) */
 	float language_prob;        /* detection probability; 1 when given */
 	double duration_s;          /* audio length */
+	int word_timestamps;        /* 1: the segments carry their words (words may still be 0) */
 	/* wall time in ms of each stage, summed over windows */
 	double audio_ms, mel_ms, encode_ms, decode_ms;
 };
@@ -159,7 +196,7 @@ int wsp_transcribe_file(struct wsp_context *c, const char *path,
 			const struct wsp_transcribe_opts *o, struct wsp_result *res,
 			char *err, size_t errlen);
 
-/** wsp_result_free - release the segments; safe on a zeroed struct. */
+/** wsp_result_free - release the segments and their words; safe on a zeroed struct. */
 void wsp_result_free(struct wsp_result *res);
 
 #pragma GCC visibility pop

@@ -40,6 +40,7 @@ struct cli_opts {
 	enum wsp_precision precision;
 	int quiet;
 	struct wsp_transcribe_opts t; /* decoding options, temperatures filled in */
+	struct wsp_subtitle_opts sub; /* --highlight-words, --max-line-width, --max-line-count */
 	float temperatures[CLI_MAX_TEMPERATURES];
 	char **files;
 	int n_files;

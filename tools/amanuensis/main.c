@@ -140,6 +140,7 @@ int main(int argc, char **argv)
 	info.threads = o.threads;
 	info.beam_size = o.t.beam_size;
 	info.task = o.t.task == WSP_TASK_TRANSLATE ? "translate" : "transcribe";
+	info.subtitles = &o.sub;
 	status = cli_run(&o, wsp_runtime_context(rt), &info);
 out:
 	wsp_runtime_close(rt);

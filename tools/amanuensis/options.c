@@ -56,11 +56,23 @@ void cli_usage(FILE *f)
 "                            also --initial-prompt\n"
 "      --no-timestamps       decode without timestamp tokens (one segment per window)\n"
 "      --seed N              random seed for sampling (default 0)\n"
+"      --word-timestamps     time every word (cross-attention alignment, as\n"
+"                            openai-whisper's --word_timestamps True): JSON segments\n"
+"                            get \"words\", srt/vtt can highlight and break lines\n"
+"      --prepend-punctuations S  merged into the next word (default \"'\u201c\u00bf([{-)\n"
+"      --append-punctuations S   merged into the previous word\n"
+"                            (default \"'.\u3002,\uff0c!\uff01?\uff1f:\uff1a\u201d)]}\u3001)\n"
+"      --hallucination-silence-threshold F  with --word-timestamps: skip silences\n"
+"                            longer than F seconds around a segment that looks\n"
+"                            hallucinated (default: off)\n"
 "\n"
 "Output:\n"
 "  -f, --output-format FMT   txt, srt, vtt, json or all: write FILEBASE.FMT into the\n"
 "                            output directory (default: print segments to stdout)\n"
 "  -o, --output-dir DIR      where files go (default .)\n"
+"      --highlight-words     srt/vtt with --word-timestamps: a cue per word, underlined\n"
+"      --max-line-width N    srt/vtt with --word-timestamps: lines of at most N characters\n"
+"      --max-line-count N    with --max-line-width: at most N lines per cue\n"
 "  -q, --quiet               no progress bar and no per-file summary on stderr\n"
 "  -V, --version             print the version and exit\n"
 "  -h, --help                this text\n"
@@ -77,7 +89,8 @@ enum {
 	OPT_PRECISION = 256, OPT_TASK, OPT_BEAM, OPT_BEST_OF, OPT_PATIENCE,
 	OPT_LENGTH_PENALTY, OPT_TEMPERATURE, OPT_TEMP_INC, OPT_CR_THRESHOLD,
 	OPT_LOGPROB_THRESHOLD, OPT_NO_SPEECH_THRESHOLD, OPT_CONDITION, OPT_PROMPT,
-	OPT_NO_TIMESTAMPS, OPT_SEED, OPT_LIST_MODELS,
+	OPT_NO_TIMESTAMPS, OPT_SEED, OPT_LIST_MODELS, OPT_WORD_TS, OPT_PREPEND, OPT_APPEND,
+	OPT_HALLUCINATION, OPT_HIGHLIGHT, OPT_LINE_WIDTH, OPT_LINE_COUNT,
 };
 
 static const struct option long_opts[] = {
@@ -102,6 +115,13 @@ static const struct option long_opts[] = {
 	{ "initial-prompt", required_argument, NULL, OPT_PROMPT },
 	{ "no-timestamps", no_argument, NULL, OPT_NO_TIMESTAMPS },
 	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "word-timestamps", no_argument, NULL, OPT_WORD_TS },
+	{ "prepend-punctuations", required_argument, NULL, OPT_PREPEND },
+	{ "append-punctuations", required_argument, NULL, OPT_APPEND },
+	{ "hallucination-silence-threshold", required_argument, NULL, OPT_HALLUCINATION },
+	{ "highlight-words", no_argument, NULL, OPT_HIGHLIGHT },
+	{ "max-line-width", required_argument, NULL, OPT_LINE_WIDTH },
+	{ "max-line-count", required_argument, NULL, OPT_LINE_COUNT },
 	{ "output-format", required_argument, NULL, 'f' },
 	{ "output-dir", required_argument, NULL, 'o' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -273,6 +293,22 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 				rc = bad("--seed", optarg, "a non-negative integer");
 			break;
 		}
+		case OPT_WORD_TS: o->t.word_timestamps = 1; break;
+		case OPT_PREPEND: o->t.prepend_punctuations = optarg; break;
+		case OPT_APPEND: o->t.append_punctuations = optarg; break;
+		case OPT_HALLUCINATION:
+			rc = parse_float("--hallucination-silence-threshold", optarg,
+					 &o->t.hallucination_silence_threshold);
+			if (!rc && !(o->t.hallucination_silence_threshold > 0))
+				rc = bad("--hallucination-silence-threshold", optarg, "above 0");
+			break;
+		case OPT_HIGHLIGHT: o->sub.highlight_words = 1; break;
+		case OPT_LINE_WIDTH:
+			rc = parse_int("--max-line-width", optarg, 1, 100000, &o->sub.max_line_width);
+			break;
+		case OPT_LINE_COUNT:
+			rc = parse_int("--max-line-count", optarg, 1, 100000, &o->sub.max_line_count);
+			break;
 		case 'f': {
 			unsigned m;
 
@@ -302,6 +338,17 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 	}
 	if (rc)
 		return rc;
+	if (!o->t.word_timestamps && (o->sub.highlight_words || o->sub.max_line_width ||
+				      o->sub.max_line_count ||
+				      o->t.hallucination_silence_threshold > 0)) {
+		fprintf(stderr, "amanuensis: --highlight-words, --max-line-width, --max-line-count and"
+			" --hallucination-silence-threshold need --word-timestamps\n");
+		return -EINVAL;
+	}
+	if (o->sub.max_line_count && !o->sub.max_line_width) {
+		fprintf(stderr, "amanuensis: --max-line-count needs --max-line-width\n");
+		return -EINVAL;
+	}
 	if (fill_temperatures(o, t0, inc))
 		return -EINVAL;
 	if (optind >= argc) {

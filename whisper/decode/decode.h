@@ -237,6 +237,13 @@ struct wsp_win {
 int wsp_win_decoder(struct wsp_win *w, int n_seq, struct wsp_decoder **out);
 
 /**
+ * wsp_win_any_decoder - a decoder that already attends to this window's
+ * encoder output (whatever its sequence count), else one made for 1
+ * sequence: for passes that run on sequence 0 alone (word timing).
+ */
+int wsp_win_any_decoder(struct wsp_win *w, struct wsp_decoder **out);
+
+/**
  * wsp_win_next - @w->enc now holds the next window's encoder output: the
  * decoders are kept (their buffers and step graphs reused) and get the new
  * cross-attention keys/values when next asked for.

@@ -66,6 +66,16 @@ int wsp_win_decoder(struct wsp_win *w, int n_seq, struct wsp_decoder **out)
 	return 0;
 }
 
+int wsp_win_any_decoder(struct wsp_win *w, struct wsp_decoder **out)
+{
+	for (int i = 0; i < 2; i++)
+		if (w->dec[i] && !w->stale[i]) {
+			*out = w->dec[i];
+			return 0;
+		}
+	return wsp_win_decoder(w, 1, out);
+}
+
 void wsp_win_next(struct wsp_win *w)
 {
 	w->stale[0] = w->stale[1] = 1;

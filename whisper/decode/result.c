@@ -15,6 +15,9 @@ void wsp_result_free(struct wsp_result *res)
 	for (int i = 0; i < res->n_segments; i++) {
 		free(res->segments[i].text);
 		free(res->segments[i].tokens);
+		for (int w = 0; w < res->segments[i].n_words; w++)
+			free(res->segments[i].words[w].word);
+		free(res->segments[i].words);
 	}
 	free(res->segments);
 	res->segments = NULL;

@@ -20,6 +20,7 @@
 
 #include "whisper/audio/audio.h"
 #include "whisper/decode/seek.h"
+#include "whisper/decode/words.h"
 
 #define N_FRAMES   3000                      /* frames per window */
 #define HOP        WSP_HOP_LENGTH            /* samples per frame */
@@ -117,6 +118,12 @@ struct job {
 	int n_prev;
 	int32_t prompt[PREV_MAX + 8];
 	uint64_t rng;
+	/* word timestamps (o->word_timestamps) */
+	int words_on;
+	struct wsp_words words;
+	double last_speech;      /* end of the last word spoken, seconds */
+	int32_t sot_seq[3];      /* sot [language task]: the alignment pass's prompt */
+	int n_sot_seq;
 	char *err;
 	size_t errlen;
 };
@@ -294,8 +301,10 @@ static int skip_silence(const struct job *j, int seek)
 	return (int)((j->b0 + i) / HOP) - QUIET_KEEP;
 }
 
+/* a new segment; takes @words (NULL or @n_words malloc'd words) on success */
 static int add_segment(struct job *j, double t0, double t1, const int32_t *toks, int n,
-		       const char *text, size_t tlen, const struct wsp_decoded *d)
+		       const char *text, size_t tlen, const struct wsp_decoded *d,
+		       struct wsp_word *words, int n_words)
 {
 	struct wsp_result *r = j->res;
 	struct wsp_segment *s;
@@ -328,6 +337,8 @@ static int add_segment(struct job *j, double t0, double t1, const int32_t *toks,
 	s->no_speech_prob = d->no_speech_prob;
 	s->compression_ratio = d->compression_ratio;
 	s->temperature = d->temperature;
+	s->words = words;
+	s->n_words = n_words;
 	r->n_segments++;
 	return 0;
 }
@@ -392,6 +403,8 @@ static int set_language(struct job *j, struct wsp_win *win, int n_seq, int32_t *
 	float p = 1.0f;
 	int ret;
 
+	j->sot_seq[0] = c->rules.sp.sot;
+	j->n_sot_seq = 1;
 	if (!c->multilingual) {
 		snprintf(j->res->language, sizeof(j->res->language), "en");
 		j->res->language_prob = 1.0f;
@@ -415,39 +428,169 @@ static int set_language(struct job *j, struct wsp_win *win, int n_seq, int32_t *
 	}
 	code = wsp_tokenizer_lang_code(c->tok, *lang);
 	snprintf(j->res->language, sizeof(j->res->language), "%s", code ? code : "?");
+	j->sot_seq[1] = *lang;
+	j->sot_seq[2] = j->o->task == WSP_TASK_TRANSLATE ? c->rules.sp.translate : c->rules.sp.transcribe;
+	j->n_sot_seq = 3;
+	wsp_words_set_language(&j->words, code);
 	j->res->language_prob = p;
 	return 0;
 }
 
+/* faster-whisper's get_end: the last word's end, else the last segment's end */
+static int get_end(const struct wsp_word_seg *g, int n, double *end)
+{
+	for (int i = n - 1; i >= 0; i--)
+		if (g[i].n_words) {
+			*end = g[i].words[g[i].n_words - 1].end;
+			return 1;
+		}
+	if (n)
+		*end = g[n - 1].end;
+	return n > 0;
+}
+
+/* is_segment_anomaly() of a segment (NULL: no) */
+static int seg_anomaly(const struct wsp_word_seg *g)
+{
+	return g && wsp_words_anomalous(g->words, g->n_words);
+}
+
+static const struct wsp_word_seg *next_words_seg(const struct wsp_word_seg *g, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (g[i].n_words)
+			return &g[i];
+	return NULL;
+}
+
+/*
+ * hallucination_silence_threshold, as openai-whisper: returns 1 when the
+ * whole window is to be redone from *@next_seek (a hallucination after a
+ * leading silence), else 0 with *@n_keep the segments kept (the rest
+ * dropped, *@next_seek moved past the silence when one is cut).
+ */
+static int skip_hallucination(const struct job *j, const struct wsp_word_seg *g, int n,
+			      int seek, int size, int *n_keep, int *next_seek)
+{
+	double thr = j->o->hallucination_silence_threshold, off = seek * 0.01;
+	double seg_dur = size * 0.01, win_end = (seek + N_FRAMES) * 0.01;
+	double content = j->eof ? (double)j->total / WSP_SAMPLE_RATE : INFINITY;
+	const struct wsp_word_seg *first = next_words_seg(g, n);
+	double last_end = j->last_speech;
+
+	*n_keep = n;
+	if (first && seg_anomaly(first)) {
+		double gap = first->start - off;
+
+		if (gap > thr) {
+			*next_seek = seek + (int)lround(gap * 100);
+			return 1;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		const struct wsp_word_seg *s = &g[i], *nx;
+		double next_start;
+		int before, after;
+
+		if (!s->n_words)
+			continue;
+		if (seg_anomaly(s)) {
+			nx = next_words_seg(g + i + 1, n - i - 1);
+			next_start = nx ? nx->words[0].start : off + seg_dur;
+			before = s->start - last_end > thr || s->start < thr || s->start - off < 2.0;
+			after = next_start - s->end > thr || seg_anomaly(nx) || win_end - s->end < 2.0;
+			if (before && after) {
+				*next_seek = (int)lround(fmax(off + 1, s->start) * 100);
+				if (content - s->end < thr)
+					*next_seek = (int)(j->total / HOP);
+				*n_keep = i;
+				return 0;
+			}
+		}
+		last_end = s->end;
+	}
+	return 0;
+}
+
+static void free_seg_words(struct wsp_word_seg *g, int n)
+{
+	for (int i = 0; i < n; i++) {
+		for (int k = 0; k < g[i].n_words; k++)
+			free(g[i].words[k].word);
+		free(g[i].words);
+		g[i].words = NULL;
+		g[i].n_words = 0;
+	}
+}
+
 /* The segments of one decoded window; updates the prompt memory. */
-static int emit(struct job *j, const struct wsp_decoded *d, int seek, int size, int *next_seek)
+static int emit(struct job *j, struct wsp_win *win, const struct wsp_decoded *d, int seek,
+		int size, int *next_seek, int *redo)
 {
 	enum { MAX_SEG = 256 };
 	int bounds[MAX_SEG][2];
 	double t[MAX_SEG][2];
-	int n_seg, ret;
+	struct wsp_word_seg g[MAX_SEG];
+	int n_seg, n_keep, ret = 0;
 
+	*redo = 0;
 	n_seg = wsp_split_segments(d->tokens, d->n_tokens, j->c->rules.sp.timestamp_begin, seek,
 				   size, bounds, t, MAX_SEG, next_seek);
+	memset(g, 0, sizeof(g[0]) * (size_t)(n_seg > 0 ? n_seg : 1));
 	for (int i = 0; i < n_seg; i++) {
-		const int32_t *tk = d->tokens + bounds[i][0];
-		int n = bounds[i][1] - bounds[i][0];
-		size_t len;
-		const char *text = wsp_text_of(j->c->tok, tk, n, j->ws, &len);
+		g[i].start = t[i][0];
+		g[i].end = t[i][1];
+		g[i].tokens = d->tokens + bounds[i][0];
+		g[i].n_tokens = bounds[i][1] - bounds[i][0];
+	}
+	n_keep = n_seg;
+	if (j->words_on && n_seg > 0) {
+		const int32_t *tk = d->tokens;
+		int n = d->n_tokens, tb = j->c->rules.sp.timestamp_begin;
+		int single_end = n >= 2 && tk[n - 2] < tb && tk[n - 1] >= tb;
+		struct wsp_decoder *dec;
+		double end;
 
-		if (!text)
-			return -ENOMEM;
-		if (t[i][0] == t[i][1] || blank(text, len))
-			continue;
-		ret = add_segment(j, t[i][0], t[i][1], tk, n, text, len, d);
+		ret = wsp_win_any_decoder(win, &dec);
+		if (!ret)
+			ret = wsp_words_window(&j->words, dec, j->sot_seq, j->n_sot_seq, g, n_seg,
+					       seek * 0.01, size, j->last_speech);
 		if (ret)
 			return ret;
-		remember(j, tk, n);
+		if (!single_end && get_end(g, n_seg, &end) && end > seek * 0.01)
+			*next_seek = (int)lround(end * 100);
+		if (j->o->hallucination_silence_threshold > 0.0f &&
+		    skip_hallucination(j, g, n_seg, seek, size, &n_keep, next_seek)) {
+			free_seg_words(g, n_seg);
+			*redo = 1;
+			return 0;
+		}
+		if (get_end(g, n_keep, &end))
+			j->last_speech = end;
+	}
+	for (int i = 0; i < n_keep && !ret; i++) {
+		size_t len;
+		const char *text = wsp_text_of(j->c->tok, g[i].tokens, g[i].n_tokens, j->ws, &len);
+
+		if (!text) {
+			ret = -ENOMEM;
+			break;
+		}
+		if (g[i].start == g[i].end || blank(text, len))
+			continue;
+		ret = add_segment(j, g[i].start, g[i].end, g[i].tokens, g[i].n_tokens, text, len,
+				  d, g[i].words, g[i].n_words);
+		if (ret)
+			break;
+		g[i].words = NULL;     /* the segment owns them now */
+		g[i].n_words = 0;
+		remember(j, g[i].tokens, g[i].n_tokens);
 		if (j->o->on_segment)
 			j->o->on_segment(j->o->hook_arg, &j->res->segments[j->res->n_segments - 1],
 					 j->res->n_segments - 1);
 	}
-	return 0;
+	free_seg_words(g, n_seg);
+	return ret;
 }
 
 static int run(struct job *j)
@@ -548,8 +691,10 @@ static int run(struct job *j)
 			if (skip) {
 				next_seek = seek + size;
 			} else {
-				ret = emit(j, &d, seek, size, &next_seek);
-				if (!o->condition_on_previous_text || d.temperature > 0.5f)
+				int redo;
+
+				ret = emit(j, &win, &d, seek, size, &next_seek, &redo);
+				if (!redo && (!o->condition_on_previous_text || d.temperature > 0.5f))
 					j->n_prev = 0;
 			}
 		}
@@ -605,6 +750,11 @@ int wsp_seek_run(const struct wsp_context *c, struct wsp_source *src,
 	ret = -ENOMEM;
 	if (j.buf && j.mel_full && j.mel && j.enc)
 		ret = wsp_dec_ws_new(max_seq, hp->n_vocab, hp->n_text_ctx, &j.ws);
+	if (!ret && o->word_timestamps) {
+		ret = wsp_words_init(&j.words, c->model, c->tok, o, err, errlen);
+		j.words_on = !ret;
+		res->word_timestamps = j.words_on;
+	}
 	if (!ret) {
 		ret = wsp_encoder_new(c->model, &c->exec, &j.encoder);
 		if (ret && ret != -ENOMEM)
@@ -654,6 +804,8 @@ int wsp_seek_run(const struct wsp_context *c, struct wsp_source *src,
 	free(j.enc);
 	wsp_encoder_free(j.encoder);
 	wsp_dec_ws_free(j.ws);
+	if (j.words_on)
+		wsp_words_release(&j.words);
 	if (ret)
 		wsp_result_free(res);
 	return ret;

@@ -34,6 +34,10 @@ void wsp_transcribe_opts_default(struct wsp_transcribe_opts *o)
 	o->without_timestamps = 0;
 	o->suppress_blank = 1;
 	o->seed = 0;
+	o->word_timestamps = 0;
+	o->prepend_punctuations = WSP_PREPEND_PUNCTUATIONS;
+	o->append_punctuations = WSP_APPEND_PUNCTUATIONS;
+	o->hallucination_silence_threshold = 0.0f;
 }
 
 void wsp_context_free(struct wsp_context *c)

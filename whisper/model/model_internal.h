@@ -129,6 +129,18 @@ struct wsp_model {
 const unsigned char *wsp_model_ggml_vocab(const struct wsp_model *m, size_t *len,
 					  int32_t *count);
 
+/**
+ * wsp_model_alignment_heads - the (layer, head) pairs of the decoder's
+ * alignment heads into @out (2 ints per head, room for @cap heads): the
+ * model's config.json list, else openai-whisper's published heads of the
+ * model with these dimensions, else every head of the second half of the
+ * decoder layers. @source is set to where they came from ("config.json",
+ * the model's name, or a phrase).
+ * Return: the number of heads, or -E2BIG when @cap is too small.
+ */
+int wsp_model_alignment_heads(const struct wsp_model *m, int32_t *out, int cap,
+			      const char **source);
+
 /** wsp_model_config - the lists the model's config files gave (never NULL). */
 const struct wsp_model_config *wsp_model_config(const struct wsp_model *m);
 

@@ -14,6 +14,7 @@
  * self-attention key is written as one column of its sequence's cache.
  */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -307,6 +308,40 @@ static int cross_attention(struct wsp_decoder *d, int l)
 	return nn_attention(&a, 1);
 }
 
+/*
+ * wsp_decoder_align(): the scaled scores q·k / sqrt(hd) of layer @l's
+ * alignment heads, before the softmax (the attention kernel never stores
+ * its probabilities), for the one sequence of the pass.
+ */
+static void align_scores(struct wsp_decoder *d, int l)
+{
+	const struct wsp_hparams *hp = &d->m->hp;
+	int dm = hp->n_text_state, hd = dm / hp->n_text_head, n_kv = hp->n_audio_ctx;
+	float scale = 1.0f / sqrtf((float)hd);
+
+	for (int a = 0; a < d->n_align; a++) {
+		int h = d->align_heads[2 * a + 1];
+
+		if (d->align_heads[2 * a] != l)
+			continue;
+		for (int t = 0; t < d->n_tok; t++) {
+			const float *q = d->qkv + (size_t)t * dm + (size_t)h * hd;
+			float *row = d->align_qk + ((size_t)a * d->n_tok + t) * n_kv;
+
+			memset(row, 0, (size_t)n_kv * sizeof(float));
+			for (int c = 0; c < hd; c++) {
+				const float *kt = d->cross_kt[l] + ((size_t)h * hd + c) * d->ldc;
+				float qc = q[c];
+
+				for (int f = 0; f < n_kv; f++)
+					row[f] += qc * kt[f];
+			}
+			for (int f = 0; f < n_kv; f++)
+				row[f] *= scale;
+		}
+	}
+}
+
 void wsp_dec_embed(struct wsp_decoder *d)
 {
 	int dm = d->m->hp.n_text_state, rows = d->n_run * d->n_tok;
@@ -376,6 +411,8 @@ int wsp_dec_node_run(void *arg)
 	case D_CROSS_Q:
 		return wsp_linear(x, &L->cross_q, d->h, rows, (size_t)dm, d->qkv, (size_t)dm);
 	case D_CROSS:
+		if (d->align_qk)
+			align_scores(d, n->l);   /* before the kernel overwrites nothing it reads */
 		return cross_attention(d, n->l);
 	case D_CROSS_OUT:
 		return wsp_linear(x, &L->cross_out, d->att, rows, (size_t)dm, d->h, (size_t)dm);
@@ -525,4 +562,40 @@ int wsp_decoder_step_shared(struct wsp_decoder *d, const int32_t *tokens, int n_
 	d->same = d->n_past == 0 || d->same;
 	d->n_past += n_tok;
 	return 0;
+}
+
+int wsp_decoder_align(struct wsp_decoder *d, const int32_t *tokens, int n_tok,
+		      int logits_from, float *logits, const int32_t *heads, int n_heads,
+		      float *qk)
+{
+	const struct wsp_hparams *hp;
+	struct wsp_dec_gang *gang;
+	int ret;
+
+	if (!d || !heads || n_heads <= 0 || !qk)
+		return -EINVAL;
+	hp = &d->m->hp;
+	for (int a = 0; a < n_heads; a++)
+		if (heads[2 * a] < 0 || heads[2 * a] >= hp->n_text_layer ||
+		    heads[2 * a + 1] < 0 || heads[2 * a + 1] >= hp->n_text_head)
+			return -EINVAL;
+	d->n_past = 0;
+	d->same = 0;
+	d->align_heads = heads;
+	d->n_align = n_heads;
+	d->align_qk = qk;
+	/*
+	 * One pass on sequence 0, never through the gang: a gang round runs
+	 * the operations itself and would not keep the scores, and one pass
+	 * per window gains nothing from being stacked.
+	 */
+	gang = d->gang;
+	d->gang = NULL;
+	ret = step_run(d, 1, tokens, n_tok, logits_from, logits);
+	d->gang = gang;
+	d->align_heads = NULL;
+	d->n_align = 0;
+	d->align_qk = NULL;
+	d->n_past = 0;   /* sequence 0's cache is the pass's: forget it */
+	return ret;
 }

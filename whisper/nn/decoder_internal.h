@@ -39,6 +39,10 @@ struct wsp_decoder {
 	/* membership of a gang round (see struct wsp_dec_gang) */
 	struct wsp_decoder *gang_next;
 	int gang_done, gang_ret;
+	/* wsp_decoder_align(): the heads whose cross-attention scores are kept */
+	const int32_t *align_heads;   /* (layer, head) pairs; NULL: none kept */
+	int n_align;
+	float *align_qk;              /* n_align × n_tok × n_audio_ctx */
 };
 
 /*

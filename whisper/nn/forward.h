@@ -128,6 +128,22 @@ int wsp_decoder_set_encoder(struct wsp_decoder *d, const struct wsp_exec *x, con
 /** wsp_decoder_reorder - beam search: sequence i takes the cache of @src[i]. No allocation after the first call. */
 int wsp_decoder_reorder(struct wsp_decoder *d, const int *src);
 
+/**
+ * wsp_decoder_align - a teacher-forced pass for word timing (openai-whisper's
+ * find_alignment, CTranslate2's align): feed @n_tok tokens to sequence 0
+ * alone, from position 0, keep the cross-attention scores q·k / sqrt(hd)
+ * (before the softmax) of the @n_heads (layer, head) pairs @heads, and the
+ * logits of the positions from @logits_from on. Forgets every token before
+ * and after (as wsp_decoder_reset()), so the other sequences' caches are
+ * no longer valid either; the cross-attention keys/values stay.
+ * @qk:     n_heads × n_tok × n_audio_ctx floats.
+ * @logits: (n_tok - logits_from) × n_vocab floats.
+ * Return: 0, -EINVAL (a head out of range), -E2BIG past n_text_ctx, or -errno.
+ */
+int wsp_decoder_align(struct wsp_decoder *d, const int32_t *tokens, int n_tok,
+		      int logits_from, float *logits, const int32_t *heads, int n_heads,
+		      float *qk);
+
 /** wsp_decoder_reset - forget all tokens (keeps the cross-attention cache). */
 void wsp_decoder_reset(struct wsp_decoder *d);
 

@@ -56,8 +56,8 @@ int wsp_write_format(FILE *f, unsigned format, const struct wsp_result *r,
 {
 	switch (format) {
 	case WSP_OUT_TXT:  return wsp_write_txt(f, r);
-	case WSP_OUT_SRT:  return wsp_write_srt(f, r);
-	case WSP_OUT_VTT:  return wsp_write_vtt(f, r);
+	case WSP_OUT_SRT:  return wsp_write_srt_opts(f, r, info ? info->subtitles : NULL);
+	case WSP_OUT_VTT:  return wsp_write_vtt_opts(f, r, info ? info->subtitles : NULL);
 	case WSP_OUT_JSON: return wsp_write_json(f, r, info);
 	}
 	return -EINVAL;

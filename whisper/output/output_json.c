@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * whisper/output/output_json.c - the JSON writer: segments with their tokens and
- * decoding statistics, and the run's settings and timings. Output is ASCII
+ * whisper/output/output_json.c - the JSON writer: segments with their tokens,
+ * decoding statistics and (word timestamps on) their words, and the run's settings and timings. Output is ASCII
  * whatever the text holds (see wsp_json_write_string()).
  */
 #include <errno.h>
@@ -118,7 +118,24 @@ static void str_field(FILE *f, const char *key, const char *s)
 	put_str(f, s);
 }
 
-static void put_segment(FILE *f, const struct wsp_segment *seg, int id)
+/* ,"words":[{"word":..,"start":..,"end":..,"probability":..},...] */
+static void put_words(FILE *f, const struct wsp_segment *seg)
+{
+	fputs(",\"words\":[", f);
+	for (int i = 0; i < seg->n_words; i++) {
+		const struct wsp_word *w = &seg->words[i];
+
+		fputs(i ? ",{\"word\":" : "{\"word\":", f);
+		put_str(f, w->word ? w->word : "");
+		num_field(f, "start", w->start, "%.2f");
+		num_field(f, "end", w->end, "%.2f");
+		num_field(f, "probability", w->probability, "%.6g");
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
+static void put_segment(FILE *f, const struct wsp_segment *seg, int id, int words)
 {
 	int i;
 
@@ -134,6 +151,8 @@ static void put_segment(FILE *f, const struct wsp_segment *seg, int id)
 	num_field(f, "no_speech_prob", seg->no_speech_prob, "%.6g");
 	num_field(f, "compression_ratio", seg->compression_ratio, "%.6g");
 	num_field(f, "temperature", seg->temperature, "%.6g");
+	if (words)
+		put_words(f, seg);
 	fputc('}', f);
 }
 
@@ -189,7 +208,7 @@ int wsp_write_json(FILE *f, const struct wsp_result *r, const struct wsp_run_inf
 	fputs(",\"segments\":[", f);
 	for (i = 0; i < r->n_segments; i++) {
 		fputs(i ? ",\n" : "\n", f);
-		put_segment(f, &r->segments[i], i);
+		put_segment(f, &r->segments[i], i, r->word_timestamps);
 	}
 	fputs("\n]", f);
 	if (info) {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "whisper/output.h"
+#include "whisper/output/output_internal.h"
 
 int wsp_format_timestamp(char *dst, size_t cap, double seconds, int always_hours, char marker)
 {
@@ -96,10 +97,12 @@ static void put_cue_times(FILE *f, const struct wsp_segment *seg, int always_hou
 	fprintf(f, "%s --> %s\n", a, b);
 }
 
-int wsp_write_srt(FILE *f, const struct wsp_result *r)
+int wsp_write_srt_opts(FILE *f, const struct wsp_result *r, const struct wsp_subtitle_opts *o)
 {
 	int i;
 
+	if (r->word_timestamps)
+		return wsp_write_word_cues(f, r, o, 1, ',', 1);
 	for (i = 0; i < r->n_segments; i++) {
 		fprintf(f, "%d\n", i + 1);
 		put_cue_times(f, &r->segments[i], 1, ',');
@@ -109,17 +112,29 @@ int wsp_write_srt(FILE *f, const struct wsp_result *r)
 	return stream_status(f);
 }
 
-int wsp_write_vtt(FILE *f, const struct wsp_result *r)
+int wsp_write_srt(FILE *f, const struct wsp_result *r)
+{
+	return wsp_write_srt_opts(f, r, NULL);
+}
+
+int wsp_write_vtt_opts(FILE *f, const struct wsp_result *r, const struct wsp_subtitle_opts *o)
 {
 	int i;
 
 	fputs("WEBVTT\n\n", f);
+	if (r->word_timestamps)
+		return wsp_write_word_cues(f, r, o, 0, '.', 0);
 	for (i = 0; i < r->n_segments; i++) {
 		put_cue_times(f, &r->segments[i], 0, '.');
 		put_cue_text(f, r->segments[i].text);
 		fputc('\n', f);
 	}
 	return stream_status(f);
+}
+
+int wsp_write_vtt(FILE *f, const struct wsp_result *r)
+{
+	return wsp_write_vtt_opts(f, r, NULL);
 }
 
 int wsp_write_console(FILE *f, const struct wsp_result *r)
