@@ -161,3 +161,24 @@ def test_curl_raw_shape(shared_server):
                          capture_output=True, check=True, text=True, timeout=300)
     assert json.loads(out.stdout) == {"text": json.loads(out.stdout)["text"]}
     assert "ask not what your country" in out.stdout
+
+
+def test_word_granularity(shared_server):
+    """timestamp_granularities=["word"] with verbose_json: OpenAI's top-level
+    words, equal to the CLI's --word-timestamps words; other formats: 400."""
+    c = client(shared_server)
+    with open(SAMPLE, "rb") as f:
+        r = c.audio.transcriptions.create(model="whisper-1", file=f, response_format="verbose_json",
+                                          timestamp_granularities=["word", "segment"])
+    ref = json.loads(cli_output(SAMPLE, "json", ("--word-timestamps",)))
+    want = [w for s in ref["segments"] for w in s["words"]]
+    assert r.words and len(r.words) == len(want)
+    for a, b in zip(r.words, want):
+        assert a.word == b["word"]
+        assert abs(a.start - b["start"]) < 1e-3 and abs(a.end - b["end"]) < 1e-3
+    assert "".join(w.word for w in r.words).strip() == r.text.strip()
+    assert len(r.segments) == len(ref["segments"])
+    with open(SAMPLE, "rb") as f, pytest.raises(openai.BadRequestError) as e:
+        c.audio.transcriptions.create(model="whisper-1", file=f, response_format="json",
+                                      timestamp_granularities=["word"])
+    assert "verbose_json" in str(e.value)

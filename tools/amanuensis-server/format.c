@@ -85,6 +85,35 @@ static void as_reals(json_t *seg)
 }
 
 /*
+ * timestamp_granularities[]=word: OpenAI's top-level "words" (word, start,
+ * end) from the CLI's segments' words, in order. Return: 0 or -ENOMEM.
+ */
+static int words_of(json_t *out, json_t *src)
+{
+	json_t *words = json_array();
+	size_t i, j;
+
+	if (!words)
+		return -ENOMEM;
+	for (i = 0; i < json_array_size(src); i++) {
+		json_t *ws = json_object_get(json_array_get(src, i), "words");
+
+		for (j = 0; j < json_array_size(ws); j++) {
+			json_t *w = json_array_get(ws, j);
+			json_t *v = json_pack("{s:O, s:f, s:f}", "word", json_object_get(w, "word"),
+					      "start", json_number_value(json_object_get(w, "start")),
+					      "end", json_number_value(json_object_get(w, "end")));
+
+			if (!v || json_array_append_new(words, v)) {
+				json_decref(words);
+				return -ENOMEM;
+			}
+		}
+	}
+	return json_object_set_new(out, "words", words) ? -ENOMEM : 0;
+}
+
+/*
  * OpenAI's verbose_json: task, language, duration, text, segments with
  * id, seek, start, end, text, tokens, temperature, avg_logprob,
  * compression_ratio, no_speech_prob (each as the CLI's segment has it).
@@ -128,6 +157,10 @@ static json_t *verbose(const struct wsp_result *r, json_t *cli, const char *task
 		}
 	}
 	if (json_object_set_new(out, "segments", segs)) {
+		json_decref(out);
+		return NULL;
+	}
+	if (r->word_timestamps && words_of(out, src)) {
 		json_decref(out);
 		return NULL;
 	}

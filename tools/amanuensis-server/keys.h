@@ -20,7 +20,7 @@
 struct srv_tenant_conf {
 	char name[SRV_TENANT_NAME_MAX];   /* [A-Za-z0-9_.-]{1,63} */
 	unsigned weight;                  /* 1..1000: its share of the device */
-	unsigned max_concurrent;          /* 0: the server's --max-concurrent */
+	unsigned max_concurrent;          /* 0: none of its own (the server's bounds) */
 	unsigned audio_s_per_min;         /* 0: no limit on audio seconds per minute */
 };
 

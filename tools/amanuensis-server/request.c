@@ -264,9 +264,14 @@ static int check_granularities(struct srv_request *r, struct srv_reqerr *e)
 			v = "(too long)";
 		if (!strcmp(v, "segment"))
 			continue;
-		if (!strcmp(v, "word"))
-			return fail(e, "timestamp_granularities[]", "word timestamps are not "
-				    "supported yet; use segment");
+		if (!strcmp(v, "word")) {
+			/* as OpenAI's API: granularities are a verbose_json feature */
+			if (r->format != SRV_FMT_VERBOSE_JSON)
+				return fail(e, "timestamp_granularities[]", "word timestamps need "
+					    "response_format verbose_json");
+			r->words = 1;
+			continue;
+		}
 		shown(buf, sizeof(buf), v);
 		return fail(e, "timestamp_granularities[]", "timestamp granularity '%s' is not "
 			    "segment or word", buf);
@@ -307,6 +312,7 @@ void srv_request_apply(const struct srv_request *r, struct wsp_transcribe_opts *
 	t->task = r->endpoint == SRV_EP_TRANSLATIONS ? WSP_TASK_TRANSLATE : WSP_TASK_TRANSCRIBE;
 	t->language = r->language[0] ? r->language : NULL;
 	t->initial_prompt = r->prompt;
+	t->word_timestamps = r->words;
 	t->temperatures = r->temperatures;
 	t->n_temperatures = r->n_temperatures;
 }

@@ -57,6 +57,7 @@ struct srv_request {
 	/* meaning, after srv_request_check() */
 	enum srv_format format;
 	int stream;
+	int words;                       /* timestamp_granularities[] has word */
 	char language[16];               /* "" : detect */
 	const char *prompt;              /* NULL or raw[SRV_F_PROMPT] */
 	float temperatures[SRV_MAX_TEMPERATURES];

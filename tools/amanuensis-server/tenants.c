@@ -4,6 +4,7 @@
  * the server-wide admission of requests (see tenants.h).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -38,7 +39,8 @@ int srv_tenants_new(struct srv_tenants **out, const struct srv_keyring *kr,
 		struct srv_tenant *t = &ts->t[i];
 
 		t->conf = &kr->tenants[i];
-		t->max_concurrent = t->conf->max_concurrent ? t->conf->max_concurrent : max_running;
+		/* no limit of its own: only the server's bounds (running + waiting) apply */
+		t->max_concurrent = t->conf->max_concurrent ? t->conf->max_concurrent : UINT_MAX;
 		srv_rate_init(&t->rate, t->conf->audio_s_per_min);
 		ts->n++;
 		if (!base)

@@ -21,7 +21,7 @@ struct wsp_context;
 struct srv_tenant {
 	const struct srv_tenant_conf *conf;   /* the keyring's; outlives this */
 	struct wsp_context *ctx;              /* owned; NULL in --queue mode */
-	unsigned max_concurrent;              /* the conf's, else the server's */
+	unsigned max_concurrent;              /* the conf's, else UINT_MAX (none) */
 	unsigned inflight;                    /* admitted requests (under the lock) */
 	struct srv_rate rate;
 };
