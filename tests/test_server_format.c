@@ -321,11 +321,15 @@ Test(request, values_in_pieces_and_repeated)
 	field(&r, "stream", "xyz");
 	field(&r, "stream", "TRUE");       /* the last value wins */
 	field(&r, "timestamp_granularities[]", "segment");
-	field(&r, "timestamp_granularities[]", "segment");
+	/* a value opened by an empty piece is still one value */
+	srv_request_field(&r, "timestamp_granularities[]", "", 0, 0);
+	srv_request_field(&r, "timestamp_granularities[]", "word", 0, 4);
 	field(&r, "unknown_field", "anything");
 	cr_assert_eq(srv_request_check(&r, NULL, 1, &e), 0, "%s: %s", e.param, e.message);
 	cr_assert_eq(r.format, SRV_FMT_VERBOSE_JSON);
 	cr_assert_eq(r.stream, 1);
+	cr_assert_eq(r.n_gran, 2);
+	cr_assert_eq(r.words, 1);
 	srv_request_free(&r);
 }
 

@@ -76,8 +76,14 @@ void srv_request_field(struct srv_request *r, const char *key, const char *data,
 	if (!key)
 		return;
 	if (!strcmp(key, "timestamp_granularities[]") || !strcmp(key, "timestamp_granularities")) {
-		if (off == 0)
+		/*
+		 * libmicrohttpd may open a value with an empty piece (off 0,
+		 * size 0) when its bytes start in the next read: that piece and
+		 * the next one at off 0 are the same value, not two.
+		 */
+		if (off == 0 && !(r->n_gran > 0 && r->gran_open_empty))
 			r->n_gran++;
+		r->gran_open_empty = off == 0 && size == 0;
 		if (r->n_gran > SRV_GRAN_MAX)
 			return;          /* counted; refused by the check */
 		if (append(r->gran[r->n_gran - 1], sizeof(r->gran[0]) - 1,

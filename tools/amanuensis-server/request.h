@@ -54,6 +54,7 @@ struct srv_request {
 	char gran[SRV_GRAN_MAX][24];     /* timestamp_granularities[] values */
 	size_t gran_len[SRV_GRAN_MAX];
 	int n_gran;                      /* values given (may exceed SRV_GRAN_MAX) */
+	int gran_open_empty;             /* the last value piece was an empty start */
 	/* meaning, after srv_request_check() */
 	enum srv_format format;
 	int stream;
