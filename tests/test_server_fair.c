@@ -78,6 +78,7 @@ struct worker {
 	int loop;               /* 0: one window; 1: until shutdown */
 	int hold_us;            /* 0: release at once; else sleep hold_us..2*hold_us */
 	const atomic_int *cancel;
+	double remaining;       /* > 0: srv_fair_acquire_ranked() with it */
 	int ret;                /* the last acquire's result */
 	unsigned seed;
 };
@@ -91,7 +92,9 @@ static void *worker_main(void *arg)
 		/* Costs 1, 1.5, 2 in turn: shares are of audio, not of windows. */
 		double cost = w->cost > 0 ? w->cost : 1.0 + 0.5 * (k++ % 3);
 
-		w->ret = srv_fair_acquire(w->f, (size_t)w->tenant, cost, w->cancel);
+		w->ret = w->remaining > 0 ?
+			 srv_fair_acquire_ranked(w->f, (size_t)w->tenant, cost, w->remaining, w->cancel) :
+			 srv_fair_acquire(w->f, (size_t)w->tenant, cost, w->cancel);
 		if (w->ret)
 			break;
 		if (w->log && log_add(w->log, w->tenant, w->id, cost))
@@ -282,6 +285,62 @@ Test(fair, fifo_within_tenant)
 		cr_expect_eq(g.id[i], i, "grant %d went to the window that asked %d-th", i, g.id[i]);
 	srv_fair_free(f);
 	log_free(&g);
+}
+
+/*
+ * Ranked windows of one tenant: the request with the least audio left goes
+ * first (a 2 s request before a 180 s one that asked earlier), unless the
+ * other has waited long enough to outrank it (1 s of rank per second).
+ */
+static void ranked_order(double first_remaining, double second_remaining, useconds_t gap_us,
+			 int expect_first)
+{
+	static const unsigned weights[1] = { 1 };
+	struct worker w[2];
+	struct grant_log g;
+	struct srv_fair *f;
+
+	cr_assert_eq(srv_fair_new(&f, 1, weights, 1), 0);
+	log_init(&g, 4, 0);
+	cr_assert_eq(srv_fair_acquire(f, 0, 1.0, NULL), 0);      /* the slot is busy */
+	memset(w, 0, sizeof(w));
+	for (int i = 0; i < 2; i++) {
+		w[i].f = f;
+		w[i].log = &g;
+		w[i].id = i;
+		w[i].cost = 1.0;
+		w[i].remaining = i ? second_remaining : first_remaining;
+		start(&w[i]);
+		wait_waiting(f, 0, (size_t)i + 1);
+		if (!i)
+			usleep(gap_us);
+	}
+	srv_fair_release(f, 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(w[i].th, NULL);
+	cr_assert_eq(g.n, 2);
+	cr_expect_eq(g.id[0], expect_first, "window %d went first", g.id[0]);
+	/* the tenant's charge is the same whichever went first */
+	{
+		struct srv_fair_stats st;
+
+		srv_fair_stats(f, 0, &st);
+		cr_expect_eq(st.granted_s, 3.0);
+		cr_expect_eq(st.waiting, 0);
+	}
+	srv_fair_free(f);
+	log_free(&g);
+}
+
+Test(fair, ranked_least_audio_left_first)
+{
+	ranked_order(180.0, 2.0, 0, 1);
+}
+
+Test(fair, ranked_aging_bounds_the_pass)
+{
+	/* 1.5 s left after 0.6 s of waiting ranks below a fresh 1 s request */
+	ranked_order(1.5, 1.0, 600000, 0);
 }
 
 /*

@@ -392,6 +392,7 @@ static int answer(struct srv_call *k, struct MHD_Connection *c)
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 	srv_job_init(&k->job, s, (size_t)k->tenant, &k->req, k->up.fd, k->up.filename,
 		     ci ? ci->connect_fd : -1, deadline);
+	k->job.total_s = secs;
 	k->job_ok = 1;
 	return k->req.stream ? answer_stream(k, c) : answer_plain(k, c);
 }

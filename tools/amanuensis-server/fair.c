@@ -59,11 +59,19 @@
 #include "tools/amanuensis-server/fair.h"
 
 #define WAIT_SLICE_NS 50000000ll  /* how often a waiter looks at its cancel flag */
+/*
+ * Audio seconds of rank a waiting window gains per second it waits: a
+ * request is passed by shorter ones for about as long as its own audio
+ * left, at most (queue waits of a few seconds must not outrank a 2 s file).
+ */
+#define AGING 1.0
 
 /* One window waiting for (or just granted) a slot; lives on its thread's stack. */
 struct fair_waiter {
 	struct fair_waiter *next;       /* its tenant's FIFO */
 	double cost;
+	double remaining;               /* its request's audio left: the rank in its tenant */
+	int64_t since_ns;               /* when it began to wait */
 	double start, finish;           /* tags */
 	uint64_t seq;                   /* arrival order, the last tie-break */
 	int granted;                    /* set by the granter under the lock */
@@ -146,9 +154,58 @@ static int before(const struct fair_waiter *a, const struct fair_waiter *b)
 	return a->seq < b->seq;
 }
 
+/*
+ * The window @t serves next: the least audio left, aged by its wait; ties
+ * keep the FIFO order. Lock held.
+ */
+static struct fair_waiter *pick_in_tenant(struct fair_tenant *t, int64_t now)
+{
+	struct fair_waiter *best = t->head;
+	double best_rank = best->remaining - AGING * (double)(now - best->since_ns) * 1e-9;
+
+	for (struct fair_waiter *p = best->next; p; p = p->next) {
+		double rank = p->remaining - AGING * (double)(now - p->since_ns) * 1e-9;
+
+		if (rank < best_rank) {
+			best = p;
+			best_rank = rank;
+		}
+	}
+	return best;
+}
+
+/*
+ * Take @w, a waiter of @t other than its head, out of the FIFO as if it were
+ * the head: it takes the head's tags and every waiter before it moves one
+ * tag on, so the tags stay in list order (the head's is the tenant's
+ * smallest, which dispatch() relies on) and the tenant's charges are the
+ * same. Lock held.
+ */
+static void take_from_middle(struct fair_tenant *t, struct fair_waiter *w)
+{
+	double start = t->head->start, finish = t->head->finish;
+	uint64_t seq = t->head->seq;
+	struct fair_waiter *p, *prev = NULL;
+
+	for (p = t->head; p != w; prev = p, p = p->next) {
+		p->start = p->next->start;
+		p->finish = p->next->finish;
+		p->seq = p->next->seq;
+	}
+	w->start = start;
+	w->finish = finish;
+	w->seq = seq;
+	/* the waiter before @w now carries its old tags (the tail's, if @w was the tail) */
+	if (t->tail == w)
+		t->tail = prev;
+	prev->next = w->next;
+}
+
 /* Grant free slots to the best waiting windows. Called with the lock held. */
 static void dispatch(struct srv_fair *f)
 {
+	int64_t now = mono_ns();
+
 	while (!f->shutdown && f->running < f->slots) {
 		struct fair_tenant *best = NULL;
 		struct fair_waiter *w;
@@ -161,10 +218,14 @@ static void dispatch(struct srv_fair *f)
 		}
 		if (!best)
 			return;
-		w = best->head;
-		best->head = w->next;
-		if (!best->head)
-			best->tail = NULL;
+		w = pick_in_tenant(best, now);
+		if (w == best->head) {
+			best->head = w->next;
+			if (!best->head)
+				best->tail = NULL;
+		} else {
+			take_from_middle(best, w);
+		}
 		w->next = NULL;
 		best->waiting--;
 		best->running++;
@@ -202,6 +263,12 @@ static int cancelled(const atomic_int *cancel)
 
 int srv_fair_acquire(struct srv_fair *f, size_t tenant, double cost, const atomic_int *cancel)
 {
+	return srv_fair_acquire_ranked(f, tenant, cost, 0, cancel);
+}
+
+int srv_fair_acquire_ranked(struct srv_fair *f, size_t tenant, double cost, double remaining_s,
+			    const atomic_int *cancel)
+{
 	struct fair_waiter w = { 0 };
 	pthread_condattr_t ca;
 	struct fair_tenant *t;
@@ -230,6 +297,8 @@ int srv_fair_acquire(struct srv_fair *f, size_t tenant, double cost, const atomi
 		goto out_unlock;
 	}
 	w.cost = cost;
+	w.remaining = isfinite(remaining_s) && remaining_s > 0 ? remaining_s : 0;
+	w.since_ns = t0;
 	w.start = t->last_finish > f->vtime ? t->last_finish : f->vtime;
 	w.finish = w.start + cost / t->weight;
 	w.seq = f->seq++;

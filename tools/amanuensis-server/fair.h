@@ -7,6 +7,9 @@
  * its weighted share (start-time fair queuing on audio seconds), so two
  * backlogged tenants of weights 1 and 3 get audio in the ratio 1:3, and a
  * short request arriving during a long one waits at most for one window.
+ * Within a tenant, the request with the least audio left goes first (with
+ * aging: srv_fair_acquire_ranked), so that a tenant's short requests do
+ * not queue behind its long ones' windows.
  */
 #ifndef AMN_SRV_FAIR_H
 #define AMN_SRV_FAIR_H
@@ -40,6 +43,19 @@ void srv_fair_free(struct srv_fair *f);
  * -EINVAL (bad tenant, cost not finite and > 0), -ENOMEM.
  */
 int srv_fair_acquire(struct srv_fair *f, size_t tenant, double cost, const atomic_int *cancel);
+
+/**
+ * srv_fair_acquire_ranked - srv_fair_acquire() for a window whose request
+ * has @remaining_s seconds of audio left (this window included). Between
+ * tenants nothing changes; within a tenant the waiting window of the
+ * request with the least audio left goes first, less one second for every
+ * second it has waited, so a long request is passed by short ones for about
+ * as long as its own audio left, no longer. @remaining_s 0 ranks by the wait alone: FIFO, which
+ * is srv_fair_acquire().
+ * Return: as srv_fair_acquire().
+ */
+int srv_fair_acquire_ranked(struct srv_fair *f, size_t tenant, double cost, double remaining_s,
+			    const atomic_int *cancel);
 
 /**
  * srv_fair_release - give back the slot @tenant's window held; the slot goes

@@ -116,8 +116,9 @@ static int hook_window_begin(void *arg, double start_s, double length_s)
 	reason = srv_watch_check(j->srv->watch, &j->watch);
 	if (reason)
 		return reason_errno(reason);
-	rc = srv_fair_acquire(j->srv->fair, j->tenant, length_s > 0.01 ? length_s : 0.01,
-			      &j->cancel);
+	rc = srv_fair_acquire_ranked(j->srv->fair, j->tenant, length_s > 0.01 ? length_s : 0.01,
+				     j->total_s > start_s ? j->total_s - start_s : length_s,
+				     &j->cancel);
 	if (rc == -ECANCELED)
 		return reason_errno(atomic_load(&j->cancel));
 	if (rc)

@@ -42,6 +42,7 @@ struct srv_job {
 	int *seeks;                    /* per segment: its window's start, 10 ms frames */
 	int n_seeks, cap_seeks;
 	double window_start;
+	double total_s;                /* the audio's length as probed (0: unknown) */
 	int holding;                   /* a fair-queue slot held */
 	int running;                   /* a transcribing place held */
 	/* streams */
