@@ -20,11 +20,11 @@
 
 struct wsp_tokenizer {
 	struct wsp_tok_vocab vocab;
-	struct wsp_tok_bpe bpe;        /* no merges when loaded from vocabulary.txt */
-	struct wsp_tok_split split;    /* compiled only when there are merges */
+	struct wsp_tok_bpe bpe;        /* no merges from vocabulary.txt or a ggml vocabulary */
+	struct wsp_tok_split split;    /* always compiled: greedy matching splits too */
 	struct wsp_special_tokens sp;
 	char (*lang_codes)[8];         /* [sp.n_langs], NUL-terminated */
-	char source[32];               /* "tokenizer.json" or "vocabulary.txt" */
+	char source[32];               /* "tokenizer.json", "vocabulary.txt", "ggml vocabulary" */
 };
 
 /**
