@@ -15,7 +15,9 @@ Two uses:
       large-v3-turbo, distil-large-v3), one small model with random weights
       written in the three formats we read, each as its users have it:
         OUT_DIR/NAME/ct2/   model.bin + config.json + vocabulary.txt + tokenizer.json
-                            (what ct2-transformers-converter / faster-whisper give)
+                            (what ct2-transformers-converter / faster-whisper give;
+                            the large-v3 families vocabulary.json and
+                            preprocessor_config.json instead, as their conversions)
         OUT_DIR/NAME/ggml/  ggml-model.bin alone (what whisper.cpp's converter gives:
                             f16 matrices, f32 conv biases, positions and 1-D tensors,
                             the Slaney mel filters, the embedded text vocabulary)
@@ -516,8 +518,12 @@ def write_family(out_dir, name, d, heads, ffn, seed, tok_dirs, npz=False):
         "alignment_heads": second_half_heads(n_dec, heads),
         "lang_ids": list(range(sp["lang_first"], sp["lang_first"] + sp["n_langs"])),
         "suppress_ids": sup, "suppress_ids_begin": sup_begin})
-    with open(os.path.join(ct2, "vocabulary.txt"), "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
+    if n_vocab == 51866:    # ct2-transformers-converter since CTranslate2 3.0
+        dump_json(os.path.join(ct2, "vocabulary.json"), lines)
+        dump_json(os.path.join(ct2, "preprocessor_config.json"), hf_preprocessor(n_mels))
+    else:                   # the older conversions of tiny.en .. large-v2
+        with open(os.path.join(ct2, "vocabulary.txt"), "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
     dump_json(os.path.join(ct2, "tokenizer.json"), tj)
 
     hp = [n_vocab, N_AUDIO_CTX, d, heads, n_enc, N_TEXT_CTX, d, heads, n_dec, n_mels, 1]

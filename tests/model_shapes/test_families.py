@@ -4,10 +4,15 @@ distil-large-v3) in every format we read: the loader gets the dimensions,
 layer counts, mel bins, vocabulary and special tokens from the files; the
 tensors it holds are the script's arrays bit for bit; and the three
 formats of one family give the same fp32 encoder output and greedy tokens."""
+import json
+import os
+import subprocess
+
 import numpy as np
 import pytest
 
-from conftest import FAMILIES, FORMATS, GREEDY_STEPS, bits_hash, expected_tensors, family_info
+from conftest import (FAMILIES, FORMATS, GREEDY_STEPS, PROBE, bits_hash, env_cpu,
+                      expected_tensors, family_info)
 
 CASES = [(n, f) for n in FAMILIES for f in FORMATS]
 
@@ -74,3 +79,22 @@ def test_formats_agree(probe, name):
         assert j["greedy"] == ref["greedy"]
         assert np.array_equal(j["logprobs"], ref["logprobs"])
     assert len(ref["greedy"]) == GREEDY_STEPS
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_ct2_vocabulary_without_tokenizer_json(families_dir, tmp_path, name):
+    """A CTranslate2 folder as the converter leaves it without --copy_files:
+    the specials from vocabulary.json (large-v3 families) or vocabulary.txt."""
+    fam = family_info(families_dir, name)
+    src = os.path.join(families_dir, name, "ct2")
+    for f in os.listdir(src):
+        if f != "tokenizer.json":
+            os.symlink(os.path.join(src, f), tmp_path / f)
+    p = subprocess.run([PROBE, str(tmp_path)], capture_output=True, text=True, env=env_cpu(),
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    tok = json.loads(p.stdout)["tokenizer"]
+    vocab = "vocabulary.json" if fam["hparams"]["n_vocab"] == 51866 else "vocabulary.txt"
+    assert tok["source"] == vocab and tok["exact"] == 0
+    for k, v in fam["specials"].items():
+        assert tok[k] == v, "%s: %s from %s" % (name, k, vocab)
