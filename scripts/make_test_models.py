@@ -43,6 +43,7 @@ Two uses:
 import argparse
 import json
 import os
+import shutil
 import struct
 import sys
 import zlib
@@ -509,6 +510,9 @@ def write_family(out_dir, name, d, heads, ffn, seed, tok_dirs, npz=False):
     sp = specials(lines)
     sup, sup_begin = suppress_lists(tok_dirs, n_vocab, sp)
     root = os.path.join(out_dir, name)
+    for sub in ("ct2", "ggml", "hf"):   # no file of an earlier run left behind
+        if os.path.isdir(os.path.join(root, sub)):
+            shutil.rmtree(os.path.join(root, sub))
     for sub in ("ct2", "ggml", "hf"):
         os.makedirs(os.path.join(root, sub), exist_ok=True)
 
