@@ -21,6 +21,9 @@ SCRIPT = os.path.join(ROOT, "scripts", "make_test_models.py")
 TOKENIZERS = [os.path.join(ROOT, "models", "tiny.en"), os.path.join(ROOT, "models", "base")]
 FORMATS = {"ct2": "ct2", "ggml": os.path.join("ggml", "ggml-model.bin"), "hf": "hf"}
 GREEDY_STEPS = 6
+# families whose CTranslate2 file also runs the INT8 encoder (the shortest
+# decoder, the 128-bin ones and the English-only vocabulary)
+INT8_FAMILIES = ("tiny.en", "large-v3", "distil-large-v3")
 
 spec = importlib.util.spec_from_file_location("make_test_models", SCRIPT)
 mtm = importlib.util.module_from_spec(spec)
@@ -90,15 +93,20 @@ class ProbeRuns:
         enc_path = os.path.join(self.scratch, "%s.%s.enc.f32" % (name, fmt))
         lp_path = os.path.join(self.scratch, "%s.%s.lp.f32" % (name, fmt))
         prompt = prompt_of(fam["specials"], hp["n_vocab"] >= 51865)
+        enc8_path = os.path.join(self.scratch, "%s.%s.enc8.f32" % (name, fmt))
+        int8 = fmt == "ct2" and name in INT8_FAMILIES
         cmd = [PROBE, os.path.join(self.root, name, FORMATS[fmt]), "--encode", mel_path,
                enc_path, "--greedy", str(GREEDY_STEPS), "--prompt",
                " ".join(map(str, prompt)), "--logits", lp_path, "--threads", "2"]
+        cmd += ["--int8", enc8_path] if int8 else []
         p = subprocess.run(cmd, capture_output=True, text=True, env=env_cpu(), timeout=300)
         assert p.returncode == 0, "%s: %s" % (" ".join(cmd), p.stderr)
         j = json.loads(p.stdout)
         j["enc"] = np.fromfile(enc_path, np.float32).reshape(hp["n_audio_ctx"], hp["n_audio_state"])
         j["logprobs"] = np.fromfile(lp_path, np.float32).reshape(GREEDY_STEPS, hp["n_vocab"])
         j["prompt"] = prompt
+        if int8:
+            j["enc8"] = np.fromfile(enc8_path, np.float32).reshape(j["enc"].shape)
         self.done[key] = j
         return j
 

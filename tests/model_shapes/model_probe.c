@@ -5,7 +5,7 @@
  * arrays scripts/make_test_models.py wrote:
  *
  *   model_probe MODEL [--encode MEL.f32 ENC.f32] [--greedy N --prompt "IDS"]
- *                     [--logits OUT.f32] [--threads T]
+ *                     [--logits OUT.f32] [--int8 ENC8.f32] [--threads T]
  *   model_probe --heads N_TEXT_LAYER N_TEXT_STATE N_VOCAB N_MELS N_TEXT_HEAD
  *
  * For MODEL: its dimensions, the FFN width, the weights file, the tokenizer
@@ -21,6 +21,8 @@
  * written to ENC.f32; --greedy: the first N greedy tokens (fp32, argmax, no
  * suppression) after the prompt, and --logits the log-softmax of the logits
  * that chose each of them (N x n_vocab float32), for CTranslate2's.
+ * --int8: the INT8 encoder output of the same window (packed weights, as
+ * the CLI runs by default) written to ENC8.f32.
  * --heads: the alignment heads our table gives a model of those dimensions.
  *
  * Exit 0, or 1 with the loader's message on stderr.
@@ -267,6 +269,7 @@ static int greedy(const struct wsp_model *m, const struct wsp_exec *x, const flo
 int main(int argc, char **argv)
 {
 	const char *path = NULL, *mel_in = NULL, *enc_out = NULL, *prompt_s = NULL, *lp_out = NULL;
+	const char *int8_out = NULL;
 	int steps = 0, threads = 2, ret, n_prompt = 0;
 	struct wsp_model *m = NULL;
 	int32_t prompt[16];
@@ -285,13 +288,15 @@ int main(int argc, char **argv)
 			prompt_s = argv[++i];
 		} else if (strcmp(argv[i], "--logits") == 0 && i + 1 < argc) {
 			lp_out = argv[++i];
+		} else if (strcmp(argv[i], "--int8") == 0 && i + 1 < argc) {
+			int8_out = argv[++i];
 		} else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
 			threads = atoi(argv[++i]);
 		} else if (!path && argv[i][0] != '-') {
 			path = argv[i];
 		} else {
-			fprintf(stderr, "usage: model_probe MODEL [--encode MEL ENC] [--greedy N "
-				"--prompt IDS [--logits OUT]] [--threads T]\n"
+			fprintf(stderr, "usage: model_probe MODEL [--encode MEL ENC [--int8 ENC8]] "
+				"[--greedy N --prompt IDS [--logits OUT]] [--threads T]\n"
 				"       model_probe --heads LAYERS STATE VOCAB MELS HEADS\n");
 			return 2;
 		}
@@ -348,6 +353,15 @@ int main(int argc, char **argv)
 			ret = wsp_encode(m, &x, mel, enc);
 		if (!ret)
 			ret = write_floats(enc_out, enc, ne);
+		if (!ret && int8_out) {   /* the INT8 path on the packed weights */
+			struct wsp_exec x8 = { .precision = WSP_INT8, .threads = threads };
+			float *enc8 = malloc(ne * sizeof(float));
+
+			ret = enc8 ? wsp_encode(m, &x8, mel, enc8) : -ENOMEM;
+			if (!ret)
+				ret = write_floats(int8_out, enc8, ne);
+			free(enc8);
+		}
 		if (!ret && steps > 0)
 			ret = greedy(m, &x, enc, prompt, n_prompt, steps, lp, toks);
 		if (!ret && lp_out)
