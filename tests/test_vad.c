@@ -230,10 +230,10 @@ Test(vad_regions, defaults_are_faster_whispers)
 	struct wsp_transcribe_opts t;
 
 	wsp_vad_opts_default(&o);
-	cr_expect_eq(o.threshold, 0.5f);
-	cr_expect_lt(o.neg_threshold, 0.0f);
+	cr_expect_eq(o.threshold, 0.5);
+	cr_expect_lt(o.neg_threshold, 0.0);
 	cr_expect_eq(o.min_speech_duration_ms, 0);
-	cr_expect_leq(o.max_speech_duration_s, 0.0f);
+	cr_expect_leq(o.max_speech_duration_s, 0.0);
 	cr_expect_eq(o.min_silence_duration_ms, 2000);
 	cr_expect_eq(o.speech_pad_ms, 400);
 	wsp_transcribe_opts_default(&t);
@@ -295,7 +295,7 @@ Test(vad_regions, between_the_thresholds_stays_what_it_was)
 	free(r);
 	/* neg_threshold 0.45: the 0.4 chunks are silence now */
 	wsp_vad_opts_default(&o);
-	o.neg_threshold = 0.45f;
+	o.neg_threshold = 0.45;
 	cr_assert_eq(regions(p, n, n * 512, &o, &r), 1);
 	cr_expect_eq(r[0].end, 55u * 512 + 6400);
 	free(r);
@@ -375,7 +375,7 @@ Test(vad_regions, max_speech_splits_at_the_last_silence_or_where_it_stands)
 	int k;
 
 	wsp_vad_opts_default(&o);
-	o.max_speech_duration_s = 10.0f;
+	o.max_speech_duration_s = 10.0;
 	/* no silence at all: cut aggressively at chunk 287, the next region
 	 * starting at the next chunk of speech */
 	n = make_probs(p, 700, solid, 1);
@@ -406,7 +406,7 @@ Test(vad_regions, bad_options_are_refused)
 	int n;
 
 	wsp_vad_opts_default(&o);
-	o.threshold = 1.5f;
+	o.threshold = 1.5;
 	cr_expect_eq(wsp_vad_regions_from_probs(p, 4, 2048, &o, &r, &n, err, sizeof(err)), -EINVAL);
 	wsp_vad_opts_default(&o);
 	o.min_silence_duration_ms = -1;

@@ -29,12 +29,16 @@ extern "C" {
 
 struct wsp_vad;
 
-/** The region rules; wsp_vad_opts_default() gives faster-whisper's VadOptions. */
+/*
+ * The region rules; wsp_vad_opts_default() gives faster-whisper's VadOptions.
+ * The thresholds and the longest region are doubles, as Python's floats
+ * there, so that the same decimal values make the same regions.
+ */
 struct wsp_vad_opts {
-	float threshold;              /* 0.5: a chunk above is speech */
-	float neg_threshold;          /* < 0 (default): threshold - 0.15, floored at 0.01 */
-	int min_speech_duration_ms;   /* 0: shorter regions are dropped */
-	float max_speech_duration_s;  /* <= 0 (default) or inf: no limit; longer regions are split */
+	double threshold;             /* 0.5: a chunk at or above is speech */
+	double neg_threshold;         /* < 0 (default): threshold - 0.15, floored at 0.01 */
+	int min_speech_duration_ms;   /* 0: regions this short or shorter are dropped */
+	double max_speech_duration_s; /* <= 0 (default) or inf: no limit; longer regions are split */
 	int min_silence_duration_ms;  /* 2000: silence that ends a region */
 	int speech_pad_ms;            /* 400: padding each side of a region */
 };

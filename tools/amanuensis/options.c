@@ -199,12 +199,26 @@ static int parse_bool(const char *opt, const char *s, int *out)
 	return 0;
 }
 
-/* A probability threshold: a number in [0, 1]. */
-static int parse_unit(const char *opt, const char *s, float *out)
+/* A finite number, kept as a double (the VAD options are Python floats there). */
+static int parse_double(const char *opt, const char *s, double *out)
 {
-	int rc = parse_float(opt, s, out);
+	char *end;
+	double v;
 
-	if (!rc && !(*out >= 0.0f && *out <= 1.0f))
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v))
+		return bad(opt, s, "a number");
+	*out = v;
+	return 0;
+}
+
+/* A probability threshold: a number in [0, 1]. */
+static int parse_unit(const char *opt, const char *s, double *out)
+{
+	int rc = parse_double(opt, s, out);
+
+	if (!rc && !(*out >= 0.0 && *out <= 1.0))
 		rc = bad(opt, s, "a number in [0, 1]");
 	return rc;
 }
@@ -357,7 +371,8 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 			vad_tuned = 1;
 			break;
 		case OPT_VAD_MAX_SPEECH:
-			rc = parse_float("--vad-max-speech-s", optarg, &o->t.vad_opts.max_speech_duration_s);
+			rc = parse_double("--vad-max-speech-s", optarg,
+					  &o->t.vad_opts.max_speech_duration_s);
 			if (!rc && !(o->t.vad_opts.max_speech_duration_s > 0))
 				rc = bad("--vad-max-speech-s", optarg, "above 0");
 			vad_tuned = 1;

@@ -89,13 +89,14 @@ int wsp_vad_regions_from_probs(const float *probs, size_t n_probs, size_t n_samp
 		return ret;
 	min_speech = sr * opts->min_speech_duration_ms / 1000.0;
 	pad = sr * opts->speech_pad_ms / 1000.0;
-	max_speech = opts->max_speech_duration_s > 0.0f && isfinite(opts->max_speech_duration_s) ?
-		     sr * (double)opts->max_speech_duration_s - win - 2.0 * pad : INFINITY;
+	max_speech = opts->max_speech_duration_s > 0.0 && isfinite(opts->max_speech_duration_s) ?
+		     sr * opts->max_speech_duration_s - win - 2.0 * pad : INFINITY;
 	min_silence = sr * opts->min_silence_duration_ms / 1000.0;
 	min_silence_at_max = sr * 98.0 / 1000.0;
-	thr = opts->threshold;
-	neg = opts->neg_threshold < 0.0f ? (float)fmax((double)opts->threshold - 0.15, 0.01) :
-	      opts->neg_threshold;
+	/* the float32 probabilities meet the thresholds in float32 */
+	thr = (float)opts->threshold;
+	neg = (float)(opts->neg_threshold < 0.0 ? fmax(opts->threshold - 0.15, 0.01) :
+		      opts->neg_threshold);
 
 	for (size_t i = 0; i < n_probs; i++) {
 		const float p = probs[i];

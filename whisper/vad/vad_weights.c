@@ -45,17 +45,17 @@ void wsp_vad_opts_default(struct wsp_vad_opts *o)
 {
 	if (!o)
 		return;
-	o->threshold = 0.5f;
-	o->neg_threshold = -1.0f;
+	o->threshold = 0.5;
+	o->neg_threshold = -1.0;
 	o->min_speech_duration_ms = 0;
-	o->max_speech_duration_s = 0.0f;
+	o->max_speech_duration_s = 0.0;
 	o->min_silence_duration_ms = 2000;
 	o->speech_pad_ms = 400;
 }
 
 int wsp_vad_opts_check(const struct wsp_vad_opts *o, char *err, size_t errlen)
 {
-	if (!(o->threshold >= 0.0f && o->threshold <= 1.0f) || !(o->neg_threshold <= 1.0f)) {
+	if (!(o->threshold >= 0.0 && o->threshold <= 1.0) || !(o->neg_threshold <= 1.0)) {
 		snprintf(err, errlen, "VAD threshold %g / neg_threshold %g: must lie in [0, 1]",
 			 o->threshold, o->neg_threshold);
 		return -EINVAL;
