@@ -22,11 +22,14 @@
 #define VAD_FRAMES 4            /* STFT frames per chunk the network keeps */
 #define VAD_HIDDEN 128          /* LSTM state */
 
-/* The weights, each tensor its own aligned copy; read-only once loaded. */
+/*
+ * The weights, each tensor its own aligned copy, the matrices transposed
+ * to input-major for vad_gemm(); read-only once loaded.
+ */
 struct wsp_vad {
-	float *basis;               /* [258][256]: rows 0..128 real, 129..257 imaginary */
-	float *enc_w[4], *enc_b[4]; /* [out][in][3], [out]: 129->128, 128->64 (/2), 64->64 (/2), 64->128 */
-	float *w_ih, *w_hh;         /* [512][128], gates i, o, f, c */
+	float *basis_t;             /* [256][258]: columns 0..128 real, 129..257 imaginary */
+	float *enc_wt[4], *enc_b[4]; /* [in*3][out], [out]: 129->128, 128->64 (/2), 64->64 (/2), 64->128 */
+	float *w_ih_t, *w_hh_t;     /* [128][512], gates i, o, f, c */
 	float *bias;                /* [512]: b_ih + b_hh */
 	float *out_w;               /* [128] */
 	float out_b;
@@ -34,6 +37,15 @@ struct wsp_vad {
 
 /* The encoder layers' shapes: in and out channels, stride. */
 extern const int wsp_vad_enc_shape[4][3];
+
+/**
+ * vad_gemm - @y (@m x @n) = @x (@m x @k) times @wt (@k x @n), all
+ * row-major and dense. The sums run in the same order everywhere.
+ */
+void vad_gemm(float *y, const float *x, const float *wt, int m, int n, int k);
+
+/** vad_gemv_add - @y (@n) += @x (@k) times @wt (@k x @n). */
+void vad_gemv_add(float *y, const float *x, const float *wt, int n, int k);
 
 struct wsp_vad_stream;
 

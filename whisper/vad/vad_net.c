@@ -12,11 +12,10 @@
  * batches of chunks sharing one LSTM sequence.
  *
  * Chunks are worked in blocks of VAD_BLOCK: everything but the LSTM step is
- * a matmul over the whole block (OpenBLAS); the recurrent step is one
+ * a matmul over the whole block (vad_gemm.c); the recurrent step is one
  * 512 x 128 matrix-vector product per chunk. All state lives in the stream,
  * so any number of threads may score with one wsp_vad.
  */
-#include <cblas.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -116,9 +115,8 @@ static void conv_k3(struct wsp_vad_stream *s, int layer, const float *src, float
 	for (int k = 0; k < nb; k++)
 		nn_im2col_k3(s->col + (size_t)k * t_out * cin * 3, src + (size_t)k * t_in * cin,
 			     cin, t_in, stride, 1, (size_t)cin, 0, t_out);
-	/* dst = col [rows][cin*3] x W^T, W [cout][cin*3] */
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, cout, cin * 3, 1.0f,
-		    s->col, cin * 3, s->v->enc_w[layer], cin * 3, 0.0f, dst, cout);
+	/* dst = col [rows][cin*3] x Wt [cin*3][cout] */
+	vad_gemm(dst, s->col, s->v->enc_wt[layer], rows, cout, cin * 3);
 	for (int r = 0; r < rows; r++) {
 		float *y = dst + (size_t)r * cout;
 
@@ -170,8 +168,7 @@ static int run_block(struct wsp_vad_stream *s, int nb)
 	}
 	memcpy(s->ctx, s->pend + (size_t)nb * WSP_VAD_CHUNK - VAD_CONTEXT, sizeof(s->ctx));
 
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, 2 * VAD_BINS, VAD_NFFT, 1.0f,
-		    s->frames, VAD_NFFT, v->basis, VAD_NFFT, 0.0f, s->spec, 2 * VAD_BINS);
+	vad_gemm(s->spec, s->frames, v->basis_t, rows, 2 * VAD_BINS, VAD_NFFT);
 	for (int r = 0; r < rows; r++) {
 		const float *re = s->spec + (size_t)r * 2 * VAD_BINS, *im = re + VAD_BINS;
 		float *m = s->mag + (size_t)r * VAD_BINS;
@@ -185,16 +182,14 @@ static int run_block(struct wsp_vad_stream *s, int nb)
 	conv_k3(s, 3, s->act0, s->act1, nb, 1);
 
 	/* the input half of every gate for the block at once */
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, 4 * VAD_HIDDEN, VAD_HIDDEN, 1.0f,
-		    s->act1, VAD_HIDDEN, v->w_ih, VAD_HIDDEN, 0.0f, s->gates, 4 * VAD_HIDDEN);
+	vad_gemm(s->gates, s->act1, v->w_ih_t, nb, 4 * VAD_HIDDEN, VAD_HIDDEN);
 	for (int k = 0; k < nb; k++) {
 		float *g = s->gates + (size_t)k * 4 * VAD_HIDDEN;
 		float acc = v->out_b;
 
 		for (int j = 0; j < 4 * VAD_HIDDEN; j++)
 			g[j] += v->bias[j];
-		cblas_sgemv(CblasRowMajor, CblasNoTrans, 4 * VAD_HIDDEN, VAD_HIDDEN, 1.0f, v->w_hh,
-			    VAD_HIDDEN, s->h, 1, 1.0f, g, 1);
+		vad_gemv_add(g, s->h, v->w_hh_t, 4 * VAD_HIDDEN, VAD_HIDDEN);
 		/* ONNX gate order: input, output, forget, cell */
 		for (int j = 0; j < VAD_HIDDEN; j++) {
 			float i_g = sigmoidf(g[j]);

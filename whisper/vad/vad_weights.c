@@ -72,13 +72,13 @@ void wsp_vad_free(struct wsp_vad *v)
 {
 	if (!v)
 		return;
-	free(v->basis);
+	free(v->basis_t);
 	for (int i = 0; i < 4; i++) {
-		free(v->enc_w[i]);
+		free(v->enc_wt[i]);
 		free(v->enc_b[i]);
 	}
-	free(v->w_ih);
-	free(v->w_hh);
+	free(v->w_ih_t);
+	free(v->w_hh_t);
 	free(v->bias);
 	free(v->out_w);
 	free(v);
@@ -117,6 +117,24 @@ static int read_file(const char *path, unsigned char **buf, size_t *len, char *e
 	}
 	fclose(f);
 	return ret;
+}
+
+/*
+ * Replace the @rows x @cols matrix *@m by its transpose (a new buffer).
+ * Return: 0, or -ENOMEM (*@m is then left as it was).
+ */
+static int transpose(float **m, int rows, int cols)
+{
+	float *t = aligned_alloc(64, ((size_t)rows * cols * sizeof(float) + 63) / 64 * 64);
+
+	if (!t)
+		return -ENOMEM;
+	for (int r = 0; r < rows; r++)
+		for (int c = 0; c < cols; c++)
+			t[(size_t)c * rows + r] = (*m)[(size_t)r * cols + c];
+	free(*m);
+	*m = t;
+	return 0;
 }
 
 /*
@@ -237,16 +255,16 @@ int wsp_vad_load(const char *path, struct wsp_vad **out, char *err, size_t errle
 			{ wsp_vad_enc_shape[i][1], wsp_vad_enc_shape[i][0], 3 } };
 		want[i][1] = (struct vad_want){ names[i][1], 1, { wsp_vad_enc_shape[i][1] } };
 	}
-	ret = take(buf, len, n_tensors, path, &fixed[0], &v->basis, err, errlen);
+	ret = take(buf, len, n_tensors, path, &fixed[0], &v->basis_t, err, errlen);
 	for (int i = 0; i < 4 && !ret; i++) {
-		ret = take(buf, len, n_tensors, path, &want[i][0], &v->enc_w[i], err, errlen);
+		ret = take(buf, len, n_tensors, path, &want[i][0], &v->enc_wt[i], err, errlen);
 		if (!ret)
 			ret = take(buf, len, n_tensors, path, &want[i][1], &v->enc_b[i], err, errlen);
 	}
 	if (!ret)
-		ret = take(buf, len, n_tensors, path, &fixed[1], &v->w_ih, err, errlen);
+		ret = take(buf, len, n_tensors, path, &fixed[1], &v->w_ih_t, err, errlen);
 	if (!ret)
-		ret = take(buf, len, n_tensors, path, &fixed[2], &v->w_hh, err, errlen);
+		ret = take(buf, len, n_tensors, path, &fixed[2], &v->w_hh_t, err, errlen);
 	if (!ret)
 		ret = take(buf, len, n_tensors, path, &fixed[3], &b_ih, err, errlen);
 	if (!ret)
@@ -255,6 +273,17 @@ int wsp_vad_load(const char *path, struct wsp_vad **out, char *err, size_t errle
 		ret = take(buf, len, n_tensors, path, &fixed[5], &v->out_w, err, errlen);
 	if (!ret)
 		ret = take(buf, len, n_tensors, path, &fixed[6], &ob, err, errlen);
+	/* the matrices input-major, for vad_gemm() */
+	if (!ret)
+		ret = transpose(&v->basis_t, 2 * VAD_BINS, VAD_NFFT);
+	for (int i = 0; i < 4 && !ret; i++)
+		ret = transpose(&v->enc_wt[i], wsp_vad_enc_shape[i][1], wsp_vad_enc_shape[i][0] * 3);
+	if (!ret)
+		ret = transpose(&v->w_ih_t, 4 * VAD_HIDDEN, VAD_HIDDEN);
+	if (!ret)
+		ret = transpose(&v->w_hh_t, 4 * VAD_HIDDEN, VAD_HIDDEN);
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
 	if (ret)
 		goto out;
 	/* ONNX adds both biases to every gate: one sum, once */
