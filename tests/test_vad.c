@@ -238,7 +238,12 @@ Test(vad_regions, defaults_are_faster_whispers)
 	cr_expect_eq(o.speech_pad_ms, 400);
 	wsp_transcribe_opts_default(&t);
 	cr_expect_null(t.vad, "the VAD filter is off by default");
-	cr_expect_eq(memcmp(&t.vad_opts, &o, sizeof(o)), 0);
+	cr_expect_eq(t.vad_opts.threshold, o.threshold);
+	cr_expect_eq(t.vad_opts.neg_threshold, o.neg_threshold);
+	cr_expect_eq(t.vad_opts.min_speech_duration_ms, o.min_speech_duration_ms);
+	cr_expect_eq(t.vad_opts.max_speech_duration_s, o.max_speech_duration_s);
+	cr_expect_eq(t.vad_opts.min_silence_duration_ms, o.min_silence_duration_ms);
+	cr_expect_eq(t.vad_opts.speech_pad_ms, o.speech_pad_ms);
 }
 
 Test(vad_regions, silence_gives_none)
