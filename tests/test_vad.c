@@ -668,6 +668,8 @@ Test(vad_transcribe, leading_silence_maps_back, .timeout = 600)
 	 * before the speech), and the speech sits 0.4 s into the region */
 	cr_expect_float_eq(rf.segments[0].start, plain.segments[0].start + 10.0, 0.3,
 			   "VAD %.2f vs plain %.2f", rf.segments[0].start, plain.segments[0].start);
+	if (test_small_scale())
+		goto done;     /* sanitizer and valgrind runs: the rest is more of the same */
 	/* a buffer gives what its file gives */
 	cr_assert_eq(wsp_transcribe_pcm(c, x, total, &o, &rp, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(rp.n_segments, rf.n_segments);
@@ -676,8 +678,8 @@ Test(vad_transcribe, leading_silence_maps_back, .timeout = 600)
 		cr_expect_float_eq(rp.segments[i].end, rf.segments[i].end, 1e-9);
 	}
 	wsp_result_free(&rp);
-	wsp_result_free(&rf);
 	/* words too */
+	wsp_result_free(&rf);
 	o.word_timestamps = 1;
 	cr_assert_eq(wsp_transcribe_file(c, path, &o, &rf, err, sizeof(err)), 0, "%s", err);
 	cr_assert_gt(rf.n_segments, 0);
@@ -685,6 +687,7 @@ Test(vad_transcribe, leading_silence_maps_back, .timeout = 600)
 	cr_expect_geq(rf.segments[0].words[0].start, 9.6, "first word at %.2f",
 		      rf.segments[0].words[0].start);
 	cr_expect_float_eq(rf.segments[0].start, rf.segments[0].words[0].start, 1e-9);
+done:
 	wsp_result_free(&rf);
 	wsp_result_free(&plain);
 	unlink(path);
