@@ -124,7 +124,7 @@ TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
 TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/obj/%.o)
 # The public API: these headers alone are installed (Documentation/api.md).
 PUBLIC_HDRS := amanuensis.h sched/npu.h sched/graph.h sched/npu_stats.h tiler/tile.h \
-	       whisper/model.h whisper/transcribe.h whisper/output.h whisper/runtime.h
+	       whisper/model.h whisper/transcribe.h whisper/output.h whisper/runtime.h whisper/vad.h
 SO_VERSION  := 0
 
 .PHONY: all lib tools test asan tsan tsan-run valgrind install install-models clean fuzz soak setup xrt-check
@@ -193,6 +193,12 @@ $(BUILD)/tests/model_probe: $(BUILD)/obj/tests/model_shapes/model_probe.o $(BUIL
 	$(CXX) -o $@ $(filter %.o,$^) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a $(LDFLAGS) $(LIBS) $(SVC_LIBS) $(PEER_LIBS)
 all: $(BUILD)/tests/model_probe
 
+# The VAD probe (tests/vad/vad_dump.c), driven by tests/vad/*.py against faster-whisper.
+$(BUILD)/tests/vad_dump: $(BUILD)/obj/tests/vad/vad_dump.o $(BUILD)/libamanuensis.a
+	@mkdir -p $(dir $@)
+	$(CXX) -o $@ $(filter %.o,$^) $(BUILD)/libamanuensis.a $(LDFLAGS) $(LIBS)
+all: $(BUILD)/tests/vad_dump
+
 # `make test` runs every suite; the closing line counts suites.
 # TESTS=name restricts to one suite, e.g. `make test TESTS=test_ring`.
 TESTS ?= $(TEST_BINS:$(BUILD)/tests/%=%)
@@ -201,7 +207,7 @@ TESTS ?= $(TEST_BINS:$(BUILD)/tests/%=%)
 # real OpenAI client, Chromium and schemathesis; the queue against a real
 # redis-server; WER on ../shared/speech against faster-whisper. Naming TESTS
 # alone skips them.
-PY_TESTS ?= $(if $(filter command line,$(origin TESTS)),,tests/server tests/queue tests/accuracy tests/words tests/model_shapes)
+PY_TESTS ?= $(if $(filter command line,$(origin TESTS)),,tests/server tests/queue tests/accuracy tests/words tests/model_shapes tests/vad)
 test: all
 	@pass=0; fail=0; failed=""; \
 	for t in $(TESTS); do \
@@ -273,7 +279,8 @@ install: lib
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/amanuensis.pc
 
 # The models of models/ (links followed) into the data folder an installed
-# program looks up model names in (<prefix>/share/amanuensis/models).
+# program looks up model names in (<prefix>/share/amanuensis/models), the VAD
+# weights (silero_vad_v6.amnv, made by scripts/setup.sh) with them.
 install-models:
 	install -d $(DESTDIR)$(PREFIX)/share/amanuensis/models
 	for m in models/*; do [ -e "$$m" ] && cp -rL "$$m" $(DESTDIR)$(PREFIX)/share/amanuensis/models/ || true; done

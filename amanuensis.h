@@ -24,5 +24,6 @@
 #include "whisper/output.h"
 #include "whisper/runtime.h"
 #include "whisper/transcribe.h"
+#include "whisper/vad.h"
 
 #endif

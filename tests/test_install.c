@@ -25,6 +25,7 @@
 static const char *const public_headers[] = {
 	"amanuensis.h", "sched/npu.h", "sched/graph.h", "sched/npu_stats.h", "tiler/tile.h",
 	"whisper/model.h", "whisper/transcribe.h", "whisper/output.h", "whisper/runtime.h",
+	"whisper/vad.h",
 };
 #define N_PUBLIC (sizeof(public_headers) / sizeof(public_headers[0]))
 

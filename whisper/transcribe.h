@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "whisper/model.h"
+#include "whisper/vad.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -100,6 +101,18 @@ struct wsp_transcribe_opts {
 	 * window restarts past the silence.
 	 */
 	float hallucination_silence_threshold;
+	/*
+	 * The VAD filter, as faster-whisper's transcribe(vad_filter=True):
+	 * with @vad set (a wsp_vad_load()ed detector, borrowed; NULL: off, the
+	 * default), only the speech regions that @vad_opts find
+	 * (wsp_vad_speech()) are transcribed, joined, and segment and word
+	 * times are mapped back to the recording's time before on_segment
+	 * sees them. window_begin and progress count seconds of the joined
+	 * speech. wsp_transcribe_opts_default() fills @vad_opts with
+	 * wsp_vad_opts_default(). See Documentation/vad.md.
+	 */
+	const struct wsp_vad *vad;
+	struct wsp_vad_opts vad_opts;
 };
 
 /* openai-whisper's default punctuation merged into the next / previous word. */

@@ -29,12 +29,16 @@ extern "C" {
 
 struct wsp_vad;
 
-/** The region rules; wsp_vad_opts_default() gives faster-whisper's VadOptions. */
+/*
+ * The region rules; wsp_vad_opts_default() gives faster-whisper's VadOptions.
+ * The thresholds and the longest region are doubles, as Python's floats
+ * there, so that the same decimal values make the same regions.
+ */
 struct wsp_vad_opts {
-	float threshold;              /* 0.5: a chunk above is speech */
-	float neg_threshold;          /* < 0 (default): threshold - 0.15, floored at 0.01 */
-	int min_speech_duration_ms;   /* 0: shorter regions are dropped */
-	float max_speech_duration_s;  /* <= 0 or inf (default): no limit; longer regions are split */
+	double threshold;             /* 0.5: a chunk at or above is speech */
+	double neg_threshold;         /* < 0 (default): threshold - 0.15, floored at 0.01 */
+	int min_speech_duration_ms;   /* 0: regions this short or shorter are dropped */
+	double max_speech_duration_s; /* <= 0 (default) or inf: no limit; longer regions are split */
 	int min_silence_duration_ms;  /* 2000: silence that ends a region */
 	int speech_pad_ms;            /* 400: padding each side of a region */
 };
@@ -67,8 +71,11 @@ void wsp_vad_free(struct wsp_vad *v);
 
 /**
  * wsp_vad_probs - the speech probability of each WSP_VAD_CHUNK samples of
- * @pcm (16 kHz mono; the last chunk zero-padded), as faster-whisper's
- * SileroVADModel computes them. *@probs is malloc'd, (n + 511) / 512 values.
+ * @pcm (16 kHz mono), as faster-whisper's get_speech_timestamps() has
+ * SileroVADModel compute them: @pcm padded with 512 - n % 512 zeros (a
+ * whole chunk of zeros when n is a multiple of 512), each chunk scored with
+ * the 64 samples before it, the last chunk's last 64 samples read as zeros.
+ * *@probs is malloc'd, n / 512 + 1 values.
  * Return: 0, or -errno with @err set.
  */
 int wsp_vad_probs(const struct wsp_vad *v, const float *pcm, size_t n,

@@ -50,6 +50,7 @@ def test_truncated_and_random_uploads(shared_server):
 @pytest.mark.parametrize("field,value", [
     ("temperature", "abc"), ("temperature", "-3"), ("response_format", "5"),
     ("stream", "maybe"), ("timestamp_granularities[]", "syllable"), ("language", "x" * 300),
+    ("vad_filter", "maybe"),
 ])
 def test_wrong_field_values(shared_server, field, value):
     r = upload(shared_server, "jfk.wav", open(SAMPLE, "rb").read(), **{field: value})

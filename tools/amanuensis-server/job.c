@@ -331,6 +331,8 @@ static void run(struct srv_job *j)
 	}
 	wsp_transcribe_opts_default(&t);
 	srv_request_apply(j->req, &t);
+	if (j->req->vad_filter)
+		t.vad = j->srv->vad;    /* checked non-NULL when the request was answered */
 	t.window_begin = hook_window_begin;
 	t.window_end = hook_window_end;
 	t.on_segment = hook_on_segment;

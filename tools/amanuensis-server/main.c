@@ -19,6 +19,7 @@
  * for them to answer 503; then close every connection and exit 0.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@
 #include "tools/amanuensis-server/watch.h"
 #include "whisper/model.h"
 #include "whisper/runtime.h"
+#include "whisper/vad.h"
 
 /* After the drain timeout, how long cancelled requests get to reach their next window. */
 #define DRAIN_CANCEL_S 60.0
@@ -109,6 +111,30 @@ out:
 	return 0;
 }
 
+/*
+ * open_vad - the VAD for vad_filter=true, loaded once: --vad-model must
+ * load (else a usage error); without it, the one wsp_vad_find() finds, and
+ * none is fine (such requests then get a 400).
+ */
+static int open_vad(struct srv_server *s, const struct srv_opts *o)
+{
+	char path[PATH_MAX], err[1024];
+	int rc = 0;
+
+	if (o->vad_model)
+		snprintf(path, sizeof(path), "%s", o->vad_model);
+	else if (wsp_vad_find(path, sizeof(path), err, sizeof(err)))
+		return 0;
+	rc = wsp_vad_load(path, &s->vad, err, sizeof(err));
+	if (rc && o->vad_model) {
+		fprintf(stderr, "amanuensis-server: --vad-model: %s\n", err);
+		return SRV_EXIT_USAGE;
+	}
+	if (rc)
+		srv_log("amanuensis-server: no VAD (vad_filter=true gets 400): %s", err);
+	return 0;
+}
+
 static int open_runtime(struct srv_server *s, const struct srv_opts *o)
 {
 	struct wsp_runtime_opts ro;
@@ -125,6 +151,9 @@ static int open_runtime(struct srv_server *s, const struct srv_opts *o)
 		fprintf(stderr, "amanuensis-server: %s\n", re.message);
 		return SRV_EXIT_FAIL;
 	}
+	rc = open_vad(s, o);
+	if (rc)
+		return rc;
 	model_name(s->model_name, sizeof(s->model_name), wsp_runtime_model_path(s->rt));
 	s->multilingual = wsp_model_is_multilingual(wsp_runtime_model(s->rt)) ? 1 : 0;
 	rc = srv_tenants_new(&s->tenants, &s->keys, wsp_runtime_context(s->rt), o->max_concurrent,
@@ -191,6 +220,7 @@ static void teardown(struct srv_server *s)
 {
 	srv_tenants_free(s->tenants);    /* the tenants' contexts before the base's */
 	wsp_runtime_close(s->rt);
+	wsp_vad_free(s->vad);
 	srv_remote_close(s->remote);
 	srv_watch_stop(s->watch);
 	srv_fair_free(s->fair);

@@ -24,6 +24,9 @@ void srv_options_usage(FILE *f)
 "                            free port; IPv6 as [::1]:8080)\n"
 "  -m, --model PATH          model directory or file (default: $AMANUENSIS_MODEL,\n"
 "                            else models/tiny.en beside build/, else ./models/tiny.en)\n"
+"      --vad-model PATH      the VAD weights for vad_filter=true requests (default:\n"
+"                            $AMANUENSIS_VAD, else silero_vad_v6.amnv in the model\n"
+"                            folders; none found: such requests get a 400)\n"
 "  -k, --keys FILE           API keys: KEY TENANT WEIGHT [max_concurrent=N]\n"
 "                            [audio_s_per_min=N] a line (default: no keys, one open\n"
 "                            tenant)\n"
@@ -55,13 +58,14 @@ void srv_options_usage(FILE *f)
 
 enum {
 	OPT_MAX_UPLOAD = 256, OPT_MAX_CONCURRENT, OPT_MAX_QUEUE, OPT_PARALLEL,
-	OPT_REQUEST_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_DRAIN_TIMEOUT, OPT_QUEUE,
+	OPT_REQUEST_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_DRAIN_TIMEOUT, OPT_QUEUE, OPT_VAD_MODEL,
 };
 
 static const struct option long_opts[] = {
 	{ "listen", required_argument, NULL, 'l' },
 	{ "model", required_argument, NULL, 'm' },
 	{ "keys", required_argument, NULL, 'k' },
+	{ "vad-model", required_argument, NULL, OPT_VAD_MODEL },
 	{ "max-upload-mb", required_argument, NULL, OPT_MAX_UPLOAD },
 	{ "max-concurrent", required_argument, NULL, OPT_MAX_CONCURRENT },
 	{ "max-queue", required_argument, NULL, OPT_MAX_QUEUE },
@@ -172,6 +176,7 @@ int srv_options_parse(int argc, char **argv, struct srv_opts *o)
 		case 'l': rc = parse_listen(optarg, o); break;
 		case 'm': o->model = optarg; break;
 		case 'k': o->keys = optarg; break;
+		case OPT_VAD_MODEL: o->vad_model = optarg; break;
 		case OPT_MAX_UPLOAD:
 			rc = parse_uint("--max-upload-mb", optarg, 1, 4096, &o->max_upload_mb);
 			break;

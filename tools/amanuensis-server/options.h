@@ -24,6 +24,7 @@ struct srv_opts {
 	char host[256];               /* --listen HOST (numeric or a name; "[::1]" without brackets) */
 	unsigned port;                /* --listen :PORT; 0: the kernel picks one */
 	const char *model;            /* --model; NULL: wsp_runtime_find_model() */
+	const char *vad_model;        /* --vad-model; NULL: wsp_vad_find(), none is fine */
 	const char *keys;             /* --keys FILE; NULL: one open tenant */
 	const char *queue;            /* --queue redis://...; NULL: transcribe here */
 	unsigned max_upload_mb;       /* 25 */

@@ -22,6 +22,7 @@ static const char *const field_names[SRV_F_N] = {
 	[SRV_F_FORMAT] = "response_format",
 	[SRV_F_TEMPERATURE] = "temperature",
 	[SRV_F_STREAM] = "stream",
+	[SRV_F_VAD] = "vad_filter",
 };
 
 static size_t field_cap(int f)
@@ -165,24 +166,31 @@ static int check_format(struct srv_request *r, struct srv_reqerr *e)
 		    "vtt, verbose_json", buf);
 }
 
-static int check_stream(struct srv_request *r, struct srv_reqerr *e)
+/* A true/false field @f into *@out (0 when absent or empty). */
+static int check_bool(struct srv_request *r, int f, int *out, struct srv_reqerr *e)
 {
 	const char *v;
 	char buf[48];
 
-	r->stream = 0;
-	if (!(r->seen & (1u << SRV_F_STREAM)))
+	*out = 0;
+	if (!(r->seen & (1u << f)))
 		return 0;
-	v = trimmed(r, SRV_F_STREAM);
+	v = trimmed(r, f);
 	if (!strcasecmp(v, "true") || !strcmp(v, "1")) {
-		r->stream = 1;
+		*out = 1;
 	} else if (!strcasecmp(v, "false") || !strcmp(v, "0") || !*v) {
-		r->stream = 0;
+		*out = 0;
 	} else {
 		shown(buf, sizeof(buf), v);
-		return fail(e, "stream", "stream '%s' is not true or false", buf);
+		return fail(e, field_names[f], "%s '%s' is not true or false", field_names[f], buf);
 	}
 	return 0;
+}
+
+static int check_stream(struct srv_request *r, struct srv_reqerr *e)
+{
+	return check_bool(r, SRV_F_STREAM, &r->stream, e) ||
+	       check_bool(r, SRV_F_VAD, &r->vad_filter, e);
 }
 
 /*

@@ -35,6 +35,7 @@ enum srv_field {
 	SRV_F_FORMAT,
 	SRV_F_TEMPERATURE,
 	SRV_F_STREAM,
+	SRV_F_VAD,                       /* vad_filter (faster-whisper's name) */
 	SRV_F_N,
 };
 
@@ -58,6 +59,7 @@ struct srv_request {
 	/* meaning, after srv_request_check() */
 	enum srv_format format;
 	int stream;
+	int vad_filter;                  /* vad_filter=true: the speech regions alone */
 	int words;                       /* timestamp_granularities[] has word */
 	char language[16];               /* "" : detect */
 	const char *prompt;              /* NULL or raw[SRV_F_PROMPT] */

@@ -22,10 +22,13 @@ struct srv_metrics;
 struct srv_watch;
 struct srv_remote;
 
+struct wsp_vad;
+
 struct srv_server {
 	const struct srv_opts *opts;
 	struct srv_keyring keys;
 	struct wsp_runtime *rt;          /* NULL in --queue mode */
+	struct wsp_vad *vad;             /* for vad_filter=true; NULL: none loaded (or --queue) */
 	struct srv_remote *remote;       /* the Redis queue in --queue mode, else NULL */
 	struct srv_tenants *tenants;
 	struct srv_fair *fair;           /* NULL in --queue mode */

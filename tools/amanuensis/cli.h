@@ -41,6 +41,8 @@ struct cli_opts {
 	int quiet;
 	struct wsp_transcribe_opts t; /* decoding options, temperatures filled in */
 	struct wsp_subtitle_opts sub; /* --highlight-words, --max-line-width, --max-line-count */
+	int vad;                      /* --vad: transcribe the speech regions alone */
+	const char *vad_model;        /* --vad-model; NULL: wsp_vad_find() */
 	float temperatures[CLI_MAX_TEMPERATURES];
 	char **files;
 	int n_files;

@@ -14,6 +14,7 @@
 
 #include "tools/amanuensis/cli.h"
 #include "whisper/runtime.h"
+#include "whisper/vad.h"
 
 /* mkdir -p: openai-whisper creates the output directory too. */
 static int make_dirs(const char *dir)
@@ -92,18 +93,44 @@ static void note_weights(const struct wsp_model *m)
 			"(CTranslate2), not %s\n", wsp_model_dir(m), used, unused);
 }
 
+/* --vad: load the weights --vad-model names, else the ones wsp_vad_find() finds. */
+static int open_vad(const struct cli_opts *o, struct wsp_vad **out)
+{
+	char path[PATH_MAX], err[1024];
+	int rc = 0;
+
+	if (o->vad_model)
+		snprintf(path, sizeof(path), "%s", o->vad_model);
+	else
+		rc = wsp_vad_find(path, sizeof(path), err, sizeof(err));
+	if (!rc)
+		rc = wsp_vad_load(path, out, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "amanuensis: --vad: %s\n", err);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct wsp_runtime_opts ro;
 	struct wsp_runtime_error re;
 	struct wsp_run_info info = { 0 };
 	struct wsp_runtime *rt = NULL;
+	struct wsp_vad *vad = NULL;
 	struct cli_opts o;
 	int rc, status;
 
 	rc = cli_parse(argc, argv, &o);
 	if (rc)
 		return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+	/* the VAD first: a missing weights file is a usage error, found before
+	 * the model is loaded */
+	if (o.vad) {
+		rc = open_vad(&o, &vad);
+		if (rc)
+			return CLI_EXIT_USAGE;
+		o.t.vad = vad;
+	}
 
 	wsp_runtime_opts_default(&ro);
 	ro.model = o.model;
@@ -113,6 +140,7 @@ int main(int argc, char **argv)
 	rc = wsp_runtime_open(&rt, &ro, &re);
 	if (rc) {
 		fprintf(stderr, "amanuensis: %s\n", re.message);
+		wsp_vad_free(vad);
 		return open_status(&re);
 	}
 	note_weights(wsp_runtime_model(rt));
@@ -144,5 +172,6 @@ int main(int argc, char **argv)
 	status = cli_run(&o, wsp_runtime_context(rt), &info);
 out:
 	wsp_runtime_close(rt);
+	wsp_vad_free(vad);
 	return status;
 }

@@ -66,6 +66,18 @@ void cli_usage(FILE *f)
 "                            longer than F seconds around a segment that looks\n"
 "                            hallucinated (default: off)\n"
 "\n"
+"Voice activity detection (Silero VAD v6; defaults as faster-whisper's VadOptions):\n"
+"      --vad                 transcribe only the speech regions (faster-whisper's\n"
+"                            vad_filter=True); times stay the file's\n"
+"      --vad-model PATH      the VAD weights (default: $AMANUENSIS_VAD, else\n"
+"                            silero_vad_v6.amnv in the model folders)\n"
+"      --vad-threshold F     a chunk at or above F is speech (default 0.5)\n"
+"      --vad-neg-threshold F below F is silence (default: threshold - 0.15, at least 0.01)\n"
+"      --vad-min-speech-ms N drop regions of N ms or less (default 0)\n"
+"      --vad-max-speech-s F  split regions longer than F seconds (default: no limit)\n"
+"      --vad-min-silence-ms N  silence that ends a region (default 2000)\n"
+"      --vad-speech-pad-ms N padding each side of a region (default 400)\n"
+"\n"
 "Output:\n"
 "  -f, --output-format FMT   txt, srt, vtt, json or all: write FILEBASE.FMT into the\n"
 "                            output directory (default: print segments to stdout)\n"
@@ -77,7 +89,7 @@ void cli_usage(FILE *f)
 "  -V, --version             print the version and exit\n"
 "  -h, --help                this text\n"
 "\n"
-"Environment: AMANUENSIS_MODEL, AMANUENSIS_MODELS, NPU_BACKEND, AMN_THREADS, WHISPER_NPU_MATMUL,\n"
+"Environment: AMANUENSIS_MODEL, AMANUENSIS_MODELS, AMANUENSIS_VAD, NPU_BACKEND, AMN_THREADS, WHISPER_NPU_MATMUL,\n"
 "WHISPER_NPU_FALLBACK (see amanuensis(1)).\n"
 "Exit status: 0 ok, 1 engine/transcription/output failure, 2 bad usage (or a\n"
 "backend this machine does not have, e.g. --backend npu without an NPU),\n"
@@ -91,6 +103,8 @@ enum {
 	OPT_LOGPROB_THRESHOLD, OPT_NO_SPEECH_THRESHOLD, OPT_CONDITION, OPT_PROMPT,
 	OPT_NO_TIMESTAMPS, OPT_SEED, OPT_LIST_MODELS, OPT_WORD_TS, OPT_PREPEND, OPT_APPEND,
 	OPT_HALLUCINATION, OPT_HIGHLIGHT, OPT_LINE_WIDTH, OPT_LINE_COUNT,
+	OPT_VAD, OPT_VAD_MODEL, OPT_VAD_THRESHOLD, OPT_VAD_NEG, OPT_VAD_MIN_SPEECH,
+	OPT_VAD_MAX_SPEECH, OPT_VAD_MIN_SILENCE, OPT_VAD_PAD,
 };
 
 static const struct option long_opts[] = {
@@ -122,6 +136,14 @@ static const struct option long_opts[] = {
 	{ "highlight-words", no_argument, NULL, OPT_HIGHLIGHT },
 	{ "max-line-width", required_argument, NULL, OPT_LINE_WIDTH },
 	{ "max-line-count", required_argument, NULL, OPT_LINE_COUNT },
+	{ "vad", no_argument, NULL, OPT_VAD },
+	{ "vad-model", required_argument, NULL, OPT_VAD_MODEL },
+	{ "vad-threshold", required_argument, NULL, OPT_VAD_THRESHOLD },
+	{ "vad-neg-threshold", required_argument, NULL, OPT_VAD_NEG },
+	{ "vad-min-speech-ms", required_argument, NULL, OPT_VAD_MIN_SPEECH },
+	{ "vad-max-speech-s", required_argument, NULL, OPT_VAD_MAX_SPEECH },
+	{ "vad-min-silence-ms", required_argument, NULL, OPT_VAD_MIN_SILENCE },
+	{ "vad-speech-pad-ms", required_argument, NULL, OPT_VAD_PAD },
 	{ "output-format", required_argument, NULL, 'f' },
 	{ "output-dir", required_argument, NULL, 'o' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -177,6 +199,30 @@ static int parse_bool(const char *opt, const char *s, int *out)
 	return 0;
 }
 
+/* A finite number, kept as a double (the VAD options are Python floats there). */
+static int parse_double(const char *opt, const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v))
+		return bad(opt, s, "a number");
+	*out = v;
+	return 0;
+}
+
+/* A probability threshold: a number in [0, 1]. */
+static int parse_unit(const char *opt, const char *s, double *out)
+{
+	int rc = parse_double(opt, s, out);
+
+	if (!rc && !(*out >= 0.0 && *out <= 1.0))
+		rc = bad(opt, s, "a number in [0, 1]");
+	return rc;
+}
+
 /* The engine knows the NPU backend as "xrt"; users may say either. */
 static int parse_backend(const char *s, const char **out)
 {
@@ -224,7 +270,7 @@ static int fill_temperatures(struct cli_opts *o, float t0, float inc)
 int cli_parse(int argc, char **argv, struct cli_opts *o)
 {
 	float t0 = 0.0f, inc = 0.2f;
-	int c, rc = 0;
+	int c, rc = 0, vad_tuned = 0;
 
 	memset(o, 0, sizeof(*o));
 	wsp_transcribe_opts_default(&o->t);
@@ -309,6 +355,38 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 		case OPT_LINE_COUNT:
 			rc = parse_int("--max-line-count", optarg, 1, 100000, &o->sub.max_line_count);
 			break;
+		case OPT_VAD: o->vad = 1; break;
+		case OPT_VAD_MODEL: o->vad_model = optarg; vad_tuned = 1; break;
+		case OPT_VAD_THRESHOLD:
+			rc = parse_unit("--vad-threshold", optarg, &o->t.vad_opts.threshold);
+			vad_tuned = 1;
+			break;
+		case OPT_VAD_NEG:
+			rc = parse_unit("--vad-neg-threshold", optarg, &o->t.vad_opts.neg_threshold);
+			vad_tuned = 1;
+			break;
+		case OPT_VAD_MIN_SPEECH:
+			rc = parse_int("--vad-min-speech-ms", optarg, 0, 86400000,
+				       &o->t.vad_opts.min_speech_duration_ms);
+			vad_tuned = 1;
+			break;
+		case OPT_VAD_MAX_SPEECH:
+			rc = parse_double("--vad-max-speech-s", optarg,
+					  &o->t.vad_opts.max_speech_duration_s);
+			if (!rc && !(o->t.vad_opts.max_speech_duration_s > 0))
+				rc = bad("--vad-max-speech-s", optarg, "above 0");
+			vad_tuned = 1;
+			break;
+		case OPT_VAD_MIN_SILENCE:
+			rc = parse_int("--vad-min-silence-ms", optarg, 0, 86400000,
+				       &o->t.vad_opts.min_silence_duration_ms);
+			vad_tuned = 1;
+			break;
+		case OPT_VAD_PAD:
+			rc = parse_int("--vad-speech-pad-ms", optarg, 0, 86400000,
+				       &o->t.vad_opts.speech_pad_ms);
+			vad_tuned = 1;
+			break;
 		case 'f': {
 			unsigned m;
 
@@ -343,6 +421,10 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 				      o->t.hallucination_silence_threshold > 0)) {
 		fprintf(stderr, "amanuensis: --highlight-words, --max-line-width, --max-line-count and"
 			" --hallucination-silence-threshold need --word-timestamps\n");
+		return -EINVAL;
+	}
+	if (vad_tuned && !o->vad) {
+		fprintf(stderr, "amanuensis: --vad-model and the --vad-* options need --vad\n");
 		return -EINVAL;
 	}
 	if (o->sub.max_line_count && !o->sub.max_line_width) {

@@ -13,6 +13,7 @@
 #include "sched/npu.h"
 #include "whisper/audio/audio.h"
 #include "whisper/decode/seek.h"
+#include "whisper/decode/seek_vad.h"
 #include "whisper/model/model_internal.h"
 
 void wsp_transcribe_opts_default(struct wsp_transcribe_opts *o)
@@ -38,6 +39,8 @@ void wsp_transcribe_opts_default(struct wsp_transcribe_opts *o)
 	o->prepend_punctuations = WSP_PREPEND_PUNCTUATIONS;
 	o->append_punctuations = WSP_APPEND_PUNCTUATIONS;
 	o->hallucination_silence_threshold = 0.0f;
+	o->vad = NULL;
+	wsp_vad_opts_default(&o->vad_opts);
 }
 
 void wsp_context_free(struct wsp_context *c)
@@ -250,6 +253,8 @@ int wsp_transcribe_pcm(struct wsp_context *c, const float *samples, size_t n,
 	}
 	if (err && errlen)
 		err[0] = 0;
+	if (o->vad)
+		return wsp_seek_vad_run(c, &src, o, res, err, errlen);
 	return wsp_seek_run(c, &src, o, res, err, errlen);
 }
 
@@ -296,7 +301,10 @@ int wsp_transcribe_file(struct wsp_context *c, const char *path,
 	src.total_s = wsp_audio_duration(f.s);
 	if (err && errlen)
 		err[0] = 0;
-	ret = wsp_seek_run(c, &src, o, res, err, errlen);
+	if (o->vad)
+		ret = wsp_seek_vad_run(c, &src, o, res, err, errlen);
+	else
+		ret = wsp_seek_run(c, &src, o, res, err, errlen);
 	wsp_audio_close(f.s);
 	return ret;
 }
