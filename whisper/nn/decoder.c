@@ -38,8 +38,8 @@ void wsp_decoder_free(struct wsp_decoder *d)
 			free(d->kself[l]);
 		if (d->vself)
 			free(d->vself[l]);
-		if (d->cross_kv)
-			free(d->cross_kv[l]);
+		if (d->cross_v)
+			free(d->cross_v[l]);
 		if (d->cross_kt)
 			free(d->cross_kt[l]);
 	}
@@ -47,7 +47,7 @@ void wsp_decoder_free(struct wsp_decoder *d)
 	free(d->nodes);
 	free(d->kself);
 	free(d->vself);
-	free(d->cross_kv);
+	free(d->cross_v);
 	free(d->cross_kt);
 	free(d->xs);
 	free(d->h);
@@ -98,29 +98,45 @@ static int grow(struct wsp_decoder *d, int rows)
 	return 0;
 }
 
-/* cross-attention keys/values of every layer from the encoder output @enc */
+/*
+ * Cross-attention keys/values of every layer from the encoder output @enc,
+ * projected into one layer's scratch (n_audio_ctx × 2d) and laid out the
+ * way a step reads them, in address order: the keys of each head in strips
+ * of 64 positions (struct nn_attn.kt_strips), the values of each head
+ * contiguous. Every beam's query of a step reads all of them, and from
+ * memory: 1500 positions × 2d floats per layer do not stay in cache.
+ */
 static int cross_project(struct wsp_decoder *d, const struct wsp_exec *x, const float *enc)
 {
 	const struct wsp_model *m = d->m;
 	const struct wsp_hparams *hp = &m->hp;
-	size_t dm = (size_t)hp->n_text_state;
+	size_t dm = (size_t)hp->n_text_state, n_kv = (size_t)hp->n_audio_ctx;
+	float *kv = malloc(n_kv * 2 * dm * sizeof(float));
+	int ret = 0;
 
-	for (int l = 0; l < hp->n_text_layer; l++) {
+	if (!kv)
+		return -ENOMEM;
+	for (int l = 0; l < hp->n_text_layer && !ret; l++) {
 		struct nn_attn a = {
 			.n_kv = hp->n_audio_ctx, .n_head = hp->n_text_head,
-			.hd = (int)dm / hp->n_text_head, .ldk = 2 * dm,
+			.hd = (int)dm / hp->n_text_head, .ldk = 2 * dm, .k = kv,
 		};
-		int ret = wsp_linear(x, &m->dec[l].cross_kv, enc, hp->n_audio_ctx,
-				     (size_t)hp->n_audio_state, d->cross_kv[l], 2 * dm);
 
+		ret = wsp_linear(x, &m->dec[l].cross_kv, enc, hp->n_audio_ctx,
+				 (size_t)hp->n_audio_state, kv, 2 * dm);
 		if (ret)
-			return ret;
-		a.k = d->cross_kv[l];
-		for (int h = 0; h < a.n_head; h++)
-			nn_attn_transpose_k(&a, h, d->cross_kt[l] + (size_t)h * a.hd * d->ldc,
-					     d->ldc);
+			break;
+		for (int h = 0; h < a.n_head; h++) {
+			float *vh = d->cross_v[l] + (size_t)h * n_kv * a.hd;
+
+			nn_attn_pack_k_strips(&a, h, d->cross_kt[l] + (size_t)h * a.hd * d->ldc);
+			for (size_t j = 0; j < n_kv; j++)
+				memcpy(vh + j * a.hd, kv + j * 2 * dm + dm + (size_t)h * a.hd,
+				       (size_t)a.hd * sizeof(float));
+		}
 	}
-	return 0;
+	free(kv);
+	return ret;
 }
 
 int wsp_decoder_new(const struct wsp_model *m, const struct wsp_exec *x,
@@ -157,18 +173,18 @@ int wsp_decoder_new(const struct wsp_model *m, const struct wsp_exec *x,
 	d->n_run = n_seq;
 	d->kself = calloc((size_t)hp->n_text_layer, sizeof(float *));
 	d->vself = calloc((size_t)hp->n_text_layer, sizeof(float *));
-	d->cross_kv = calloc((size_t)hp->n_text_layer, sizeof(float *));
+	d->cross_v = calloc((size_t)hp->n_text_layer, sizeof(float *));
 	d->cross_kt = calloc((size_t)hp->n_text_layer, sizeof(float *));
-	if (!d->kself || !d->vself || !d->cross_kv || !d->cross_kt)
+	if (!d->kself || !d->vself || !d->cross_v || !d->cross_kt)
 		goto fail;
 	d->ldk = nn_attn_ld(hp->n_text_ctx);
-	d->ldc = nn_attn_ld(hp->n_audio_ctx);
+	d->ldc = nn_attn_ld_strips(hp->n_audio_ctx);
 	for (int l = 0; l < hp->n_text_layer; l++) {
 		d->kself[l] = calloc((size_t)n_seq * dm * d->ldk, sizeof(float));
 		d->vself[l] = malloc(cache * sizeof(float));
-		d->cross_kv[l] = malloc((size_t)hp->n_audio_ctx * 2 * dm * sizeof(float));
+		d->cross_v[l] = malloc((size_t)hp->n_audio_ctx * dm * sizeof(float));
 		d->cross_kt[l] = calloc(dm * d->ldc, sizeof(float));
-		if (!d->kself[l] || !d->vself[l] || !d->cross_kv[l] || !d->cross_kt[l])
+		if (!d->kself[l] || !d->vself[l] || !d->cross_v[l] || !d->cross_kt[l])
 			goto fail;
 	}
 	ret = cross_project(d, x, enc);
@@ -298,8 +314,9 @@ static int cross_attention(struct wsp_decoder *d, int l)
 	int dm = m->hp.n_text_state, nh = m->hp.n_text_head;
 	struct nn_attn a = {
 		.q = d->qkv, .ldq = (size_t)dm,
-		.kt = d->cross_kt[l], .ldkt = d->ldc,
-		.v = d->cross_kv[l] + dm, .ldv = 2 * (size_t)dm,
+		.kt = d->cross_kt[l], .ldkt = d->ldc, .kt_strips = 1,
+		.v = d->cross_v[l], .ldv = (size_t)dm / nh,
+		.v_head = (size_t)m->hp.n_audio_ctx * (dm / nh),
 		.out = d->att, .ldo = (size_t)dm,
 		.n_q = d->n_run * d->n_tok, .n_kv = m->hp.n_audio_ctx, .n_head = nh,
 		.hd = dm / nh, .causal = 0,
@@ -318,6 +335,7 @@ static void align_scores(struct wsp_decoder *d, int l)
 	const struct wsp_hparams *hp = &d->m->hp;
 	int dm = hp->n_text_state, hd = dm / hp->n_text_head, n_kv = hp->n_audio_ctx;
 	float scale = 1.0f / sqrtf((float)hd);
+	struct nn_attn strips = { .hd = hd, .kt_strips = 1 };
 
 	for (int a = 0; a < d->n_align; a++) {
 		int h = d->align_heads[2 * a + 1];
@@ -330,11 +348,11 @@ static void align_scores(struct wsp_decoder *d, int l)
 
 			memset(row, 0, (size_t)n_kv * sizeof(float));
 			for (int c = 0; c < hd; c++) {
-				const float *kt = d->cross_kt[l] + ((size_t)h * hd + c) * d->ldc;
+				const float *kt = d->cross_kt[l] + (size_t)h * hd * d->ldc;
 				float qc = q[c];
 
 				for (int f = 0; f < n_kv; f++)
-					row[f] += qc * kt[f];
+					row[f] += qc * kt[nn_attn_kt_at(&strips, 0, c, f)];
 			}
 			for (int f = 0; f < n_kv; f++)
 				row[f] *= scale;

@@ -23,9 +23,10 @@ struct wsp_decoder {
 	struct wsp_dec_gang *gang; /* from the caller's exec; NULL: steps run alone */
 	float **kself, **vself;   /* per layer: n_seq × d × ldk (keys, transposed)
 				     and n_seq × n_text_ctx × d (values) */
-	float **cross_kv;         /* per layer: n_audio_ctx × 2d */
-	float **cross_kt;         /* per layer: d × ldc, the cross keys transposed */
-	size_t ldk, ldc;          /* nn_attn_ld(n_text_ctx), nn_attn_ld(n_audio_ctx) */
+	float **cross_v;          /* per layer: n_head × n_audio_ctx × hd, each head's values contiguous */
+	float **cross_kt;         /* per layer: n_head × hd × ldc, the cross keys in strips of 64
+				     (struct nn_attn.kt_strips) */
+	size_t ldk, ldc;          /* nn_attn_ld(n_text_ctx), nn_attn_ld_strips(n_audio_ctx) */
 	/* the step graph and its nodes; the current step's arguments */
 	struct npu_graph *graph;
 	struct dec_node *nodes;

@@ -29,11 +29,21 @@ void nn_attn_transpose_k(const struct nn_attn *a, int h, float *kt, size_t ldkt)
 	}
 }
 
+void nn_attn_pack_k_strips(const struct nn_attn *a, int h, float *kt)
+{
+	const float *k = a->k + (size_t)h * a->hd;
+	struct nn_attn sa = { .hd = a->hd, .kt_strips = 1 };
+
+	for (int j = 0; j < a->n_kv; j++)
+		for (int c = 0; c < a->hd; c++)
+			kt[nn_attn_kt_at(&sa, 0, c, j)] = k[(size_t)j * a->ldk + c];
+}
+
 static void block_generic(const struct nn_attn *a, int h, int q0, int nq,
 			  const float *kt, size_t ldkt, float *s)
 {
 	const float *q = a->q + (size_t)q0 * a->ldq + (size_t)h * a->hd;
-	const float *v = a->v + (size_t)h * a->hd;
+	const float *v = nn_attn_v(a, h);
 	float *out = a->out + (size_t)q0 * a->ldo + (size_t)h * a->hd;
 	float scale = 1.0f / sqrtf((float)a->hd);
 	int keep0 = a->n_kv - a->n_q + q0 + 1;
@@ -49,10 +59,8 @@ static void block_generic(const struct nn_attn *a, int h, int q0, int nq,
 			sr[j] = 0.0f;
 		for (int c = 0; c < a->hd; c++) {
 			float qc = q[(size_t)r * a->ldq + c];
-			const float *kr = kt + (size_t)c * ldkt;
-
 			for (int j = 0; j < ncols; j++)
-				sr[j] += qc * kr[j];
+				sr[j] += qc * kt[nn_attn_kt_at(a, ldkt, c, j)];
 		}
 		nn_softmax_rows(sr, 1, ncols, ldkt, scale, a->causal, keep0 + r);
 		for (int c = 0; c < a->hd; c++)
