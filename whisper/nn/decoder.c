@@ -9,9 +9,10 @@
  * cross-attention keys/values are projected from the encoder output once, in
  * wsp_decoder_new(), and shared by all sequences.
  *
- * Keys are kept transposed (channel major: d rows of key positions), the
- * layout the attention kernel reads, so no step transposes anything: a new
- * self-attention key is written as one column of its sequence's cache.
+ * Keys are kept transposed per head, in strips of 64 positions (hd × 64
+ * floats each), and values per head, the layout the attention kernel reads
+ * in address order, so no step transposes anything: a new self-attention key
+ * is written as one column of its strip.
  */
 #include <errno.h>
 #include <math.h>
@@ -168,6 +169,7 @@ int wsp_decoder_new(const struct wsp_model *m, const struct wsp_exec *x,
 	 */
 	d->xl = *x;
 	d->xl.threads = 1;
+	d->threads = wsp_exec_threads(x);
 	d->gang = x->gang;
 	d->n_seq = n_seq;
 	d->n_run = n_seq;
@@ -177,7 +179,7 @@ int wsp_decoder_new(const struct wsp_model *m, const struct wsp_exec *x,
 	d->cross_kt = calloc((size_t)hp->n_text_layer, sizeof(float *));
 	if (!d->kself || !d->vself || !d->cross_v || !d->cross_kt)
 		goto fail;
-	d->ldk = nn_attn_ld(hp->n_text_ctx);
+	d->ldk = nn_attn_ld_strips(hp->n_text_ctx);
 	d->ldc = nn_attn_ld_strips(hp->n_audio_ctx);
 	for (int l = 0; l < hp->n_text_layer; l++) {
 		d->kself[l] = calloc((size_t)n_seq * dm * d->ldk, sizeof(float));
@@ -217,9 +219,62 @@ int wsp_decoder_set_encoder(struct wsp_decoder *d, const struct wsp_exec *x, con
 	return cross_project(d, x, enc);
 }
 
+/*
+ * The self-attention cache of one sequence and layer, laid out as the
+ * attention kernel reads it, in address order: keys as n_head blocks of
+ * hd × ldk floats in strips of 64 positions (struct nn_attn.kt_strips),
+ * values as n_head blocks of n_text_ctx × hd floats.
+ */
+static size_t kv_per_k(const struct wsp_decoder *d)
+{
+	return (size_t)d->m->hp.n_text_state * d->ldk;
+}
+
+static size_t kv_per_v(const struct wsp_decoder *d)
+{
+	return (size_t)d->m->hp.n_text_ctx * d->m->hp.n_text_state;
+}
+
+/* positions [@p0, @p1) of one sequence's keys @sk to @dk (either layout's block) */
+static void kv_copy_k(const struct wsp_decoder *d, float *dk, const float *sk, int p0, int p1)
+{
+	int nh = d->m->hp.n_text_head, hd = d->m->hp.n_text_state / nh;
+	size_t strip = (size_t)64 * hd;
+
+	for (int h = 0; h < nh; h++) {
+		float *dh = dk + (size_t)h * hd * d->ldk;
+		const float *sh = sk + (size_t)h * hd * d->ldk;
+
+		for (int j = p0; j < p1;) {
+			int t = j / 64, j1 = (t + 1) * 64 < p1 ? (t + 1) * 64 : p1;
+
+			if (j % 64 == 0 && j1 - j == 64) {   /* a whole strip */
+				memcpy(dh + t * strip, sh + t * strip, strip * sizeof(float));
+			} else {
+				for (int c = 0; c < hd; c++)
+					memcpy(dh + t * strip + (size_t)c * 64 + j % 64,
+					       sh + t * strip + (size_t)c * 64 + j % 64,
+					       (size_t)(j1 - j) * sizeof(float));
+			}
+			j = j1;
+		}
+	}
+}
+
+/* positions [@p0, @p1) of one sequence's values @sv to @dv */
+static void kv_copy_v(const struct wsp_decoder *d, float *dv, const float *sv, int p0, int p1)
+{
+	int nh = d->m->hp.n_text_head, hd = d->m->hp.n_text_state / nh;
+	size_t head = (size_t)d->m->hp.n_text_ctx * hd;
+
+	for (int h = 0; h < nh; h++)
+		memcpy(dv + h * head + (size_t)p0 * hd, sv + h * head + (size_t)p0 * hd,
+		       (size_t)(p1 - p0) * hd * sizeof(float));
+}
+
 int wsp_decoder_reorder(struct wsp_decoder *d, const int *src)
 {
-	size_t dm, per, used, perk;
+	size_t perk, per, blk;
 	int n_move = 0;
 	float *tmp;
 
@@ -230,42 +285,36 @@ int wsp_decoder_reorder(struct wsp_decoder *d, const int *src)
 			return -EINVAL;
 		n_move += src[i] != i;
 	}
-	dm = (size_t)d->m->hp.n_text_state;
-	per = (size_t)d->m->hp.n_text_ctx * dm;
-	used = (size_t)d->n_past * dm;
-	perk = dm * d->ldk;
-	if (used == 0 || n_move == 0 || d->same)
+	perk = kv_per_k(d);
+	per = kv_per_v(d);
+	blk = perk > per ? perk : per;
+	if (d->n_past == 0 || n_move == 0 || d->same)
 		return 0;   /* nothing moves, or every source equals its destination */
 	if (!d->reorder_tmp) {
-		d->reorder_tmp = malloc((size_t)d->n_seq * per * sizeof(float));
+		d->reorder_tmp = malloc((size_t)d->n_seq * blk * sizeof(float));
 		if (!d->reorder_tmp)
 			return -ENOMEM;
 	}
 	tmp = d->reorder_tmp;
-	/* only the sequences that change are copied: all reads first, then the writes */
+	/*
+	 * Only the sequences that change are copied, positions [0, n_past):
+	 * all reads first, then the writes (a source may also be a destination).
+	 */
 	for (int l = 0; l < d->m->hp.n_text_layer; l++) {
 		float *kc = d->kself[l], *vc = d->vself[l];
 
-		/* values: n_past rows per sequence, contiguous */
 		for (int i = 0; i < d->n_seq; i++)
 			if (src[i] != i)
-				memcpy(tmp + i * used, vc + src[i] * per, used * sizeof(float));
+				kv_copy_v(d, tmp + i * blk, vc + src[i] * per, 0, d->n_past);
 		for (int i = 0; i < d->n_seq; i++)
 			if (src[i] != i)
-				memcpy(vc + i * per, tmp + i * used, used * sizeof(float));
-		/* keys: d rows of n_past positions per sequence */
+				kv_copy_v(d, vc + i * per, tmp + i * blk, 0, d->n_past);
 		for (int i = 0; i < d->n_seq; i++)
 			if (src[i] != i)
-				for (size_t c = 0; c < dm; c++)
-					memcpy(tmp + i * used + c * d->n_past,
-					       kc + src[i] * perk + c * d->ldk,
-					       d->n_past * sizeof(float));
+				kv_copy_k(d, tmp + i * blk, kc + src[i] * perk, 0, d->n_past);
 		for (int i = 0; i < d->n_seq; i++)
 			if (src[i] != i)
-				for (size_t c = 0; c < dm; c++)
-					memcpy(kc + i * perk + c * d->ldk,
-					       tmp + i * used + c * d->n_past,
-					       d->n_past * sizeof(float));
+				kv_copy_k(d, kc + i * perk, tmp + i * blk, 0, d->n_past);
 	}
 	return 0;
 }
@@ -284,26 +333,32 @@ int wsp_decoder_reorder(struct wsp_decoder *d, const int *src)
 static int self_attention(struct wsp_decoder *d, int l, int s)
 {
 	const struct wsp_model *m = d->m;
-	int dm = m->hp.n_text_state, nh = m->hp.n_text_head, n_tok = d->n_tok;
-	size_t per = (size_t)m->hp.n_text_ctx * dm;
-	float *kc = d->kself[l] + s * (size_t)dm * d->ldk, *vc = d->vself[l] + s * per;
+	int dm = m->hp.n_text_state, nh = m->hp.n_text_head, n_tok = d->n_tok, hd = dm / nh;
+	size_t vhead = (size_t)m->hp.n_text_ctx * hd;
+	float *kc = d->kself[l] + s * kv_per_k(d), *vc = d->vself[l] + s * kv_per_v(d);
 	const float *q = d->qkv + (size_t)s * n_tok * 3 * dm;
 	struct nn_attn a = {
 		.q = q, .ldq = 3 * (size_t)dm,
-		.kt = kc, .ldkt = d->ldk, .v = vc, .ldv = (size_t)dm,
+		.kt = kc, .ldkt = d->ldk, .kt_strips = 1,
+		.v = vc, .ldv = (size_t)hd, .v_head = vhead,
 		.out = d->att + (size_t)s * n_tok * dm, .ldo = (size_t)dm,
-		.n_q = n_tok, .n_kv = d->n_past + n_tok, .n_head = nh, .hd = dm / nh,
+		.n_q = n_tok, .n_kv = d->n_past + n_tok, .n_head = nh, .hd = hd,
 		.causal = 1,
 	};
 
-	/* append this step's keys (as columns) and values to the cache */
+	/* append this step's keys (as columns of their strips) and values to the cache */
 	for (int t = 0; t < n_tok; t++) {
-		const float *kn = q + (size_t)t * 3 * dm + dm;
+		const float *kn = q + (size_t)t * 3 * dm + dm, *vn = kn + dm;
+		int pos = d->n_past + t;
 
-		for (int c = 0; c < dm; c++)
-			kc[(size_t)c * d->ldk + d->n_past + t] = kn[c];
-		memcpy(vc + (size_t)(d->n_past + t) * dm, q + (size_t)t * 3 * dm + 2 * dm,
-		       (size_t)dm * sizeof(float));
+		for (int h = 0; h < nh; h++) {
+			float *kh = kc + (size_t)h * hd * d->ldk;
+
+			for (int c = 0; c < hd; c++)
+				kh[nn_attn_kt_at(&a, d->ldk, c, pos)] = kn[h * hd + c];
+			memcpy(vc + h * vhead + (size_t)pos * hd, vn + h * hd,
+			       (size_t)hd * sizeof(float));
+		}
 	}
 	return nn_attention(&a, 1);
 }
@@ -322,7 +377,15 @@ static int cross_attention(struct wsp_decoder *d, int l)
 		.hd = dm / nh, .causal = 0,
 	};
 
-	return nn_attention(&a, 1);
+	/*
+	 * The bulk of a step's own work (every query against all audio
+	 * positions), and independent per head: the heads go to the tiler's
+	 * pool, whose workers are usually still spinning after the matmul
+	 * before (tiler/tile_pool.c), so the other cores take a share instead
+	 * of waiting. Same bits at any thread count (each item is one head's
+	 * block, computed the same way wherever it runs).
+	 */
+	return nn_attention(&a, d->threads);
 }
 
 /*
@@ -552,27 +615,21 @@ int wsp_decoder_step(struct wsp_decoder *d, const int32_t *tokens, int n_tok,
 int wsp_decoder_step_shared(struct wsp_decoder *d, const int32_t *tokens, int n_tok,
 			    int logits_from, float *logits)
 {
-	size_t dm, per, perk, n_out, V;
+	size_t per, perk, n_out, V;
 	int ret = step_run(d, 1, tokens, n_tok, logits_from, logits);
 
 	if (ret)
 		return ret;
 	/* sequence 0's new keys and values, and its logits, to the others */
-	dm = (size_t)d->m->hp.n_text_state;
-	per = (size_t)d->m->hp.n_text_ctx * dm;
-	perk = dm * d->ldk;
-	for (int l = 0; l < d->m->hp.n_text_layer; l++) {
-		const float *k0 = d->kself[l] + d->n_past;
-		const float *v0 = d->vself[l] + (size_t)d->n_past * dm;
-
+	perk = kv_per_k(d);
+	per = kv_per_v(d);
+	for (int l = 0; l < d->m->hp.n_text_layer; l++)
 		for (int s = 1; s < d->n_seq; s++) {
-			for (size_t c = 0; c < dm; c++)
-				memcpy(d->kself[l] + s * perk + c * d->ldk + d->n_past,
-				       k0 + c * d->ldk, (size_t)n_tok * sizeof(float));
-			memcpy(d->vself[l] + s * per + (size_t)d->n_past * dm, v0,
-			       (size_t)n_tok * dm * sizeof(float));
+			kv_copy_k(d, d->kself[l] + s * perk, d->kself[l], d->n_past,
+				  d->n_past + n_tok);
+			kv_copy_v(d, d->vself[l] + s * per, d->vself[l], d->n_past,
+				  d->n_past + n_tok);
 		}
-	}
 	n_out = (size_t)(n_tok - logits_from);
 	V = (size_t)d->m->hp.n_vocab;
 	for (int s = 1; s < d->n_seq && n_out; s++)

@@ -17,16 +17,18 @@ struct dec_node;
 struct wsp_decoder {
 	const struct wsp_model *m;
 	struct wsp_exec xl;       /* the caller's, on one thread (see wsp_decoder_new()) */
+	int threads;              /* the caller's threads, for the attention items (decoder.c) */
 	int n_seq, n_past;
 	int n_run;                /* sequences the current step computes (1 or n_seq) */
 	int same;                 /* every sequence's cache is sequence 0's (shared steps only) */
 	struct wsp_dec_gang *gang; /* from the caller's exec; NULL: steps run alone */
-	float **kself, **vself;   /* per layer: n_seq × d × ldk (keys, transposed)
-				     and n_seq × n_text_ctx × d (values) */
+	float **kself, **vself;   /* per layer and sequence: keys, n_head × hd × ldk in strips of 64
+				     positions (struct nn_attn.kt_strips); values, n_head ×
+				     n_text_ctx × hd (see decoder.c, kv_copy_k()) */
 	float **cross_v;          /* per layer: n_head × n_audio_ctx × hd, each head's values contiguous */
 	float **cross_kt;         /* per layer: n_head × hd × ldc, the cross keys in strips of 64
 				     (struct nn_attn.kt_strips) */
-	size_t ldk, ldc;          /* nn_attn_ld(n_text_ctx), nn_attn_ld_strips(n_audio_ctx) */
+	size_t ldk, ldc;          /* nn_attn_ld_strips() of n_text_ctx and n_audio_ctx */
 	/* the step graph and its nodes; the current step's arguments */
 	struct npu_graph *graph;
 	struct dec_node *nodes;
