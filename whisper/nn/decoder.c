@@ -207,6 +207,7 @@ void wsp_decoder_reset(struct wsp_decoder *d)
 	if (d) {
 		d->n_past = 0;
 		d->same = 0;
+		d->n_shared = 0;
 	}
 }
 
@@ -216,6 +217,7 @@ int wsp_decoder_set_encoder(struct wsp_decoder *d, const struct wsp_exec *x, con
 		return -EINVAL;
 	d->n_past = 0;
 	d->same = 0;
+	d->n_shared = 0;
 	return cross_project(d, x, enc);
 }
 
@@ -233,6 +235,12 @@ static size_t kv_per_k(const struct wsp_decoder *d)
 static size_t kv_per_v(const struct wsp_decoder *d)
 {
 	return (size_t)d->m->hp.n_text_ctx * d->m->hp.n_text_state;
+}
+
+/* the positions of a shared prompt of @n_shared that only sequence 0 keeps: whole strips */
+static int kv_split_of(int n_shared)
+{
+	return n_shared / 64 * 64;
 }
 
 /* positions [@p0, @p1) of one sequence's keys @sk to @dk (either layout's block) */
@@ -275,7 +283,7 @@ static void kv_copy_v(const struct wsp_decoder *d, float *dv, const float *sv, i
 int wsp_decoder_reorder(struct wsp_decoder *d, const int *src)
 {
 	size_t perk, per, blk;
-	int n_move = 0;
+	int n_move = 0, p0;
 	float *tmp;
 
 	if (!d || !src)
@@ -297,24 +305,26 @@ int wsp_decoder_reorder(struct wsp_decoder *d, const int *src)
 	}
 	tmp = d->reorder_tmp;
 	/*
-	 * Only the sequences that change are copied, positions [0, n_past):
-	 * all reads first, then the writes (a source may also be a destination).
+	 * Only the sequences that change are copied, and only the positions
+	 * each keeps itself, [kv_split_of(n_shared), n_past): all reads first,
+	 * then the writes (a source may also be a destination).
 	 */
+	p0 = kv_split_of(d->n_shared);
 	for (int l = 0; l < d->m->hp.n_text_layer; l++) {
 		float *kc = d->kself[l], *vc = d->vself[l];
 
 		for (int i = 0; i < d->n_seq; i++)
 			if (src[i] != i)
-				kv_copy_v(d, tmp + i * blk, vc + src[i] * per, 0, d->n_past);
+				kv_copy_v(d, tmp + i * blk, vc + src[i] * per, p0, d->n_past);
 		for (int i = 0; i < d->n_seq; i++)
 			if (src[i] != i)
-				kv_copy_v(d, vc + i * per, tmp + i * blk, 0, d->n_past);
+				kv_copy_v(d, vc + i * per, tmp + i * blk, p0, d->n_past);
 		for (int i = 0; i < d->n_seq; i++)
 			if (src[i] != i)
-				kv_copy_k(d, tmp + i * blk, kc + src[i] * perk, 0, d->n_past);
+				kv_copy_k(d, tmp + i * blk, kc + src[i] * perk, p0, d->n_past);
 		for (int i = 0; i < d->n_seq; i++)
 			if (src[i] != i)
-				kv_copy_k(d, kc + i * perk, tmp + i * blk, 0, d->n_past);
+				kv_copy_k(d, kc + i * perk, tmp + i * blk, p0, d->n_past);
 	}
 	return 0;
 }
@@ -345,6 +355,13 @@ static int self_attention(struct wsp_decoder *d, int l, int s)
 		.n_q = n_tok, .n_kv = d->n_past + n_tok, .n_head = nh, .hd = hd,
 		.causal = 1,
 	};
+
+	if (s > 0 && kv_split_of(d->n_shared) > 0) {
+		/* the shared prompt's whole strips: sequence 0's, read there */
+		a.kt_lo = d->kself[l];
+		a.v_lo = d->vself[l];
+		a.kv_split = kv_split_of(d->n_shared);
+	}
 
 	/* append this step's keys (as columns of their strips) and values to the cache */
 	for (int t = 0; t < n_tok; t++) {
@@ -616,19 +633,29 @@ int wsp_decoder_step_shared(struct wsp_decoder *d, const int32_t *tokens, int n_
 			    int logits_from, float *logits)
 {
 	size_t per, perk, n_out, V;
-	int ret = step_run(d, 1, tokens, n_tok, logits_from, logits);
+	int p0, p1, ret = step_run(d, 1, tokens, n_tok, logits_from, logits);
 
 	if (ret)
 		return ret;
-	/* sequence 0's new keys and values, and its logits, to the others */
+	/*
+	 * Sequence 0's new keys and values, and its logits, to the others.
+	 * When every cache was sequence 0's, the prompt so far is shared: the
+	 * others read its whole strips in sequence 0's cache (self_attention())
+	 * and get only the positions past the last whole strip.
+	 */
 	perk = kv_per_k(d);
 	per = kv_per_v(d);
+	p1 = d->n_past + n_tok;
+	if (d->n_past == 0 || d->same) {
+		d->n_shared = p1;
+		p0 = kv_split_of(p1);   /* under 64 positions */
+	} else {
+		p0 = d->n_past;
+	}
 	for (int l = 0; l < d->m->hp.n_text_layer; l++)
 		for (int s = 1; s < d->n_seq; s++) {
-			kv_copy_k(d, d->kself[l] + s * perk, d->kself[l], d->n_past,
-				  d->n_past + n_tok);
-			kv_copy_v(d, d->vself[l] + s * per, d->vself[l], d->n_past,
-				  d->n_past + n_tok);
+			kv_copy_k(d, d->kself[l] + s * perk, d->kself[l], p0, p1);
+			kv_copy_v(d, d->vself[l] + s * per, d->vself[l], p0, p1);
 		}
 	n_out = (size_t)(n_tok - logits_from);
 	V = (size_t)d->m->hp.n_vocab;
@@ -656,6 +683,7 @@ int wsp_decoder_align(struct wsp_decoder *d, const int32_t *tokens, int n_tok,
 			return -EINVAL;
 	d->n_past = 0;
 	d->same = 0;
+	d->n_shared = 0;
 	d->align_heads = heads;
 	d->n_align = n_heads;
 	d->align_qk = qk;

@@ -21,6 +21,14 @@ struct wsp_decoder {
 	int n_seq, n_past;
 	int n_run;                /* sequences the current step computes (1 or n_seq) */
 	int same;                 /* every sequence's cache is sequence 0's (shared steps only) */
+	/*
+	 * Positions [0, n_shared) of every sequence's self-attention cache are
+	 * the same (the prompt of wsp_decoder_step_shared()), and those below
+	 * kv_split_of(n_shared) (whole strips of 64) are kept in sequence 0's
+	 * cache only: the other sequences read them there (struct
+	 * nn_attn.kv_split) and nothing copies or reorders them.
+	 */
+	int n_shared;
 	struct wsp_dec_gang *gang; /* from the caller's exec; NULL: steps run alone */
 	float **kself, **vself;   /* per layer and sequence: keys, n_head × hd × ldk in strips of 64
 				     positions (struct nn_attn.kt_strips); values, n_head ×

@@ -128,6 +128,14 @@ struct nn_attn {
 	 * head's values contiguous (read in address order).
 	 */
 	size_t v_head;
+	/*
+	 * Keys and values of positions below kv_split (a multiple of 64; 0:
+	 * none) come from kt_lo and v_lo instead, laid out as kt and v (same
+	 * ldkt, kt_strips, ldv, v_head): the prompt every beam shares, stored
+	 * once (decoder.c). fp32 only.
+	 */
+	const float *kt_lo, *v_lo;
+	int kv_split;
 	int n_q, n_kv, n_head, hd;
 	int causal;                   /* query i sees keys 0 .. n_kv - n_q + i */
 	int bf16;                     /* products in bf16 (wsp_attn_use_bf16()); kt unused */
@@ -160,6 +168,12 @@ static inline size_t nn_attn_kt_at(const struct nn_attn *a, size_t ldkt, int c, 
 static inline const float *nn_attn_v(const struct nn_attn *a, int h)
 {
 	return a->v + (size_t)h * (a->v_head ? a->v_head : (size_t)a->hd);
+}
+
+/** nn_attn_v_lo - head @h's first value row below kv_split. */
+static inline const float *nn_attn_v_lo(const struct nn_attn *a, int h)
+{
+	return a->v_lo + (size_t)h * (a->v_head ? a->v_head : (size_t)a->hd);
 }
 
 /**

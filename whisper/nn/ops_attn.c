@@ -44,6 +44,8 @@ static void block_generic(const struct nn_attn *a, int h, int q0, int nq,
 {
 	const float *q = a->q + (size_t)q0 * a->ldq + (size_t)h * a->hd;
 	const float *v = nn_attn_v(a, h);
+	const float *kt_lo = a->kv_split ? a->kt_lo + (size_t)h * a->hd * ldkt : NULL;
+	const float *v_lo = a->kv_split ? nn_attn_v_lo(a, h) : NULL;
 	float *out = a->out + (size_t)q0 * a->ldo + (size_t)h * a->hd;
 	float scale = 1.0f / sqrtf((float)a->hd);
 	int keep0 = a->n_kv - a->n_q + q0 + 1;
@@ -60,13 +62,13 @@ static void block_generic(const struct nn_attn *a, int h, int q0, int nq,
 		for (int c = 0; c < a->hd; c++) {
 			float qc = q[(size_t)r * a->ldq + c];
 			for (int j = 0; j < ncols; j++)
-				sr[j] += qc * kt[nn_attn_kt_at(a, ldkt, c, j)];
+				sr[j] += qc * (j < a->kv_split ? kt_lo : kt)[nn_attn_kt_at(a, ldkt, c, j)];
 		}
 		nn_softmax_rows(sr, 1, ncols, ldkt, scale, a->causal, keep0 + r);
 		for (int c = 0; c < a->hd; c++)
 			o[c] = 0.0f;
 		for (int j = 0; j < ncols; j++) {
-			const float *vr = v + (size_t)j * a->ldv;
+			const float *vr = (j < a->kv_split ? v_lo : v) + (size_t)j * a->ldv;
 			float p = sr[j];
 
 			for (int c = 0; c < a->hd; c++)

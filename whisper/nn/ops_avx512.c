@@ -175,10 +175,14 @@ qk_tile(int R, const float *q, size_t ldq, const float *kt, size_t ldk, int hd,
 			_mm512_mask_storeu_ps(s + (size_t)r * lds + 16 * v, mk[v], acc[r][v]);
 }
 
-/* out[r][0..63] = inv[r] · sum_{c < n} s[r][c] · v[c][0..63], R rows, hd = 64. */
+/*
+ * out[r][0..63] = inv[r] · sum_{c < n} s[r][c] · v[c][0..63], R rows, hd = 64,
+ * where value row c is @v_lo + c·ldv below @split and @v + c·ldv from it on
+ * (struct nn_attn.kv_split): one sum in position order either way.
+ */
 static inline __attribute__((always_inline)) void
-pv_tile(int R, const float *s, size_t lds, const float *v, size_t ldv, int n,
-	const float *inv, float *out, size_t ldo)
+pv_tile(int R, const float *s, size_t lds, const float *v_lo, int split, const float *v,
+	size_t ldv, int n, const float *inv, float *out, size_t ldo)
 {
 	__m512 acc[ATTN_TILE_ROWS][4];
 
@@ -186,7 +190,7 @@ pv_tile(int R, const float *s, size_t lds, const float *v, size_t ldv, int n,
 		for (int c = 0; c < 4; c++)
 			acc[r][c] = _mm512_setzero_ps();
 	for (int c = 0; c < n; c++) {
-		const float *vr = v + (size_t)c * ldv;
+		const float *vr = (c < split ? v_lo : v) + (size_t)c * ldv;
 		__m512 v0 = _mm512_loadu_ps(vr), v1 = _mm512_loadu_ps(vr + 16);
 		__m512 v2 = _mm512_loadu_ps(vr + 32), v3 = _mm512_loadu_ps(vr + 48);
 
@@ -255,7 +259,10 @@ void nn_attn_block_avx512(const struct nn_attn *a, int h, int q0, int nq,
 	float scale = 1.0f / sqrtf((float)a->hd), inv[ATTN_TILE_ROWS];
 	int keep0 = a->n_kv - a->n_q + q0 + 1;
 	int ncols = a->causal ? keep0 + nq - 1 : a->n_kv;
+	int split = a->kv_split;
 	size_t ldk = a->kt_strips ? 64 : ldkt;
+	const float *kt_lo = split ? a->kt_lo + (size_t)h * a->hd * ldkt : NULL;
+	const float *v_lo = split ? nn_attn_v_lo(a, h) : NULL;
 
 	if (ncols > a->n_kv)
 		ncols = a->n_kv;
@@ -264,7 +271,8 @@ void nn_attn_block_avx512(const struct nn_attn *a, int h, int q0, int nq,
 		float *si = s + (size_t)i * ldkt;
 
 		for (int j = 0; j < ncols; j += 64) {
-			const float *kj = a->kt_strips ? kt + (size_t)j * a->hd : kt + j;
+			const float *kb = j < split ? kt_lo : kt;
+			const float *kj = a->kt_strips ? kb + (size_t)j * a->hd : kb + j;
 
 			DISPATCH6(R, qk_tile(RR, q + (size_t)i * a->ldq, a->ldq, kj, ldk, a->hd,
 					     ncols - j, si + j, ldkt));
@@ -276,7 +284,7 @@ void nn_attn_block_avx512(const struct nn_attn *a, int h, int q0, int nq,
 			nmax = n > nmax ? n : nmax;
 			inv[r] = softmax_row(si + (size_t)r * ldkt, n, ncols, scale);
 		}
-		DISPATCH6(R, pv_tile(RR, si, ldkt, v, a->ldv, nmax, inv,
+		DISPATCH6(R, pv_tile(RR, si, ldkt, v_lo, split, v, a->ldv, nmax, inv,
 				     out + (size_t)i * a->ldo, a->ldo));
 	}
 }
