@@ -4,21 +4,18 @@
  * ops_avx512.c) against a double-precision reference, and the layouts the
  * decoder gives it (keys in strips of 64, values per head, a shared prefix
  * read from another cache through kv_split) against the plain layout: the
- * same bits, at every tile height (1 to 9 query rows in one call); values
- * stored as half floats against double, and the float-to-half rounding.
+ * same bits, at every tile height (1 to 9 query rows in one call).
  *
  * Each suite runs the AVX-512 block where the CPU has it; the "generic"
  * suite forces the portable loops (AMN_OPS=generic, read once per test
  * process).
  */
 #include <criterion/criterion.h>
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "whisper/nn/ops.h"
-#include "whisper/model/weights.h"
 
 enum { NH = 3, HD = 64, DM = NH * HD, MAXQ = 9, MAXKV = 200 };
 
@@ -178,82 +175,9 @@ static void check_all(void)
 	free(ref);
 }
 
-/*
- * Half-float values (struct nn_attn.v_f16, the INT8 decoder's cross-attention):
- * against double on the same rounded values, and the conversion against the
- * rounding rules (nearest even, clamped to ±65504, subnormal halves).
- */
-static void check_f16(void)
-{
-	enum { NQ = 5, NKV = 150 };
-	static const float cases[] = {
-		0.0f, -0.0f, 1.0f, -2.5f, 65504.0f, 65519.0f, 1e9f, -1e9f, 6.1035156e-05f,
-		5.9604645e-08f, 2.9802322e-08f, 1.0f + 1.0f / 2048.0f, 1.0f + 3.0f / 2048.0f,
-		3e-06f,
-	};
-	static const uint16_t want[] = {
-		0x0000, 0x8000, 0x3c00, 0xc100, 0x7bff, 0x7bff, 0x7bff, 0xfbff, 0x0400,
-		0x0001, 0x0000, 0x3c00, 0x3c02, 0x0032,
-	};
-	enum { NC = sizeof(cases) / sizeof(cases[0]) };
-	float *q = malloc(NQ * DM * sizeof(float)), *k = malloc(NKV * DM * sizeof(float));
-	float *v = malloc(NKV * DM * sizeof(float)), *vr = malloc(NKV * DM * sizeof(float));
-	float *out = malloc(NQ * DM * sizeof(float));
-	uint16_t *vh = malloc(NKV * DM * sizeof(uint16_t)), h[NC];
-	size_t ldkt = nn_attn_ld_strips(NKV);
-	float *kt = calloc(NH * HD * ldkt, sizeof(float)), *vt = malloc(NKV * DM * sizeof(float));
-	double *ref = malloc(NQ * DM * sizeof(double)), worst = 0.0;
-
-	nn_f32_to_f16(h, cases, NC);
-	for (int i = 0; i < NC; i++)
-		cr_expect_eq(h[i], want[i], "%g: half 0x%04x, want 0x%04x", cases[i], h[i],
-			     want[i]);
-	fill(q, NQ * DM, 4, 3.0f);
-	fill(k, NKV * DM, 5, 1.0f);
-	fill(v, NKV * DM, 6, 1.0f);
-	/* values rounded through halves, per head, then back to floats exactly */
-	to_strips(k, v, NKV, kt, ldkt, vt);
-	nn_f32_to_f16(vh, vt, NKV * DM);
-	for (int h2 = 0; h2 < NH; h2++)
-		for (int j = 0; j < NKV; j++)
-			wsp_f16_row_to_f32(vr + (size_t)j * DM + h2 * HD,
-					   vh + ((size_t)h2 * NKV + j) * HD, HD);
-	for (int i = 0; i < NKV * DM; i++)
-		cr_assert_leq(fabsf(vr[i] - v[i]), fabsf(v[i]) / 2048.0f + 3e-8f);
-	reference(q, NQ, k, vr, NKV, 0, ref);
-	{
-		struct nn_attn a = {
-			.q = q, .ldq = DM, .kt = kt, .ldkt = ldkt, .kt_strips = 1,
-			.v_f16 = vh, .ldv = HD, .v_head = (size_t)NKV * HD,
-			.out = out, .ldo = DM, .n_q = NQ, .n_kv = NKV, .n_head = NH, .hd = HD,
-		};
-
-		cr_assert_eq(nn_attention(&a, 2), 0);
-		a.kv_split = 64;
-		cr_expect_eq(nn_attention(&a, 1), -EINVAL, "half values with a split");
-	}
-	for (int i = 0; i < NQ * DM; i++)
-		worst = fmax(worst, fabs(out[i] - ref[i]));
-	cr_expect_lt(worst, 2e-6, "half-float values: max error %g", worst);
-	free(q);
-	free(k);
-	free(v);
-	free(vr);
-	free(out);
-	free(vh);
-	free(kt);
-	free(vt);
-	free(ref);
-}
-
 Test(attn, fp32_block_matches_double_and_layouts_give_the_same_bits)
 {
 	check_all();
-}
-
-Test(attn, half_float_values_match_double)
-{
-	check_f16();
 }
 
 static void force_generic(void)
@@ -266,5 +190,4 @@ Test(attn_generic, portable_block_matches_double_and_layouts_give_the_same_bits,
 {
 	cr_assert_eq(nn_have_avx512(), 0, "AMN_OPS=generic was read too late");
 	check_all();
-	check_f16();
 }

@@ -41,8 +41,6 @@ void wsp_decoder_free(struct wsp_decoder *d)
 			free(d->vself[l]);
 		if (d->cross_v)
 			free(d->cross_v[l]);
-		if (d->cross_vh)
-			free(d->cross_vh[l]);
 		if (d->cross_kt)
 			free(d->cross_kt[l]);
 	}
@@ -51,7 +49,6 @@ void wsp_decoder_free(struct wsp_decoder *d)
 	free(d->kself);
 	free(d->vself);
 	free(d->cross_v);
-	free(d->cross_vh);
 	free(d->cross_kt);
 	free(d->xs);
 	free(d->h);
@@ -109,14 +106,6 @@ static int grow(struct wsp_decoder *d, int rows)
  * of 64 positions (struct nn_attn.kt_strips), the values of each head
  * contiguous. Every beam's query of a step reads all of them, and from
  * memory: 1500 positions × 2d floats per layer do not stay in cache.
- *
- * On the INT8 path the values are stored as half floats (fp32 arithmetic),
- * halving what a step reads of them; the keys stay fp32. Measured with the
- * greedy-token tests (CTranslate2 float32 tokens from its own encoder
- * output): half-float values keep 7 of 7 utterances on tiny.en and base;
- * half-float keys (scores go through exp) flip jfk and spk1_snt2 on
- * tiny.en, and so do half-float self-attention values. The fp32 path keeps
- * fp32 (it is the reference).
  */
 static int cross_project(struct wsp_decoder *d, const struct wsp_exec *x, const float *enc)
 {
@@ -139,19 +128,12 @@ static int cross_project(struct wsp_decoder *d, const struct wsp_exec *x, const 
 		if (ret)
 			break;
 		for (int h = 0; h < a.n_head; h++) {
-			size_t off = (size_t)h * n_kv * a.hd;
+			float *vh = d->cross_v[l] + (size_t)h * n_kv * a.hd;
 
 			nn_attn_pack_k_strips(&a, h, d->cross_kt[l] + (size_t)h * a.hd * d->ldc);
-			for (size_t j = 0; j < n_kv; j++) {
-				const float *src = kv + j * 2 * dm + dm + (size_t)h * a.hd;
-
-				if (d->cross_vh)
-					nn_f32_to_f16(d->cross_vh[l] + off + j * a.hd, src,
-						      (size_t)a.hd);
-				else
-					memcpy(d->cross_v[l] + off + j * a.hd, src,
-					       (size_t)a.hd * sizeof(float));
-			}
+			for (size_t j = 0; j < n_kv; j++)
+				memcpy(vh + j * a.hd, kv + j * 2 * dm + dm + (size_t)h * a.hd,
+				       (size_t)a.hd * sizeof(float));
 		}
 	}
 	free(kv);
@@ -193,25 +175,18 @@ int wsp_decoder_new(const struct wsp_model *m, const struct wsp_exec *x,
 	d->n_run = n_seq;
 	d->kself = calloc((size_t)hp->n_text_layer, sizeof(float *));
 	d->vself = calloc((size_t)hp->n_text_layer, sizeof(float *));
-	if (x->precision == WSP_INT8)
-		d->cross_vh = calloc((size_t)hp->n_text_layer, sizeof(uint16_t *));
-	else
-		d->cross_v = calloc((size_t)hp->n_text_layer, sizeof(float *));
+	d->cross_v = calloc((size_t)hp->n_text_layer, sizeof(float *));
 	d->cross_kt = calloc((size_t)hp->n_text_layer, sizeof(float *));
-	if (!d->kself || !d->vself || !(d->cross_v || d->cross_vh) || !d->cross_kt)
+	if (!d->kself || !d->vself || !d->cross_v || !d->cross_kt)
 		goto fail;
 	d->ldk = nn_attn_ld_strips(hp->n_text_ctx);
 	d->ldc = nn_attn_ld_strips(hp->n_audio_ctx);
 	for (int l = 0; l < hp->n_text_layer; l++) {
 		d->kself[l] = calloc((size_t)n_seq * dm * d->ldk, sizeof(float));
 		d->vself[l] = malloc(cache * sizeof(float));
-		if (d->cross_vh)
-			d->cross_vh[l] = malloc((size_t)hp->n_audio_ctx * dm * sizeof(uint16_t));
-		else
-			d->cross_v[l] = malloc((size_t)hp->n_audio_ctx * dm * sizeof(float));
+		d->cross_v[l] = malloc((size_t)hp->n_audio_ctx * dm * sizeof(float));
 		d->cross_kt[l] = calloc(dm * d->ldc, sizeof(float));
-		if (!d->kself[l] || !d->vself[l] || !(d->cross_vh ? (void *)d->cross_vh[l] :
-						      (void *)d->cross_v[l]) || !d->cross_kt[l])
+		if (!d->kself[l] || !d->vself[l] || !d->cross_v[l] || !d->cross_kt[l])
 			goto fail;
 	}
 	ret = cross_project(d, x, enc);
@@ -412,8 +387,7 @@ static int cross_attention(struct wsp_decoder *d, int l)
 	struct nn_attn a = {
 		.q = d->qkv, .ldq = (size_t)dm,
 		.kt = d->cross_kt[l], .ldkt = d->ldc, .kt_strips = 1,
-		.v = d->cross_v ? d->cross_v[l] : NULL,
-		.v_f16 = d->cross_vh ? d->cross_vh[l] : NULL, .ldv = (size_t)dm / nh,
+		.v = d->cross_v[l], .ldv = (size_t)dm / nh,
 		.v_head = (size_t)m->hp.n_audio_ctx * (dm / nh),
 		.out = d->att, .ldo = (size_t)dm,
 		.n_q = d->n_run * d->n_tok, .n_kv = m->hp.n_audio_ctx, .n_head = nh,

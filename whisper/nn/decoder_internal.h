@@ -33,9 +33,7 @@ struct wsp_decoder {
 	float **kself, **vself;   /* per layer and sequence: keys, n_head × hd × ldk in strips of 64
 				     positions (struct nn_attn.kt_strips); values, n_head ×
 				     n_text_ctx × hd (see decoder.c, kv_copy_k()) */
-	float **cross_v;          /* per layer: n_head × n_audio_ctx × hd, each head's values contiguous
-				     (WSP_FP32) */
-	uint16_t **cross_vh;      /* the same in IEEE half floats (WSP_INT8; decoder.c) */
+	float **cross_v;          /* per layer: n_head × n_audio_ctx × hd, each head's values contiguous */
 	float **cross_kt;         /* per layer: n_head × hd × ldc, the cross keys in strips of 64
 				     (struct nn_attn.kt_strips) */
 	size_t ldk, ldc;          /* nn_attn_ld_strips() of n_text_ctx and n_audio_ctx */

@@ -4,7 +4,6 @@
  * that -O3 vectorizes them (no libm calls inside the hot loops).
  */
 #include <math.h>
-#include <string.h>
 
 #include "common/amn_env.h"
 #include "whisper/nn/ops.h"
@@ -127,39 +126,6 @@ void nn_add(float *y, const float *x, size_t n)
 	}
 	for (size_t i = 0; i < n; i++)
 		y[i] += x[i];
-}
-
-/* one float to a half float: round to nearest even, clamped to ±65504 */
-static uint16_t f32_to_f16_one(float f)
-{
-	uint32_t b, sign, e, h, rem;
-	float a = fabsf(f);
-
-	memcpy(&b, &f, sizeof(b));
-	sign = (b >> 16) & 0x8000u;
-	if (a != a)
-		return (uint16_t)(sign | 0x7e00u);
-	if (a >= 65504.0f)
-		return (uint16_t)(sign | 0x7bffu);
-	if (a < 6.103515625e-05f)   /* below the smallest normal half: steps of 2^-24 */
-		return (uint16_t)(sign | (uint32_t)lrintf(a * 16777216.0f));
-	memcpy(&b, &a, sizeof(b));
-	e = (b >> 23) - 127 + 15;
-	h = (e << 10) | ((b & 0x7fffffu) >> 13);
-	rem = b & 0x1fffu;
-	if (rem > 0x1000u || (rem == 0x1000u && (h & 1u)))
-		h++;   /* a carry into the exponent is still the right half */
-	return (uint16_t)(sign | h);
-}
-
-void nn_f32_to_f16(uint16_t *dst, const float *src, size_t n)
-{
-	if (nn_have_avx512()) {
-		nn_f32_to_f16_avx512(dst, src, n);
-		return;
-	}
-	for (size_t i = 0; i < n; i++)
-		dst[i] = f32_to_f16_one(src[i]);
 }
 
 void nn_im2col_k3(float *col, const float *src, int n_chan, int t_in, int stride,

@@ -136,13 +136,6 @@ struct nn_attn {
 	 */
 	const float *kt_lo, *v_lo;
 	int kv_split;
-	/*
-	 * Values as IEEE half floats, read instead of v (same ldv and v_head,
-	 * counted in halves; fp32 arithmetic): the decoder's cross-attention
-	 * values on the INT8 path (decoder.c says why there only). NULL: v.
-	 * Not with kv_split.
-	 */
-	const uint16_t *v_f16;
 	int n_q, n_kv, n_head, hd;
 	int causal;                   /* query i sees keys 0 .. n_kv - n_q + i */
 	int bf16;                     /* products in bf16 (wsp_attn_use_bf16()); kt unused */
@@ -176,21 +169,6 @@ static inline const float *nn_attn_v(const struct nn_attn *a, int h)
 {
 	return a->v + (size_t)h * (a->v_head ? a->v_head : (size_t)a->hd);
 }
-
-/** nn_attn_v_f16 - head @h's first value row of a->v_f16. */
-static inline const uint16_t *nn_attn_v_f16(const struct nn_attn *a, int h)
-{
-	return a->v_f16 + (size_t)h * (a->v_head ? a->v_head : (size_t)a->hd);
-}
-
-/* Largest head size of attention with half-float values (the portable block's buffer). */
-#define NN_ATTN_F16_MAX_HD 256
-
-/**
- * nn_f32_to_f16 - store @n floats as IEEE half floats, rounded to nearest
- * even; magnitudes above 65504 become ±65504 (no infinities), NaN stays NaN.
- */
-void nn_f32_to_f16(uint16_t *dst, const float *src, size_t n);
 
 /** nn_attn_v_lo - head @h's first value row below kv_split. */
 static inline const float *nn_attn_v_lo(const struct nn_attn *a, int h)
@@ -250,7 +228,6 @@ void nn_layer_norm_avx512(float *y, const float *x, const float *g, const float 
 			   int rows, int d);
 void nn_gelu_avx512(float *x, size_t n);
 void nn_add_avx512(float *y, const float *x, size_t n);
-void nn_f32_to_f16_avx512(uint16_t *dst, const float *src, size_t n);
 /*
  * bf16 attention (call only when nn_have_bf16(), hd = 64): pack head @h's
  * keys as channel pairs (@kt2: hd/2 rows of @ldkt words) and values as

@@ -14,7 +14,6 @@
 
 #include "tiler/tile_pool.h"
 #include "whisper/nn/ops.h"
-#include "whisper/model/weights.h"
 
 void nn_attn_transpose_k(const struct nn_attn *a, int h, float *kt, size_t ldkt)
 {
@@ -70,13 +69,6 @@ static void block_generic(const struct nn_attn *a, int h, int q0, int nq,
 			o[c] = 0.0f;
 		for (int j = 0; j < ncols; j++) {
 			const float *vr = (j < a->kv_split ? v_lo : v) + (size_t)j * a->ldv;
-			float vh[NN_ATTN_F16_MAX_HD];
-
-			if (a->v_f16) {
-				wsp_f16_row_to_f32(vh, nn_attn_v_f16(a, h) + (size_t)j * a->ldv,
-						   (size_t)a->hd);
-				vr = vh;
-			}
 			float p = sr[j];
 
 			for (int c = 0; c < a->hd; c++)
@@ -155,8 +147,6 @@ int nn_attention(const struct nn_attn *a, int threads)
 
 	if (a->n_q <= 0 || a->n_kv <= 0)
 		return 0;
-	if (a->v_f16 && (a->hd > NN_ATTN_F16_MAX_HD || a->kv_split || a->bf16))
-		return -EINVAL;
 	c.nqb = (a->n_q + NN_ATTN_QBLOCK - 1) / NN_ATTN_QBLOCK;
 	if (threads > a->n_head * c.nqb)
 		threads = a->n_head * c.nqb;

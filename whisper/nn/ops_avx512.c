@@ -123,23 +123,6 @@ void nn_add_avx512(float *y, const float *x, size_t n)
 	}
 }
 
-void nn_f32_to_f16_avx512(uint16_t *dst, const float *src, size_t n)
-{
-	const __m512 hi = _mm512_set1_ps(65504.0f), lo = _mm512_set1_ps(-65504.0f);
-	size_t i = 0;
-
-	/* min/max return the second operand for NaN: keep x first so NaN passes */
-	for (; i < n; i += 16) {
-		__mmask16 k = tail_mask((int)(n - i < 16 ? n - i : 16));
-		__m512 x = _mm512_maskz_loadu_ps(k, src + i);
-
-		x = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, hi, _CMP_GT_OQ), x, hi);
-		x = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ), x, lo);
-		_mm256_mask_storeu_epi16(dst + i, k,
-			_mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-	}
-}
-
 /*
  * Query rows per register tile of the fp32 attention block: 6 rows × 64
  * columns are 24 accumulators (plus 4 key or value vectors and a broadcast,
@@ -192,36 +175,24 @@ qk_tile(int R, const float *q, size_t ldq, const float *kt, size_t ldk, int hd,
 			_mm512_mask_storeu_ps(s + (size_t)r * lds + 16 * v, mk[v], acc[r][v]);
 }
 
-/* 16 values from fp32 or, with @half, from IEEE half floats */
-static inline __attribute__((always_inline)) __m512 load_v(const void *p, int half)
-{
-	if (half)
-		return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
-	return _mm512_loadu_ps(p);
-}
-
 /*
  * out[r][0..63] = inv[r] · sum_{c < n} s[r][c] · v[c][0..63], R rows, hd = 64,
  * where value row c is @v_lo + c·ldv below @split and @v + c·ldv from it on
- * (struct nn_attn.kv_split): one sum in position order either way. With
- * @half, @v holds half floats (struct nn_attn.v_f16), converted exactly.
+ * (struct nn_attn.kv_split): one sum in position order either way.
  */
 static inline __attribute__((always_inline)) void
-pv_tile(int R, const float *s, size_t lds, const float *v_lo, int split, const void *v,
-	int half, size_t ldv, int n, const float *inv, float *out, size_t ldo)
+pv_tile(int R, const float *s, size_t lds, const float *v_lo, int split, const float *v,
+	size_t ldv, int n, const float *inv, float *out, size_t ldo)
 {
 	__m512 acc[ATTN_TILE_ROWS][4];
-	size_t es = half ? sizeof(uint16_t) : sizeof(float);
 
 	for (int r = 0; r < R; r++)
 		for (int c = 0; c < 4; c++)
 			acc[r][c] = _mm512_setzero_ps();
 	for (int c = 0; c < n; c++) {
-		const char *vr = c < split ? (const char *)(v_lo + (size_t)c * ldv) :
-			(const char *)v + (size_t)c * ldv * es;
-		int hv = c < split ? 0 : half;
-		__m512 v0 = load_v(vr, hv), v1 = load_v(vr + 16 * es, hv);
-		__m512 v2 = load_v(vr + 32 * es, hv), v3 = load_v(vr + 48 * es, hv);
+		const float *vr = (c < split ? v_lo : v) + (size_t)c * ldv;
+		__m512 v0 = _mm512_loadu_ps(vr), v1 = _mm512_loadu_ps(vr + 16);
+		__m512 v2 = _mm512_loadu_ps(vr + 32), v3 = _mm512_loadu_ps(vr + 48);
 
 		for (int r = 0; r < R; r++) {
 			__m512 p = _mm512_set1_ps(s[(size_t)r * lds + c]);
@@ -313,13 +284,8 @@ void nn_attn_block_avx512(const struct nn_attn *a, int h, int q0, int nq,
 			nmax = n > nmax ? n : nmax;
 			inv[r] = softmax_row(si + (size_t)r * ldkt, n, ncols, scale);
 		}
-		if (a->v_f16) {   /* no split with half values (struct nn_attn) */
-			DISPATCH6(R, pv_tile(RR, si, ldkt, NULL, 0, nn_attn_v_f16(a, h), 1, a->ldv,
-					     nmax, inv, out + (size_t)i * a->ldo, a->ldo));
-		} else {
-			DISPATCH6(R, pv_tile(RR, si, ldkt, v_lo, split, v, 0, a->ldv, nmax, inv,
-					     out + (size_t)i * a->ldo, a->ldo));
-		}
+		DISPATCH6(R, pv_tile(RR, si, ldkt, v_lo, split, v, a->ldv, nmax, inv,
+				     out + (size_t)i * a->ldo, a->ldo));
 	}
 }
 
