@@ -268,6 +268,62 @@ Test(decoder, shared_prompt_equals_per_sequence_prompt)
 	free(lb);
 }
 
+/*
+ * A long shared prompt (over two whole strips of 64 positions, which only
+ * sequence 0 keeps: decoder.c, n_shared) in two shared steps, then steps
+ * with beam reorders, must give the same logits as the prompt run on every
+ * sequence: INT8 bit for bit (per-row activation scales, fp32 attention in
+ * position order either way), fp32 within 1e-3 (OpenBLAS blocks by rows).
+ */
+static void long_shared_prompt_case(enum wsp_precision prec)
+{
+	enum { NS = 3, P = 150, HEAD = 70, STEPS = 4 };
+	const struct wsp_hparams *hp = wsp_model_hparams(model);
+	struct wsp_exec x = { .precision = prec, .threads = 2 };
+	const size_t V = (size_t)hp->n_vocab;
+	static const int src[STEPS][NS] = { { 0, 1, 2 }, { 2, 0, 0 }, { 1, 1, 2 }, { 0, 2, 1 } };
+	int32_t p[P], feed[NS * P], next[NS];
+	float *enc = read_enc(names[0]);
+	float *la = malloc(NS * V * sizeof(float)), *lb = malloc(NS * V * sizeof(float));
+	struct wsp_decoder *da, *db;
+
+	memcpy(p, prompt, (size_t)n_prompt * sizeof(int32_t));
+	for (int i = n_prompt; i < P; i++)
+		p[i] = 300 + 11 * i;
+	for (int s = 0; s < NS; s++)
+		memcpy(feed + s * P, p, sizeof(p));
+	cr_assert_eq(wsp_decoder_new(model, &x, enc, NS, &da), 0);
+	cr_assert_eq(wsp_decoder_new(model, &x, enc, NS, &db), 0);
+	cr_assert_eq(wsp_decoder_step(da, feed, P, P, NULL), 0);
+	cr_assert_eq(wsp_decoder_step_shared(db, p, HEAD, HEAD, NULL), 0);
+	cr_assert_eq(wsp_decoder_step_shared(db, p + HEAD, P - HEAD, P - HEAD, NULL), 0);
+	for (int t = 0; t < STEPS; t++) {
+		cr_assert_eq(wsp_decoder_reorder(da, src[t]), 0);
+		cr_assert_eq(wsp_decoder_reorder(db, src[t]), 0);
+		for (int s = 0; s < NS; s++)
+			next[s] = 400 + 97 * s + 13 * t;
+		cr_assert_eq(wsp_decoder_step(da, next, 1, 0, la), 0);
+		cr_assert_eq(wsp_decoder_step(db, next, 1, 0, lb), 0);
+		if (prec == WSP_INT8)
+			cr_expect_eq(memcmp(la, lb, NS * V * sizeof(float)), 0,
+				     "step %d: max difference %g", t, max_diff(la, lb, NS * V));
+		else
+			cr_expect_lt(max_diff(la, lb, NS * V), 1e-3, "step %d: max difference %g",
+				     t, max_diff(la, lb, NS * V));
+	}
+	wsp_decoder_free(da);
+	wsp_decoder_free(db);
+	free(enc);
+	free(la);
+	free(lb);
+}
+
+Test(decoder, long_shared_prompt_equals_per_sequence_prompt)
+{
+	long_shared_prompt_case(WSP_INT8);
+	long_shared_prompt_case(WSP_FP32);
+}
+
 /* A decoder given a new encoder output must act as one made for it. */
 Test(decoder, set_encoder_equals_new_decoder)
 {

@@ -9,9 +9,10 @@
  * cross-attention keys/values are projected from the encoder output once, in
  * wsp_decoder_new(), and shared by all sequences.
  *
- * Keys are kept transposed (channel major: d rows of key positions), the
- * layout the attention kernel reads, so no step transposes anything: a new
- * self-attention key is written as one column of its sequence's cache.
+ * Keys are kept transposed per head, in strips of 64 positions (hd × 64
+ * floats each), and values per head, the layout the attention kernel reads
+ * in address order, so no step transposes anything: a new self-attention key
+ * is written as one column of its strip.
  */
 #include <errno.h>
 #include <math.h>
@@ -38,8 +39,8 @@ void wsp_decoder_free(struct wsp_decoder *d)
 			free(d->kself[l]);
 		if (d->vself)
 			free(d->vself[l]);
-		if (d->cross_kv)
-			free(d->cross_kv[l]);
+		if (d->cross_v)
+			free(d->cross_v[l]);
 		if (d->cross_kt)
 			free(d->cross_kt[l]);
 	}
@@ -47,7 +48,7 @@ void wsp_decoder_free(struct wsp_decoder *d)
 	free(d->nodes);
 	free(d->kself);
 	free(d->vself);
-	free(d->cross_kv);
+	free(d->cross_v);
 	free(d->cross_kt);
 	free(d->xs);
 	free(d->h);
@@ -98,29 +99,45 @@ static int grow(struct wsp_decoder *d, int rows)
 	return 0;
 }
 
-/* cross-attention keys/values of every layer from the encoder output @enc */
+/*
+ * Cross-attention keys/values of every layer from the encoder output @enc,
+ * projected into one layer's scratch (n_audio_ctx × 2d) and laid out the
+ * way a step reads them, in address order: the keys of each head in strips
+ * of 64 positions (struct nn_attn.kt_strips), the values of each head
+ * contiguous. Every beam's query of a step reads all of them, and from
+ * memory: 1500 positions × 2d floats per layer do not stay in cache.
+ */
 static int cross_project(struct wsp_decoder *d, const struct wsp_exec *x, const float *enc)
 {
 	const struct wsp_model *m = d->m;
 	const struct wsp_hparams *hp = &m->hp;
-	size_t dm = (size_t)hp->n_text_state;
+	size_t dm = (size_t)hp->n_text_state, n_kv = (size_t)hp->n_audio_ctx;
+	float *kv = malloc(n_kv * 2 * dm * sizeof(float));
+	int ret = 0;
 
-	for (int l = 0; l < hp->n_text_layer; l++) {
+	if (!kv)
+		return -ENOMEM;
+	for (int l = 0; l < hp->n_text_layer && !ret; l++) {
 		struct nn_attn a = {
 			.n_kv = hp->n_audio_ctx, .n_head = hp->n_text_head,
-			.hd = (int)dm / hp->n_text_head, .ldk = 2 * dm,
+			.hd = (int)dm / hp->n_text_head, .ldk = 2 * dm, .k = kv,
 		};
-		int ret = wsp_linear(x, &m->dec[l].cross_kv, enc, hp->n_audio_ctx,
-				     (size_t)hp->n_audio_state, d->cross_kv[l], 2 * dm);
 
+		ret = wsp_linear(x, &m->dec[l].cross_kv, enc, hp->n_audio_ctx,
+				 (size_t)hp->n_audio_state, kv, 2 * dm);
 		if (ret)
-			return ret;
-		a.k = d->cross_kv[l];
-		for (int h = 0; h < a.n_head; h++)
-			nn_attn_transpose_k(&a, h, d->cross_kt[l] + (size_t)h * a.hd * d->ldc,
-					     d->ldc);
+			break;
+		for (int h = 0; h < a.n_head; h++) {
+			float *vh = d->cross_v[l] + (size_t)h * n_kv * a.hd;
+
+			nn_attn_pack_k_strips(&a, h, d->cross_kt[l] + (size_t)h * a.hd * d->ldc);
+			for (size_t j = 0; j < n_kv; j++)
+				memcpy(vh + j * a.hd, kv + j * 2 * dm + dm + (size_t)h * a.hd,
+				       (size_t)a.hd * sizeof(float));
+		}
 	}
-	return 0;
+	free(kv);
+	return ret;
 }
 
 int wsp_decoder_new(const struct wsp_model *m, const struct wsp_exec *x,
@@ -152,23 +169,24 @@ int wsp_decoder_new(const struct wsp_model *m, const struct wsp_exec *x,
 	 */
 	d->xl = *x;
 	d->xl.threads = 1;
+	d->threads = wsp_exec_threads(x);
 	d->gang = x->gang;
 	d->n_seq = n_seq;
 	d->n_run = n_seq;
 	d->kself = calloc((size_t)hp->n_text_layer, sizeof(float *));
 	d->vself = calloc((size_t)hp->n_text_layer, sizeof(float *));
-	d->cross_kv = calloc((size_t)hp->n_text_layer, sizeof(float *));
+	d->cross_v = calloc((size_t)hp->n_text_layer, sizeof(float *));
 	d->cross_kt = calloc((size_t)hp->n_text_layer, sizeof(float *));
-	if (!d->kself || !d->vself || !d->cross_kv || !d->cross_kt)
+	if (!d->kself || !d->vself || !d->cross_v || !d->cross_kt)
 		goto fail;
-	d->ldk = nn_attn_ld(hp->n_text_ctx);
-	d->ldc = nn_attn_ld(hp->n_audio_ctx);
+	d->ldk = nn_attn_ld_strips(hp->n_text_ctx);
+	d->ldc = nn_attn_ld_strips(hp->n_audio_ctx);
 	for (int l = 0; l < hp->n_text_layer; l++) {
 		d->kself[l] = calloc((size_t)n_seq * dm * d->ldk, sizeof(float));
 		d->vself[l] = malloc(cache * sizeof(float));
-		d->cross_kv[l] = malloc((size_t)hp->n_audio_ctx * 2 * dm * sizeof(float));
+		d->cross_v[l] = malloc((size_t)hp->n_audio_ctx * dm * sizeof(float));
 		d->cross_kt[l] = calloc(dm * d->ldc, sizeof(float));
-		if (!d->kself[l] || !d->vself[l] || !d->cross_kv[l] || !d->cross_kt[l])
+		if (!d->kself[l] || !d->vself[l] || !d->cross_v[l] || !d->cross_kt[l])
 			goto fail;
 	}
 	ret = cross_project(d, x, enc);
@@ -189,6 +207,7 @@ void wsp_decoder_reset(struct wsp_decoder *d)
 	if (d) {
 		d->n_past = 0;
 		d->same = 0;
+		d->n_shared = 0;
 	}
 }
 
@@ -198,13 +217,73 @@ int wsp_decoder_set_encoder(struct wsp_decoder *d, const struct wsp_exec *x, con
 		return -EINVAL;
 	d->n_past = 0;
 	d->same = 0;
+	d->n_shared = 0;
 	return cross_project(d, x, enc);
+}
+
+/*
+ * The self-attention cache of one sequence and layer, laid out as the
+ * attention kernel reads it, in address order: keys as n_head blocks of
+ * hd × ldk floats in strips of 64 positions (struct nn_attn.kt_strips),
+ * values as n_head blocks of n_text_ctx × hd floats.
+ */
+static size_t kv_per_k(const struct wsp_decoder *d)
+{
+	return (size_t)d->m->hp.n_text_state * d->ldk;
+}
+
+static size_t kv_per_v(const struct wsp_decoder *d)
+{
+	return (size_t)d->m->hp.n_text_ctx * d->m->hp.n_text_state;
+}
+
+/* the positions of a shared prompt of @n_shared that only sequence 0 keeps: whole strips */
+static int kv_split_of(int n_shared)
+{
+	return n_shared / 64 * 64;
+}
+
+/* positions [@p0, @p1) of one sequence's keys @sk to @dk (either layout's block) */
+static void kv_copy_k(const struct wsp_decoder *d, float *dk, const float *sk, int p0, int p1)
+{
+	int nh = d->m->hp.n_text_head, hd = d->m->hp.n_text_state / nh;
+	size_t strip = (size_t)64 * hd;
+
+	for (int h = 0; h < nh; h++) {
+		float *dh = dk + (size_t)h * hd * d->ldk;
+		const float *sh = sk + (size_t)h * hd * d->ldk;
+
+		for (int j = p0; j < p1;) {
+			int t = j / 64, j1 = (t + 1) * 64 < p1 ? (t + 1) * 64 : p1;
+
+			if (j % 64 == 0 && j1 - j == 64) {   /* a whole strip */
+				memcpy(dh + t * strip, sh + t * strip, strip * sizeof(float));
+			} else {
+				for (int c = 0; c < hd; c++)
+					memcpy(dh + t * strip + (size_t)c * 64 + j % 64,
+					       sh + t * strip + (size_t)c * 64 + j % 64,
+					       (size_t)(j1 - j) * sizeof(float));
+			}
+			j = j1;
+		}
+	}
+}
+
+/* positions [@p0, @p1) of one sequence's values @sv to @dv */
+static void kv_copy_v(const struct wsp_decoder *d, float *dv, const float *sv, int p0, int p1)
+{
+	int nh = d->m->hp.n_text_head, hd = d->m->hp.n_text_state / nh;
+	size_t head = (size_t)d->m->hp.n_text_ctx * hd;
+
+	for (int h = 0; h < nh; h++)
+		memcpy(dv + h * head + (size_t)p0 * hd, sv + h * head + (size_t)p0 * hd,
+		       (size_t)(p1 - p0) * hd * sizeof(float));
 }
 
 int wsp_decoder_reorder(struct wsp_decoder *d, const int *src)
 {
-	size_t dm, per, used, perk;
-	int n_move = 0;
+	size_t perk, per, blk;
+	int n_move = 0, p0;
 	float *tmp;
 
 	if (!d || !src)
@@ -214,42 +293,38 @@ int wsp_decoder_reorder(struct wsp_decoder *d, const int *src)
 			return -EINVAL;
 		n_move += src[i] != i;
 	}
-	dm = (size_t)d->m->hp.n_text_state;
-	per = (size_t)d->m->hp.n_text_ctx * dm;
-	used = (size_t)d->n_past * dm;
-	perk = dm * d->ldk;
-	if (used == 0 || n_move == 0 || d->same)
+	perk = kv_per_k(d);
+	per = kv_per_v(d);
+	blk = perk > per ? perk : per;
+	if (d->n_past == 0 || n_move == 0 || d->same)
 		return 0;   /* nothing moves, or every source equals its destination */
 	if (!d->reorder_tmp) {
-		d->reorder_tmp = malloc((size_t)d->n_seq * per * sizeof(float));
+		d->reorder_tmp = malloc((size_t)d->n_seq * blk * sizeof(float));
 		if (!d->reorder_tmp)
 			return -ENOMEM;
 	}
 	tmp = d->reorder_tmp;
-	/* only the sequences that change are copied: all reads first, then the writes */
+	/*
+	 * Only the sequences that change are copied, and only the positions
+	 * each keeps itself, [kv_split_of(n_shared), n_past): all reads first,
+	 * then the writes (a source may also be a destination).
+	 */
+	p0 = kv_split_of(d->n_shared);
 	for (int l = 0; l < d->m->hp.n_text_layer; l++) {
 		float *kc = d->kself[l], *vc = d->vself[l];
 
-		/* values: n_past rows per sequence, contiguous */
 		for (int i = 0; i < d->n_seq; i++)
 			if (src[i] != i)
-				memcpy(tmp + i * used, vc + src[i] * per, used * sizeof(float));
+				kv_copy_v(d, tmp + i * blk, vc + src[i] * per, p0, d->n_past);
 		for (int i = 0; i < d->n_seq; i++)
 			if (src[i] != i)
-				memcpy(vc + i * per, tmp + i * used, used * sizeof(float));
-		/* keys: d rows of n_past positions per sequence */
+				kv_copy_v(d, vc + i * per, tmp + i * blk, p0, d->n_past);
 		for (int i = 0; i < d->n_seq; i++)
 			if (src[i] != i)
-				for (size_t c = 0; c < dm; c++)
-					memcpy(tmp + i * used + c * d->n_past,
-					       kc + src[i] * perk + c * d->ldk,
-					       d->n_past * sizeof(float));
+				kv_copy_k(d, tmp + i * blk, kc + src[i] * perk, p0, d->n_past);
 		for (int i = 0; i < d->n_seq; i++)
 			if (src[i] != i)
-				for (size_t c = 0; c < dm; c++)
-					memcpy(kc + i * perk + c * d->ldk,
-					       tmp + i * used + c * d->n_past,
-					       d->n_past * sizeof(float));
+				kv_copy_k(d, kc + i * perk, tmp + i * blk, p0, d->n_past);
 	}
 	return 0;
 }
@@ -268,26 +343,39 @@ int wsp_decoder_reorder(struct wsp_decoder *d, const int *src)
 static int self_attention(struct wsp_decoder *d, int l, int s)
 {
 	const struct wsp_model *m = d->m;
-	int dm = m->hp.n_text_state, nh = m->hp.n_text_head, n_tok = d->n_tok;
-	size_t per = (size_t)m->hp.n_text_ctx * dm;
-	float *kc = d->kself[l] + s * (size_t)dm * d->ldk, *vc = d->vself[l] + s * per;
+	int dm = m->hp.n_text_state, nh = m->hp.n_text_head, n_tok = d->n_tok, hd = dm / nh;
+	size_t vhead = (size_t)m->hp.n_text_ctx * hd;
+	float *kc = d->kself[l] + s * kv_per_k(d), *vc = d->vself[l] + s * kv_per_v(d);
 	const float *q = d->qkv + (size_t)s * n_tok * 3 * dm;
 	struct nn_attn a = {
 		.q = q, .ldq = 3 * (size_t)dm,
-		.kt = kc, .ldkt = d->ldk, .v = vc, .ldv = (size_t)dm,
+		.kt = kc, .ldkt = d->ldk, .kt_strips = 1,
+		.v = vc, .ldv = (size_t)hd, .v_head = vhead,
 		.out = d->att + (size_t)s * n_tok * dm, .ldo = (size_t)dm,
-		.n_q = n_tok, .n_kv = d->n_past + n_tok, .n_head = nh, .hd = dm / nh,
+		.n_q = n_tok, .n_kv = d->n_past + n_tok, .n_head = nh, .hd = hd,
 		.causal = 1,
 	};
 
-	/* append this step's keys (as columns) and values to the cache */
-	for (int t = 0; t < n_tok; t++) {
-		const float *kn = q + (size_t)t * 3 * dm + dm;
+	if (s > 0 && kv_split_of(d->n_shared) > 0) {
+		/* the shared prompt's whole strips: sequence 0's, read there */
+		a.kt_lo = d->kself[l];
+		a.v_lo = d->vself[l];
+		a.kv_split = kv_split_of(d->n_shared);
+	}
 
-		for (int c = 0; c < dm; c++)
-			kc[(size_t)c * d->ldk + d->n_past + t] = kn[c];
-		memcpy(vc + (size_t)(d->n_past + t) * dm, q + (size_t)t * 3 * dm + 2 * dm,
-		       (size_t)dm * sizeof(float));
+	/* append this step's keys (as columns of their strips) and values to the cache */
+	for (int t = 0; t < n_tok; t++) {
+		const float *kn = q + (size_t)t * 3 * dm + dm, *vn = kn + dm;
+		int pos = d->n_past + t;
+
+		for (int h = 0; h < nh; h++) {
+			float *kh = kc + (size_t)h * hd * d->ldk;
+
+			for (int c = 0; c < hd; c++)
+				kh[nn_attn_kt_at(&a, d->ldk, c, pos)] = kn[h * hd + c];
+			memcpy(vc + h * vhead + (size_t)pos * hd, vn + h * hd,
+			       (size_t)hd * sizeof(float));
+		}
 	}
 	return nn_attention(&a, 1);
 }
@@ -298,14 +386,23 @@ static int cross_attention(struct wsp_decoder *d, int l)
 	int dm = m->hp.n_text_state, nh = m->hp.n_text_head;
 	struct nn_attn a = {
 		.q = d->qkv, .ldq = (size_t)dm,
-		.kt = d->cross_kt[l], .ldkt = d->ldc,
-		.v = d->cross_kv[l] + dm, .ldv = 2 * (size_t)dm,
+		.kt = d->cross_kt[l], .ldkt = d->ldc, .kt_strips = 1,
+		.v = d->cross_v[l], .ldv = (size_t)dm / nh,
+		.v_head = (size_t)m->hp.n_audio_ctx * (dm / nh),
 		.out = d->att, .ldo = (size_t)dm,
 		.n_q = d->n_run * d->n_tok, .n_kv = m->hp.n_audio_ctx, .n_head = nh,
 		.hd = dm / nh, .causal = 0,
 	};
 
-	return nn_attention(&a, 1);
+	/*
+	 * The bulk of a step's own work (every query against all audio
+	 * positions), and independent per head: the heads go to the tiler's
+	 * pool, whose workers are usually still spinning after the matmul
+	 * before (tiler/tile_pool.c), so the other cores take a share instead
+	 * of waiting. Same bits at any thread count (each item is one head's
+	 * block, computed the same way wherever it runs).
+	 */
+	return nn_attention(&a, d->threads);
 }
 
 /*
@@ -318,6 +415,7 @@ static void align_scores(struct wsp_decoder *d, int l)
 	const struct wsp_hparams *hp = &d->m->hp;
 	int dm = hp->n_text_state, hd = dm / hp->n_text_head, n_kv = hp->n_audio_ctx;
 	float scale = 1.0f / sqrtf((float)hd);
+	struct nn_attn strips = { .hd = hd, .kt_strips = 1 };
 
 	for (int a = 0; a < d->n_align; a++) {
 		int h = d->align_heads[2 * a + 1];
@@ -330,11 +428,11 @@ static void align_scores(struct wsp_decoder *d, int l)
 
 			memset(row, 0, (size_t)n_kv * sizeof(float));
 			for (int c = 0; c < hd; c++) {
-				const float *kt = d->cross_kt[l] + ((size_t)h * hd + c) * d->ldc;
+				const float *kt = d->cross_kt[l] + (size_t)h * hd * d->ldc;
 				float qc = q[c];
 
 				for (int f = 0; f < n_kv; f++)
-					row[f] += qc * kt[f];
+					row[f] += qc * kt[nn_attn_kt_at(&strips, 0, c, f)];
 			}
 			for (int f = 0; f < n_kv; f++)
 				row[f] *= scale;
@@ -534,27 +632,31 @@ int wsp_decoder_step(struct wsp_decoder *d, const int32_t *tokens, int n_tok,
 int wsp_decoder_step_shared(struct wsp_decoder *d, const int32_t *tokens, int n_tok,
 			    int logits_from, float *logits)
 {
-	size_t dm, per, perk, n_out, V;
-	int ret = step_run(d, 1, tokens, n_tok, logits_from, logits);
+	size_t per, perk, n_out, V;
+	int p0, p1, ret = step_run(d, 1, tokens, n_tok, logits_from, logits);
 
 	if (ret)
 		return ret;
-	/* sequence 0's new keys and values, and its logits, to the others */
-	dm = (size_t)d->m->hp.n_text_state;
-	per = (size_t)d->m->hp.n_text_ctx * dm;
-	perk = dm * d->ldk;
-	for (int l = 0; l < d->m->hp.n_text_layer; l++) {
-		const float *k0 = d->kself[l] + d->n_past;
-		const float *v0 = d->vself[l] + (size_t)d->n_past * dm;
-
-		for (int s = 1; s < d->n_seq; s++) {
-			for (size_t c = 0; c < dm; c++)
-				memcpy(d->kself[l] + s * perk + c * d->ldk + d->n_past,
-				       k0 + c * d->ldk, (size_t)n_tok * sizeof(float));
-			memcpy(d->vself[l] + s * per + (size_t)d->n_past * dm, v0,
-			       (size_t)n_tok * dm * sizeof(float));
-		}
+	/*
+	 * Sequence 0's new keys and values, and its logits, to the others.
+	 * When every cache was sequence 0's, the prompt so far is shared: the
+	 * others read its whole strips in sequence 0's cache (self_attention())
+	 * and get only the positions past the last whole strip.
+	 */
+	perk = kv_per_k(d);
+	per = kv_per_v(d);
+	p1 = d->n_past + n_tok;
+	if (d->n_past == 0 || d->same) {
+		d->n_shared = p1;
+		p0 = kv_split_of(p1);   /* under 64 positions */
+	} else {
+		p0 = d->n_past;
 	}
+	for (int l = 0; l < d->m->hp.n_text_layer; l++)
+		for (int s = 1; s < d->n_seq; s++) {
+			kv_copy_k(d, d->kself[l] + s * perk, d->kself[l], p0, p1);
+			kv_copy_v(d, d->vself[l] + s * per, d->vself[l], p0, p1);
+		}
 	n_out = (size_t)(n_tok - logits_from);
 	V = (size_t)d->m->hp.n_vocab;
 	for (int s = 1; s < d->n_seq && n_out; s++)
@@ -581,6 +683,7 @@ int wsp_decoder_align(struct wsp_decoder *d, const int32_t *tokens, int n_tok,
 			return -EINVAL;
 	d->n_past = 0;
 	d->same = 0;
+	d->n_shared = 0;
 	d->align_heads = heads;
 	d->n_align = n_heads;
 	d->align_qk = qk;

@@ -225,15 +225,16 @@ static int gang_per_decoder(struct wsp_dec_gang *g, struct wsp_decoder **list, i
 	gi.nodes = g->nodes;
 	atomic_init(&gi.ret, 0);
 	/*
-	 * Only cross-attention (every query against all 1500 audio frames)
-	 * is worth a pool call; norms and the short self-attentions take a
-	 * few microseconds, less than waking a worker.
+	 * Self-attentions (one item per sequence) and several decoders'
+	 * cross-attentions go to the tiler's pool; a lone decoder's
+	 * cross-attention spreads its heads there itself (cross_attention(),
+	 * decoder.c; nested in an item here it runs inline). Norms and adds
+	 * take a few microseconds, less than waking a worker.
 	 */
-	pool = op == D_CROSS && count > 1 && list[0]->xl.threads != 1 ?
+	pool = (op == D_CROSS || op == D_SELF) && count > 1 && list[0]->threads > 1 ?
 	       tile_pool_default() : NULL;
 	if (pool)
-		tile_pool_for(pool, count, list[0]->xl.threads > 0 ? list[0]->xl.threads : 0,
-			      gang_item, &gi);
+		tile_pool_for(pool, count, list[0]->threads, gang_item, &gi);
 	else
 		for (int i = 0; i < count; i++)
 			gang_item(&gi, i, 0);

@@ -17,15 +17,26 @@ struct dec_node;
 struct wsp_decoder {
 	const struct wsp_model *m;
 	struct wsp_exec xl;       /* the caller's, on one thread (see wsp_decoder_new()) */
+	int threads;              /* the caller's threads, for the attention items (decoder.c) */
 	int n_seq, n_past;
 	int n_run;                /* sequences the current step computes (1 or n_seq) */
 	int same;                 /* every sequence's cache is sequence 0's (shared steps only) */
+	/*
+	 * Positions [0, n_shared) of every sequence's self-attention cache are
+	 * the same (the prompt of wsp_decoder_step_shared()), and those below
+	 * kv_split_of(n_shared) (whole strips of 64) are kept in sequence 0's
+	 * cache only: the other sequences read them there (struct
+	 * nn_attn.kv_split) and nothing copies or reorders them.
+	 */
+	int n_shared;
 	struct wsp_dec_gang *gang; /* from the caller's exec; NULL: steps run alone */
-	float **kself, **vself;   /* per layer: n_seq × d × ldk (keys, transposed)
-				     and n_seq × n_text_ctx × d (values) */
-	float **cross_kv;         /* per layer: n_audio_ctx × 2d */
-	float **cross_kt;         /* per layer: d × ldc, the cross keys transposed */
-	size_t ldk, ldc;          /* nn_attn_ld(n_text_ctx), nn_attn_ld(n_audio_ctx) */
+	float **kself, **vself;   /* per layer and sequence: keys, n_head × hd × ldk in strips of 64
+				     positions (struct nn_attn.kt_strips); values, n_head ×
+				     n_text_ctx × hd (see decoder.c, kv_copy_k()) */
+	float **cross_v;          /* per layer: n_head × n_audio_ctx × hd, each head's values contiguous */
+	float **cross_kt;         /* per layer: n_head × hd × ldc, the cross keys in strips of 64
+				     (struct nn_attn.kt_strips) */
+	size_t ldk, ldc;          /* nn_attn_ld_strips() of n_text_ctx and n_audio_ctx */
 	/* the step graph and its nodes; the current step's arguments */
 	struct npu_graph *graph;
 	struct dec_node *nodes;

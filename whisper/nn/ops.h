@@ -114,6 +114,28 @@ struct nn_attn {
 	 * kt + h·hd·ldkt (row k holds channel k of every key), ldkt >= n_kv.
 	 */
 	const float *kt; size_t ldkt;
+	/*
+	 * kt in strips of 64 keys (fp32 only): head h's block at kt + h·hd·ldkt
+	 * holds keys 64t .. 64t+63 as hd × 64 contiguous floats at t·64·hd, so
+	 * key j, channel c is at (j / 64)·64·hd + c·64 + j % 64, and a block
+	 * reads its keys in address order; ldkt a multiple of 64
+	 * (nn_attn_ld_strips()). 0: plain transposed rows.
+	 */
+	int kt_strips;
+	/*
+	 * Floats from head h's values to head h+1's: 0 means hd (the heads side
+	 * by side in each row of ldv floats); n_kv·hd with ldv = hd keeps each
+	 * head's values contiguous (read in address order).
+	 */
+	size_t v_head;
+	/*
+	 * Keys and values of positions below kv_split (a multiple of 64; 0:
+	 * none) come from kt_lo and v_lo instead, laid out as kt and v (same
+	 * ldkt, kt_strips, ldv, v_head): the prompt every beam shares, stored
+	 * once (decoder.c). fp32 only.
+	 */
+	const float *kt_lo, *v_lo;
+	int kv_split;
 	int n_q, n_kv, n_head, hd;
 	int causal;                   /* query i sees keys 0 .. n_kv - n_q + i */
 	int bf16;                     /* products in bf16 (wsp_attn_use_bf16()); kt unused */
@@ -128,11 +150,44 @@ static inline size_t nn_attn_ld(int n_kv)
 	return ((size_t)n_kv + 15) & ~(size_t)15;
 }
 
+/** nn_attn_ld_strips - the leading dimension of keys in strips: n_kv rounded up to 64. */
+static inline size_t nn_attn_ld_strips(int n_kv)
+{
+	return ((size_t)n_kv + 63) & ~(size_t)63;
+}
+
+/** nn_attn_kt_at - where key @j, channel @c of a head's transposed keys @kt is. */
+static inline size_t nn_attn_kt_at(const struct nn_attn *a, size_t ldkt, int c, int j)
+{
+	if (a->kt_strips)
+		return (size_t)(j / 64) * 64 * a->hd + (size_t)c * 64 + (size_t)(j % 64);
+	return (size_t)c * ldkt + (size_t)j;
+}
+
+/** nn_attn_v - head @h's first value row. */
+static inline const float *nn_attn_v(const struct nn_attn *a, int h)
+{
+	return a->v + (size_t)h * (a->v_head ? a->v_head : (size_t)a->hd);
+}
+
+/** nn_attn_v_lo - head @h's first value row below kv_split. */
+static inline const float *nn_attn_v_lo(const struct nn_attn *a, int h)
+{
+	return a->v_lo + (size_t)h * (a->v_head ? a->v_head : (size_t)a->hd);
+}
+
 /**
  * nn_attn_transpose_k - write head @h's keys of @a transposed: hd rows of
  * n_kv floats at @kt, leading dimension @ldkt (>= n_kv).
  */
 void nn_attn_transpose_k(const struct nn_attn *a, int h, float *kt, size_t ldkt);
+
+/**
+ * nn_attn_pack_k_strips - write head @h's keys of @a (a->k, a->ldk) in the
+ * strip layout of struct nn_attn.kt_strips at @kt: nn_attn_ld_strips(n_kv)
+ * × hd floats; the tail of the last strip is left as it is (never read).
+ */
+void nn_attn_pack_k_strips(const struct nn_attn *a, int h, float *kt);
 
 /**
  * nn_attn_block - attention of query rows [@q0, @q0 + @nq) of head @h,

@@ -29,11 +29,23 @@ void nn_attn_transpose_k(const struct nn_attn *a, int h, float *kt, size_t ldkt)
 	}
 }
 
+void nn_attn_pack_k_strips(const struct nn_attn *a, int h, float *kt)
+{
+	const float *k = a->k + (size_t)h * a->hd;
+	struct nn_attn sa = { .hd = a->hd, .kt_strips = 1 };
+
+	for (int j = 0; j < a->n_kv; j++)
+		for (int c = 0; c < a->hd; c++)
+			kt[nn_attn_kt_at(&sa, 0, c, j)] = k[(size_t)j * a->ldk + c];
+}
+
 static void block_generic(const struct nn_attn *a, int h, int q0, int nq,
 			  const float *kt, size_t ldkt, float *s)
 {
 	const float *q = a->q + (size_t)q0 * a->ldq + (size_t)h * a->hd;
-	const float *v = a->v + (size_t)h * a->hd;
+	const float *v = nn_attn_v(a, h);
+	const float *kt_lo = a->kv_split ? a->kt_lo + (size_t)h * a->hd * ldkt : NULL;
+	const float *v_lo = a->kv_split ? nn_attn_v_lo(a, h) : NULL;
 	float *out = a->out + (size_t)q0 * a->ldo + (size_t)h * a->hd;
 	float scale = 1.0f / sqrtf((float)a->hd);
 	int keep0 = a->n_kv - a->n_q + q0 + 1;
@@ -49,16 +61,14 @@ static void block_generic(const struct nn_attn *a, int h, int q0, int nq,
 			sr[j] = 0.0f;
 		for (int c = 0; c < a->hd; c++) {
 			float qc = q[(size_t)r * a->ldq + c];
-			const float *kr = kt + (size_t)c * ldkt;
-
 			for (int j = 0; j < ncols; j++)
-				sr[j] += qc * kr[j];
+				sr[j] += qc * (j < a->kv_split ? kt_lo : kt)[nn_attn_kt_at(a, ldkt, c, j)];
 		}
 		nn_softmax_rows(sr, 1, ncols, ldkt, scale, a->causal, keep0 + r);
 		for (int c = 0; c < a->hd; c++)
 			o[c] = 0.0f;
 		for (int j = 0; j < ncols; j++) {
-			const float *vr = v + (size_t)j * a->ldv;
+			const float *vr = (j < a->kv_split ? v_lo : v) + (size_t)j * a->ldv;
 			float p = sr[j];
 
 			for (int c = 0; c < a->hd; c++)

@@ -124,23 +124,38 @@ void nn_add_avx512(float *y, const float *x, size_t n)
 }
 
 /*
- * Scores for R (1..4) query rows against 64 key columns starting at @j:
- * s[r][j..j+63] = sum_k q[r][k] · kt[k][j..], columns past @ncols masked.
+ * Query rows per register tile of the fp32 attention block: 6 rows × 64
+ * columns are 24 accumulators (plus 4 key or value vectors and a broadcast,
+ * 29 of the 32 zmm registers), so the 5 beams of a window take one pass over
+ * the cross-attention keys and values, which are the same for every beam and
+ * come from memory (1500 positions × d floats per layer), instead of two
+ * (4 rows, then 1). Each row's sums run in the same order for any tile
+ * height, so the result does not depend on it.
+ */
+#define ATTN_TILE_ROWS 6
+
+/*
+ * Scores for R (1..ATTN_TILE_ROWS) query rows against 64 key columns:
+ * s[r][0..63] = sum_k q[r][k] · kt[k·ldk + 0..63], columns from @left on
+ * masked (not read, not written). @kt points at the strip's first column:
+ * in the plain transposed layout ldk is the matrix's leading dimension, in
+ * the strip layout (struct nn_attn.kt_strips) the strip is hd × 64
+ * contiguous floats and ldk is 64.
  */
 static inline __attribute__((always_inline)) void
-qk_tile(int R, const float *q, size_t ldq, const float *kt, size_t ldkt, int hd,
-	int j, int ncols, float *s, size_t lds)
+qk_tile(int R, const float *q, size_t ldq, const float *kt, size_t ldk, int hd,
+	int left, float *s, size_t lds)
 {
-	__m512 acc[4][4];
+	__m512 acc[ATTN_TILE_ROWS][4];
 	__mmask16 mk[4];
 
 	for (int v = 0; v < 4; v++)
-		mk[v] = j + 16 * v < ncols ? tail_mask(ncols - j - 16 * v) : 0;
+		mk[v] = 16 * v < left ? tail_mask(left - 16 * v) : 0;
 	for (int r = 0; r < R; r++)
 		for (int v = 0; v < 4; v++)
 			acc[r][v] = _mm512_setzero_ps();
 	for (int k = 0; k < hd; k++) {
-		const float *kr = kt + (size_t)k * ldkt + j;
+		const float *kr = kt + (size_t)k * ldk;
 		__m512 b0 = _mm512_maskz_loadu_ps(mk[0], kr);
 		__m512 b1 = _mm512_maskz_loadu_ps(mk[1], kr + 16);
 		__m512 b2 = _mm512_maskz_loadu_ps(mk[2], kr + 32);
@@ -157,21 +172,25 @@ qk_tile(int R, const float *q, size_t ldq, const float *kt, size_t ldkt, int hd,
 	}
 	for (int r = 0; r < R; r++)
 		for (int v = 0; v < 4; v++)
-			_mm512_mask_storeu_ps(s + (size_t)r * lds + j + 16 * v, mk[v], acc[r][v]);
+			_mm512_mask_storeu_ps(s + (size_t)r * lds + 16 * v, mk[v], acc[r][v]);
 }
 
-/* out[r][0..63] = inv[r] · sum_{c < n} s[r][c] · v[c][0..63], R rows, hd = 64. */
+/*
+ * out[r][0..63] = inv[r] · sum_{c < n} s[r][c] · v[c][0..63], R rows, hd = 64,
+ * where value row c is @v_lo + c·ldv below @split and @v + c·ldv from it on
+ * (struct nn_attn.kv_split): one sum in position order either way.
+ */
 static inline __attribute__((always_inline)) void
-pv_tile(int R, const float *s, size_t lds, const float *v, size_t ldv, int n,
-	const float *inv, float *out, size_t ldo)
+pv_tile(int R, const float *s, size_t lds, const float *v_lo, int split, const float *v,
+	size_t ldv, int n, const float *inv, float *out, size_t ldo)
 {
-	__m512 acc[4][4];
+	__m512 acc[ATTN_TILE_ROWS][4];
 
 	for (int r = 0; r < R; r++)
 		for (int c = 0; c < 4; c++)
 			acc[r][c] = _mm512_setzero_ps();
 	for (int c = 0; c < n; c++) {
-		const float *vr = v + (size_t)c * ldv;
+		const float *vr = (c < split ? v_lo : v) + (size_t)c * ldv;
 		__m512 v0 = _mm512_loadu_ps(vr), v1 = _mm512_loadu_ps(vr + 16);
 		__m512 v2 = _mm512_loadu_ps(vr + 32), v3 = _mm512_loadu_ps(vr + 48);
 
@@ -224,25 +243,40 @@ static float softmax_row(float *row, int n, int cols, float scale)
 	default: { enum { RR = 1 }; call; } break; \
 	}
 
+#define DISPATCH6(R, call)                       \
+	switch (R) {                             \
+	case 6: { enum { RR = 6 }; call; } break; \
+	case 5: { enum { RR = 5 }; call; } break; \
+	default: DISPATCH4(R, call);             \
+	}
+
 void nn_attn_block_avx512(const struct nn_attn *a, int h, int q0, int nq,
 			   const float *kt, size_t ldkt, float *s)
 {
 	const float *q = a->q + (size_t)q0 * a->ldq + (size_t)h * a->hd;
-	const float *v = a->v + (size_t)h * a->hd;
+	const float *v = nn_attn_v(a, h);
 	float *out = a->out + (size_t)q0 * a->ldo + (size_t)h * a->hd;
-	float scale = 1.0f / sqrtf((float)a->hd), inv[4];
+	float scale = 1.0f / sqrtf((float)a->hd), inv[ATTN_TILE_ROWS];
 	int keep0 = a->n_kv - a->n_q + q0 + 1;
 	int ncols = a->causal ? keep0 + nq - 1 : a->n_kv;
+	int split = a->kv_split;
+	size_t ldk = a->kt_strips ? 64 : ldkt;
+	const float *kt_lo = split ? a->kt_lo + (size_t)h * a->hd * ldkt : NULL;
+	const float *v_lo = split ? nn_attn_v_lo(a, h) : NULL;
 
 	if (ncols > a->n_kv)
 		ncols = a->n_kv;
-	for (int i = 0; i < nq; i += 4) {
-		int R = nq - i < 4 ? nq - i : 4, nmax = 0;
+	for (int i = 0; i < nq; i += ATTN_TILE_ROWS) {
+		int R = nq - i < ATTN_TILE_ROWS ? nq - i : ATTN_TILE_ROWS, nmax = 0;
 		float *si = s + (size_t)i * ldkt;
 
-		for (int j = 0; j < ncols; j += 64)
-			DISPATCH4(R, qk_tile(RR, q + (size_t)i * a->ldq, a->ldq, kt, ldkt, a->hd,
-					     j, ncols, si, ldkt));
+		for (int j = 0; j < ncols; j += 64) {
+			const float *kb = j < split ? kt_lo : kt;
+			const float *kj = a->kt_strips ? kb + (size_t)j * a->hd : kb + j;
+
+			DISPATCH6(R, qk_tile(RR, q + (size_t)i * a->ldq, a->ldq, kj, ldk, a->hd,
+					     ncols - j, si + j, ldkt));
+		}
 		for (int r = 0; r < R; r++) {
 			int n = a->causal ? keep0 + i + r : ncols;
 
@@ -250,7 +284,7 @@ void nn_attn_block_avx512(const struct nn_attn *a, int h, int q0, int nq,
 			nmax = n > nmax ? n : nmax;
 			inv[r] = softmax_row(si + (size_t)r * ldkt, n, ncols, scale);
 		}
-		DISPATCH4(R, pv_tile(RR, si, ldkt, v, a->ldv, nmax, inv,
+		DISPATCH6(R, pv_tile(RR, si, ldkt, v_lo, split, v, a->ldv, nmax, inv,
 				     out + (size_t)i * a->ldo, a->ldo));
 	}
 }

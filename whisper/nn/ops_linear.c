@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "sched/npu.h"
 #include "tiler/tile.h"
@@ -28,31 +29,44 @@ static int int8_matmul(const struct wsp_exec *x, const float *in, int M, int K, 
 
 /*
  * INT8 matmul with residual activations: y = q(in)·W + q(in − dq(q(in)))·W
- * + bias, two INT8 matmuls on the same packed weights. The residual is at
- * most half a quantization step, so its own step is at most 1/254 of the
+ * + bias, both halves on the same packed weights. The residual is at most
+ * half a quantization step, so its own step is at most 1/254 of the
  * input's: the activations carry about 15 bits, the weights stay INT8.
+ *
+ * The input rows and their residual rows are stacked into ONE matmul of 2M
+ * rows, so the weights are read once, not twice (a decoder step's FFN down
+ * projection streams them from memory). Rows are quantized and summed each
+ * on its own, and the bias is added here in the order the kernel adds it
+ * (after the last K block), then the residual half: the same bits as two
+ * separate matmuls.
  */
 static int int8_matmul_resid(const struct wsp_exec *x, const float *in, int M, int K,
 			     size_t ldx, const struct tile_weights *q, const float *bias,
 			     float *y, size_t ldy)
 {
 	int N = tile_weights_n(q), ret;
-	float *r = malloc((size_t)M * K * sizeof(float));
-	float *part = malloc((size_t)M * N * sizeof(float));
+	float *ab = malloc((size_t)2 * M * K * sizeof(float));
+	float *part = malloc((size_t)2 * M * N * sizeof(float));
 
-	if (!r || !part) {
-		free(r);
+	if (!ab || !part) {
+		free(ab);
 		free(part);
 		return -ENOMEM;
 	}
-	ret = tile_quant_residual_f32(in, M, K, ldx, r, (size_t)K);
+	for (int m = 0; m < M; m++)
+		memcpy(ab + (size_t)m * K, in + (size_t)m * ldx, (size_t)K * sizeof(float));
+	ret = tile_quant_residual_f32(in, M, K, ldx, ab + (size_t)M * K, (size_t)K);
 	if (!ret)
-		ret = int8_matmul(x, in, M, K, ldx, q, bias, y, ldy);
-	if (!ret)
-		ret = int8_matmul(x, r, M, K, (size_t)K, q, NULL, part, (size_t)N);
-	for (int m = 0; !ret && m < M; m++)
-		nn_add(y + (size_t)m * ldy, part + (size_t)m * N, (size_t)N);
-	free(r);
+		ret = int8_matmul(x, ab, 2 * M, K, (size_t)K, q, NULL, part, (size_t)N);
+	for (int m = 0; !ret && m < M; m++) {
+		float *ym = y + (size_t)m * ldy;
+
+		memcpy(ym, part + (size_t)m * N, (size_t)N * sizeof(float));
+		if (bias)
+			nn_add(ym, bias, (size_t)N);
+		nn_add(ym, part + (size_t)(M + m) * N, (size_t)N);
+	}
+	free(ab);
 	free(part);
 	return ret;
 }
