@@ -489,6 +489,7 @@ static int stream_weight(struct wsp_model *m, struct wsp_lin *l, const struct ct
 	int ret;
 
 	src.row_bytes = v->nbytes / v->dims[0];
+	src.bytes = v->nbytes;
 	switch (v->dtype) {
 	case CT2_F32: src.kind = WSP_PT_F32; break;
 	case CT2_F16: src.kind = WSP_PT_F16; break;

@@ -209,12 +209,15 @@ enum { WSP_PT_F32 = 0, WSP_PT_F16 = 1, WSP_PT_BF16 = 2, WSP_PT_S8 = 3, WSP_PT_GG
  * struct wsp_rows - a weight's rows as the file stores them: @kind is a
  * WSP_PT_* type; row r starts at @data + r * @row_bytes. WSP_PT_S8 is
  * CTranslate2's int8 with one little-endian float32 scale per row at @scale
- * (w = q / scale); @scale is NULL for the other kinds.
+ * (w = q / scale); @scale is NULL for the other kinds. A ggml tensor whose
+ * rows are not whole blocks (a toy model's) has @row_bytes 0 and is read in
+ * one piece.
  */
 struct wsp_rows {
 	int kind;
 	const unsigned char *data;
-	size_t row_bytes;
+	size_t row_bytes;          /* 0: rows are not whole blocks; read all at once */
+	size_t bytes;              /* the whole source's bytes */
 	const unsigned char *scale;
 };
 

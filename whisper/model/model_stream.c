@@ -166,7 +166,7 @@ int wsp_lin_stream(struct wsp_model *m, struct wsp_lin *l, int row0, int rows,
 	ret = lin_alloc(l);
 	if (ret)
 		return ret;
-	slab = (int)(SLAB_BYTES / (cols * sizeof(float)));
+	slab = src->row_bytes ? (int)(SLAB_BYTES / (cols * sizeof(float))) : rows;
 	slab = slab < 1 ? 1 : slab > rows ? rows : slab;
 	f = malloc((size_t)(slab ? slab : 1) * cols * sizeof(float));
 	if (!f)
@@ -183,7 +183,7 @@ int wsp_lin_stream(struct wsp_model *m, struct wsp_lin *l, int row0, int rows,
 				  (size_t)n * src->row_bytes, 0);
 	}
 	free(f);
-	wsp_image_release(m, src->data, (size_t)rows * src->row_bytes, 1);
+	wsp_image_release(m, src->data, src->bytes, 1);
 	if (src->scale)
 		wsp_image_release(m, src->scale, (size_t)rows * 4, 1);
 	return ret;

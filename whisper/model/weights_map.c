@@ -208,19 +208,25 @@ static int stream_part(struct wsp_pt_sink *k, const char *name, const struct gg_
 		       uint64_t numel, int dtype, const unsigned char *data)
 {
 	struct wsp_rows src = { .kind = dtype, .data = data };
-	uint64_t row_bytes = 0;
+	uint64_t row_bytes = 0, bytes = 0;
 	char e[192];
 	int ret;
 
 	s->lin->out = s->lin_out;
 	s->lin->in = s->lin_in;
 	ret = 0;
-	if (dtype >= WSP_PT_GGML)
-		ret = wsp_ggml_tensor_bytes(dtype - WSP_PT_GGML, (uint64_t)s->lin_in, &row_bytes,
-					    e, sizeof(e));
-	else
+	if (dtype >= WSP_PT_GGML) {
+		ret = wsp_ggml_tensor_bytes(dtype - WSP_PT_GGML, numel, &bytes, e, sizeof(e));
+		/* rows of whole blocks are read a slab at a time, others in one piece */
+		if (!ret && wsp_ggml_tensor_bytes(dtype - WSP_PT_GGML, (uint64_t)s->lin_in,
+						  &row_bytes, NULL, 0))
+			row_bytes = 0;
+	} else {
 		row_bytes = (uint64_t)s->lin_in * (dtype == WSP_PT_F32 ? 4 : 2);
+		bytes = row_bytes * (numel / (uint64_t)s->lin_in);
+	}
 	src.row_bytes = (size_t)row_bytes;
+	src.bytes = (size_t)bytes;
 	if (!ret)
 		ret = wsp_lin_stream(k->m, s->lin, (int)(s->offset / (size_t)s->lin_in),
 				     (int)(numel / (uint64_t)s->lin_in), &src, e, sizeof(e));
