@@ -193,9 +193,10 @@ TESTS ?= $(TEST_BINS:$(BUILD)/tests/%=%)
 
 # Python suites (pytest) run after the Criterion ones: the server through the
 # real OpenAI client, Chromium and schemathesis; the queue against a real
-# redis-server; WER on ../shared/speech against faster-whisper. Naming TESTS
+# redis-server; WER on ../shared/speech against faster-whisper; peak RSS flat
+# over audio length (tests/memory). Naming TESTS
 # alone skips them.
-PY_TESTS ?= $(if $(filter command line,$(origin TESTS)),,tests/server tests/queue tests/accuracy tests/words)
+PY_TESTS ?= $(if $(filter command line,$(origin TESTS)),,tests/server tests/queue tests/accuracy tests/words tests/memory)
 test: all
 	@pass=0; fail=0; failed=""; \
 	for t in $(TESTS); do \
