@@ -205,9 +205,10 @@ TESTS ?= $(TEST_BINS:$(BUILD)/tests/%=%)
 
 # Python suites (pytest) run after the Criterion ones: the server through the
 # real OpenAI client, Chromium and schemathesis; the queue against a real
-# redis-server; WER on ../shared/speech against faster-whisper. Naming TESTS
+# redis-server; WER on ../shared/speech against faster-whisper; peak RSS flat
+# over audio length (tests/memory). Naming TESTS
 # alone skips them.
-PY_TESTS ?= $(if $(filter command line,$(origin TESTS)),,tests/server tests/queue tests/accuracy tests/words tests/model_shapes tests/vad)
+PY_TESTS ?= $(if $(filter command line,$(origin TESTS)),,tests/server tests/queue tests/accuracy tests/words tests/model_shapes tests/vad tests/memory)
 test: all
 	@pass=0; fail=0; failed=""; \
 	for t in $(TESTS); do \
@@ -297,7 +298,7 @@ FUZZ_SECONDS ?= 60
 # fuzz/fuzz_tile_*.c target the device-side bytes (batches, weights region)
 # and link the tiler and the CPU kernels instead.
 FUZZ_SRCS    := $(filter-out fuzz/fuzz_tile_%,$(wildcard fuzz/fuzz_*.c))
-FUZZ_LIBSRCS := sched/xrt/npu_xrt_instr.c whisper/model/load_ct2.c whisper/model/load_ggml.c whisper/model/ggml_quants.c whisper/model/load_safetensors.c whisper/model/weights_map.c whisper/model/weights.c whisper/model/model.c
+FUZZ_LIBSRCS := sched/xrt/npu_xrt_instr.c whisper/model/load_ct2.c whisper/model/load_ggml.c whisper/model/ggml_quants.c whisper/model/load_safetensors.c whisper/model/weights_map.c whisper/model/weights.c whisper/model/model.c whisper/model/model_stream.c whisper/model/model_pack.c
 FUZZ_TILE_SRCS    := $(wildcard fuzz/fuzz_tile_*.c)
 FUZZ_TILE_LIBSRCS := tiler/tile_job.c tiler/tile_region.c tiler/tile_weights.c tiler/tile_pool.c $(wildcard kernels/cpu/*.c common/*.c)
 fuzz:

@@ -55,11 +55,41 @@ int tile_weights_pack_f32(struct tile_weights **out, const float *w,
 			  int K, int N, size_t ldw, unsigned flags);
 
 /**
+ * tile_weights_alloc_f32 - room for a K×N float matrix packed as
+ * tile_weights_pack_f32() packs it, every column 0 until
+ * tile_weights_pack_rows_f32() fills it. For loaders that convert a
+ * weight slab by slab instead of holding all of it as floats.
+ * Return: 0, -EINVAL on a bad shape or NULL, -ENOMEM.
+ */
+int tile_weights_alloc_f32(struct tile_weights **out, int K, int N);
+
+/**
+ * tile_weights_pack_rows_f32 - quantize and pack columns [@n0, @n0 + @rows)
+ * of @w from @rows rows of a [out, in] weight (TILE_W_ROW_MAJOR_NK): row i
+ * of @src, K floats at @src + i * @ldw, is column @n0 + i. A column's
+ * packing reads that column alone, so packing a matrix slab by slab gives
+ * the bytes tile_weights_pack_f32() gives for the whole.
+ * Return: 0, or -EINVAL when the columns are out of range, @ldw < K, or @w
+ * is not a float packing of its own (tile_weights_alloc_f32()).
+ */
+int tile_weights_pack_rows_f32(struct tile_weights *w, int n0, int rows, const float *src,
+			       size_t ldw);
+
+/**
  * tile_weights_pack_s8 - pack an int8 weight matrix as is (all scales 1).
  * Same arguments and returns as tile_weights_pack_f32().
  */
 int tile_weights_pack_s8(struct tile_weights **out, const int8_t *w,
 			 int K, int N, size_t ldw, unsigned flags);
+
+/**
+ * tile_weights_column_f32 - the values packed weights stand for in logical
+ * column @n: @dst[k] = q[k][n] * scale of (k's block, n), K floats. For a
+ * Linear weight packed as [out, in] (TILE_W_ROW_MAJOR_NK) that is row @n of
+ * the matrix as the INT8 matmul sees it.
+ * Return: 0, or -EINVAL when @n is out of range or @w or @dst is NULL.
+ */
+int tile_weights_column_f32(const struct tile_weights *w, int n, float *dst);
 
 /** tile_weights_free - release packed weights; NULL is a no-op. */
 void tile_weights_free(struct tile_weights *w);

@@ -114,20 +114,21 @@ static float quant_f(float v, float inv)
 #define CLIP_STEPS 9
 
 /*
- * Quantize column @n over k in [@k0, @k1) into @w; return its scale: the
- * max-abs scale or one of eight tighter clips (down to 0.68 of the maximum),
- * whichever gives the lowest squared error. The candidates' errors are
+ * Quantize column @n over k in [@k0, @k1) into @w, reading it from column
+ * @sn of @src; return its scale: the max-abs scale or one of eight tighter
+ * clips (down to 0.68 of the maximum), whichever gives the lowest squared
+ * error. The candidates' errors are
  * summed side by side (independent chains, each in k order).
  */
 static float pack_block(struct tile_weights *w, const float *src, int k0, int k1,
-			int n, size_t ldw, unsigned flags)
+			int n, int sn, size_t ldw, unsigned flags)
 {
 	float col[TILE_KBLOCK], s[CLIP_STEPS], inv[CLIP_STEPS], mx = 0.0f, best = 0.0f;
 	double err[CLIP_STEPS] = { 0 }, best_err = -1.0;
 	int len = k1 - k0, steps = 0;
 
 	for (int k = 0; k < len; k++) {
-		col[k] = wval(src, k0 + k, n, ldw, flags);
+		col[k] = wval(src, k0 + k, sn, ldw, flags);
 		mx = fabsf(col[k]) > mx ? fabsf(col[k]) : mx;
 	}
 	for (; steps < CLIP_STEPS; steps++) {
@@ -154,36 +155,63 @@ static float pack_block(struct tile_weights *w, const float *src, int k0, int k1
 
 #define PACK_COLS 16  /* columns per parallel item */
 
+/*
+ * Columns [@n0, @n1) of @w from @src. @src's column 0 is @w's column @n0
+ * (the whole matrix when @n0 is 0; a slab of rows of a [out, in] weight
+ * when a loader packs it piece by piece).
+ */
 struct pack_job {
 	struct tile_weights *w;
 	const float *src;
 	size_t ldw;
 	unsigned flags;
+	int n0, n1;
 };
+
+/* One column of @w, from column @n - pj->n0 of pj->src: a column's packing
+ * reads that column alone, so packing in slabs gives the same bytes. */
+static void pack_col(const struct pack_job *pj, int n)
+{
+	struct tile_weights *w = pj->w;
+
+	for (int j = 0; j < w->nkb; j++) {
+		int k0 = j * w->kb, k1 = k0 + w->kb < w->K ? k0 + w->kb : w->K;
+
+		w->sb[(size_t)j * w->np + n] = pack_block(w, pj->src, k0, k1, n, n - pj->n0,
+							  pj->ldw, pj->flags);
+	}
+}
 
 static void pack_cols(void *arg, int item, int worker)
 {
 	struct pack_job *pj = arg;
-	struct tile_weights *w = pj->w;
-	int n1 = (item + 1) * PACK_COLS < w->N ? (item + 1) * PACK_COLS : w->N;
+	int n = pj->n0 + item * PACK_COLS;
+	int n1 = n + PACK_COLS < pj->n1 ? n + PACK_COLS : pj->n1;
 
 	(void)worker;
-	for (int n = item * PACK_COLS; n < n1; n++)
-		for (int j = 0; j < w->nkb; j++) {
-			int k0 = j * w->kb, k1 = k0 + w->kb < w->K ? k0 + w->kb : w->K;
+	for (; n < n1; n++)
+		pack_col(pj, n);
+}
 
-			w->sb[(size_t)j * w->np + n] =
-				pack_block(w, pj->src, k0, k1, n, pj->ldw, pj->flags);
-		}
+/* Pack columns [pj->n0, pj->n1) on the default pool, or here without one. */
+static void pack_range(struct pack_job *pj)
+{
+	int items = (pj->n1 - pj->n0 + PACK_COLS - 1) / PACK_COLS;
+	struct tile_pool *pool = pj->w->K ? tile_pool_default() : NULL;
+
+	if (pool)
+		tile_pool_for(pool, items, 0, pack_cols, pj);
+	else
+		for (int i = 0; i < items; i++)
+			pack_cols(pj, i, 0);
 }
 
 int tile_weights_pack_f32(struct tile_weights **out, const float *src,
 			  int K, int N, size_t ldw, unsigned flags)
 {
 	struct tile_weights *w;
-	struct tile_pool *pool;
-	struct pack_job pj = { .src = src, .ldw = ldw, .flags = flags };
-	int ret = check(out, src, K, N, ldw, flags), items;
+	struct pack_job pj = { .src = src, .ldw = ldw, .flags = flags, .n0 = 0, .n1 = N };
+	int ret = check(out, src, K, N, ldw, flags);
 
 	if (ret)
 		return ret;
@@ -191,14 +219,47 @@ int tile_weights_pack_f32(struct tile_weights **out, const float *src,
 	if (ret)
 		return ret;
 	pj.w = w;
-	items = (N + PACK_COLS - 1) / PACK_COLS;
-	pool = K ? tile_pool_default() : NULL;
-	if (pool)
-		tile_pool_for(pool, items, 0, pack_cols, &pj);
-	else
-		for (int i = 0; i < items; i++)
-			pack_cols(&pj, i, 0);
+	pack_range(&pj);
 	*out = w;
+	return 0;
+}
+
+int tile_weights_alloc_f32(struct tile_weights **out, int K, int N)
+{
+	if (!out || K < 0 || N < 0) {
+		fprintf(stderr, "tile: bad weight shape (K=%d N=%d)\n", K, N);
+		return -EINVAL;
+	}
+	return weights_alloc(out, K, N, TILE_KBLOCK);
+}
+
+int tile_weights_pack_rows_f32(struct tile_weights *w, int n0, int rows, const float *src,
+			       size_t ldw)
+{
+	struct pack_job pj = { .w = w, .src = src, .ldw = ldw, .flags = TILE_W_ROW_MAJOR_NK,
+			       .n0 = n0, .n1 = n0 + rows };
+
+	if (!w || w->kb != TILE_KBLOCK || w->borrowed || n0 < 0 || rows < 0 ||
+	    rows > w->N - n0 || (rows && w->K && (!src || ldw < (size_t)w->K))) {
+		fprintf(stderr, "tile: bad row slab (n0=%d rows=%d ldw=%zu)\n", n0, rows, ldw);
+		return -EINVAL;
+	}
+	pack_range(&pj);
+	return 0;
+}
+
+int tile_weights_column_f32(const struct tile_weights *w, int n, float *dst)
+{
+	const uint8_t *col;
+
+	if (!w || n < 0 || n >= w->N || (w->K && !dst))
+		return -EINVAL;
+	col = tile_wcol(w, n);
+	for (int k = 0; k < w->K; k++) {
+		int q = (int)col[(size_t)(k / 4) * w->ldb + k % 4] - 128;
+
+		dst[k] = (float)q * w->sb[(size_t)(k / w->kb) * w->np + n];
+	}
 	return 0;
 }
 

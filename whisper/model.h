@@ -47,6 +47,16 @@ struct wsp_model;
 int wsp_model_load(struct wsp_model **out, const char *path, char *err, size_t errlen);
 
 /**
+ * wsp_model_load_int8 - load a model for WSP_INT8 contexts only: the model
+ * wsp_model_load() and wsp_model_drop_fp32() give, bit for bit, without
+ * ever holding it as floats. Each linear weight goes from the (mapped) file
+ * into its INT8 packing a slab of rows at a time, and the file's pages
+ * leave the resident set once read; the peak is the packed model plus a
+ * megabyte. Arguments and returns as wsp_model_load().
+ */
+int wsp_model_load_int8(struct wsp_model **out, const char *path, char *err, size_t errlen);
+
+/**
  * wsp_model_drop_fp32 - free the float copy of every linear layer that has
  * its INT8 packing, which the WSP_INT8 path never reads; the token
  * embedding's rows (the decoder's input) are kept, as half floats when that

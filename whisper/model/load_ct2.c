@@ -5,7 +5,8 @@
  *
  * Two passes over the file image: the first indexes every variable and
  * derives the dimensions from their shapes, the second converts each known
- * variable into its fp32 slot in struct wsp_model.
+ * variable into its fp32 slot in struct wsp_model, or, loading INT8 only,
+ * each linear weight straight into its packing (model_stream.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -474,6 +475,51 @@ static int convert(float *dst, const struct ct2_var *v, const struct ct2_var *va
 	return ret;
 }
 
+/*
+ * INT8-only loading: @v, the weight of @l (shape checked), goes into @l's
+ * packing slab by slab (model_stream.c). Its int8 scales are checked as
+ * convert() checks them.
+ */
+static int stream_weight(struct wsp_model *m, struct wsp_lin *l, const struct ct2_var *v,
+			 const struct ct2_var *vars, size_t nvars, const char *file, char *err,
+			 size_t errlen)
+{
+	struct wsp_rows src = { .data = v->data };
+	char e[192];
+	int ret;
+
+	src.row_bytes = v->nbytes / v->dims[0];
+	src.bytes = v->nbytes;
+	switch (v->dtype) {
+	case CT2_F32: src.kind = WSP_PT_F32; break;
+	case CT2_F16: src.kind = WSP_PT_F16; break;
+	case CT2_BF16: src.kind = WSP_PT_BF16; break;
+	case CT2_I8: {
+		const struct ct2_var *sv;
+		char sname[512];
+
+		snprintf(sname, sizeof(sname), "%s_scale", v->name);
+		sv = find_var(vars, nvars, sname);
+		if (!sv || sv->dtype != CT2_F32 || sv->rank != 1 || sv->dims[0] != v->dims[0]) {
+			snprintf(err, errlen, "%s: int8 variable '%s' needs a float32 '%s' of %u "
+				 "elements", file, v->name, sname, v->dims[0]);
+			return -EINVAL;
+		}
+		src.kind = WSP_PT_S8;
+		src.scale = sv->data;
+		break;
+	}
+	default:
+		snprintf(err, errlen, "%s: variable '%s': data type %d is not a weight type",
+			 file, v->name, v->dtype);
+		return -EINVAL;
+	}
+	ret = wsp_lin_stream(m, l, 0, l->out, &src, e, sizeof(e));
+	if (ret == -EINVAL)
+		snprintf(err, errlen, "%s: variable '%s': %s", file, v->name, e);
+	return ret;
+}
+
 int wsp_load_ct2_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
 		     const char *file, char *err, size_t errlen)
 {
@@ -510,7 +556,7 @@ int wsp_load_ct2_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
 			ret = -EINVAL;
 			goto out;
 		}
-		if (*s.dst) {
+		if (*s.dst || (s.lin && s.dst == &s.lin->w && (s.lin->q || s.lin->gq))) {
 			snprintf(err, errlen, "%s: variable '%s' appears twice", file, v->name);
 			ret = -EINVAL;
 			goto out;
@@ -521,6 +567,12 @@ int wsp_load_ct2_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
 		} else if (s.lin) {
 			s.lin->out = (int)s.cols;
 		}
+		if (m->stream_int8 && s.lin && s.dst == &s.lin->w) {
+			ret = stream_weight(m, s.lin, v, vars, nvars, file, err, errlen);
+			if (ret)
+				goto out;
+			continue;
+		}
 		*s.dst = malloc((size_t)s.rows * s.cols * sizeof(float));
 		if (!*s.dst) {
 			ret = -ENOMEM;
@@ -529,6 +581,7 @@ int wsp_load_ct2_mem(struct wsp_model *m, const unsigned char *buf, size_t len,
 		ret = convert(*s.dst, v, vars, nvars, file, err, errlen);
 		if (ret)
 			goto out;
+		wsp_image_release(m, v->data, v->nbytes, 1);
 	}
 	ret = wsp_model_check(m, file, err, errlen);
 out:

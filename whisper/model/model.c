@@ -80,6 +80,7 @@ void wsp_model_free(struct wsp_model *m)
 	lin_free(&m->conv2);
 	lin_free(&m->tok_emb);
 	free(m->tok_emb_h);
+	free(m->tok_emb_seen);
 	ln_free(&m->enc_ln);
 	ln_free(&m->dec_ln);
 	free(m->enc_pos);
@@ -138,7 +139,8 @@ static int miss(const char *file, const char *what, int layer, char *err, size_t
 	return -EINVAL;
 }
 
-#define LIN_OK(l) ((l).w && (l).in > 0 && (l).out > 0)
+/* a linear layer has its float weight, or (INT8-only loading) its packing */
+#define LIN_OK(l) (((l).w || (l).q || (l).gq) && (l).in > 0 && (l).out > 0)
 #define LN_OK(n)  ((n).g && (n).b)
 
 int wsp_model_check(const struct wsp_model *m, const char *file, char *err, size_t errlen)

@@ -3,9 +3,12 @@
  * whisper/model/model_internal.h - the in-memory layout of a loaded Whisper model,
  * shared by the loaders, the encoder and the decoder. Not installed.
  *
- * Every weight is kept as fp32 (converted from the file's f16, int8 or ggml
- * blocks at load).
- * Each linear layer also holds its INT8 tile packing, made once at load.
+ * Loaded by wsp_model_load(), every weight is kept as fp32 (converted from
+ * the file's f16, int8 or ggml blocks) and each linear layer also holds its
+ * INT8 tile packing, made once at load. Loaded by wsp_model_load_int8(),
+ * each linear weight goes from the file straight into its packing
+ * (model_stream.c) and only the small float tensors (norms, biases,
+ * positions) and the token embedding's rows are kept as floats.
  *
  * Calls go one way: model_load.c (wsp_model_load) reads the files and calls
  * load_ct2.c, load_ggml.c, load_safetensors.c (which place tensors through
@@ -42,6 +45,7 @@ struct wsp_lin {
 	 * layers whose activation error dominates (wsp_model_pack()).
 	 */
 	int act_resid;
+	int pack_groups;          /* planned input slices (wsp_model_pack_plan()); 0: one */
 };
 
 /* Layer norm parameters. */
@@ -119,6 +123,12 @@ struct wsp_model {
 	int int8_only;            /* wsp_model_drop_fp32() ran: no float path */
 	uint16_t *tok_emb_h;      /* int8_only and every value a half float: the
 				     token embedding as f16 (tok_emb.w freed) */
+
+	/* while loading (model_load.c, model_stream.c) */
+	int stream_int8;          /* pack each linear weight as it is read, keep no floats */
+	int image_mapped;         /* the image is a private file mapping: pages may be dropped */
+	int pack_planned;         /* wsp_model_pack_plan() ran */
+	unsigned char *tok_emb_seen;  /* streaming: which embedding rows arrived */
 };
 
 /**
@@ -193,7 +203,57 @@ int wsp_load_safetensors_mem(struct wsp_model *m, const unsigned char *buf, size
  * (whisper/model/ggml_quants.h) is a ggml tensor of that type, f32, f16 or
  * block-quantized, whose data is wsp_ggml_tensor_bytes() long.
  */
-enum { WSP_PT_F32 = 0, WSP_PT_F16 = 1, WSP_PT_BF16 = 2, WSP_PT_GGML = 16 };
+enum { WSP_PT_F32 = 0, WSP_PT_F16 = 1, WSP_PT_BF16 = 2, WSP_PT_S8 = 3, WSP_PT_GGML = 16 };
+
+/*
+ * struct wsp_rows - a weight's rows as the file stores them: @kind is a
+ * WSP_PT_* type; row r starts at @data + r * @row_bytes. WSP_PT_S8 is
+ * CTranslate2's int8 with one little-endian float32 scale per row at @scale
+ * (w = q / scale); @scale is NULL for the other kinds. A ggml tensor whose
+ * rows are not whole blocks (a toy model's) has @row_bytes 0 and is read in
+ * one piece.
+ */
+struct wsp_rows {
+	int kind;
+	const unsigned char *data;
+	size_t row_bytes;          /* 0: rows are not whole blocks; read all at once */
+	size_t bytes;              /* the whole source's bytes */
+	const unsigned char *scale;
+};
+
+/**
+ * wsp_rows_get - rows [@row0, @row0 + @n) of @s, @cols values each, as floats.
+ * Return: 0, or -EINVAL for a bad scale or block (@err says which).
+ */
+int wsp_rows_get(const struct wsp_rows *s, float *dst, size_t row0, size_t n, size_t cols,
+		 char *err, size_t errlen);
+
+/**
+ * wsp_lin_stream - pack rows [@row0, @row0 + @rows) of @l's weight (its
+ * output rows; @l->in and @l->out set) from @src into @l's INT8 packing,
+ * made on the first call, a slab at a time, and drop @src's pages from the
+ * resident set when the image is a file mapping. For the token embedding
+ * the rows are kept too (half floats when exact, else floats).
+ * Return: 0, -EINVAL (rows out of range, bad values: @err), -ENOMEM.
+ */
+int wsp_lin_stream(struct wsp_model *m, struct wsp_lin *l, int row0, int rows,
+		   const struct wsp_rows *src, char *err, size_t errlen);
+
+/**
+ * wsp_image_release - drop the pages of [@p, @p + @n) from the resident set
+ * when @m's image is a private file mapping (nothing otherwise): only the
+ * pages wholly inside, or with @whole every page it touches.
+ */
+void wsp_image_release(const struct wsp_model *m, const void *p, size_t n, int whole);
+
+/** wsp_model_stream_done - end INT8-only loading: the model serves INT8 only. */
+void wsp_model_stream_done(struct wsp_model *m);
+
+/**
+ * wsp_model_pack_plan - decide each linear layer's packing (input slices,
+ * residual activations) before it is packed, from the layer arrays.
+ */
+void wsp_model_pack_plan(struct wsp_model *m);
 
 /* Placing PyTorch-named tensors (whisper/model/weights_map.c). */
 struct wsp_pt_sink {

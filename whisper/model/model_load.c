@@ -3,12 +3,16 @@
  * whisper/model/model_load.c - wsp_model_load(): find the weights file, tell
  * its format by its first bytes, hand the image to load_ct2.c, load_ggml.c or
  * load_safetensors.c, read the JSON side files (model_config.c) and pack the
- * INT8 weights (model_pack.c). Nothing in the model calls back into it.
+ * INT8 weights (model_pack.c), or, loading INT8 only, have the loaders pack
+ * each weight as they read it (model_stream.c). The file is mapped, not
+ * copied. Nothing in the model calls back into it.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,6 +57,36 @@ out:
 	return ret;
 }
 
+/*
+ * Map the file at @path read-only and private: its pages come in as the
+ * loader reads them and (INT8-only loading) leave the resident set after
+ * (wsp_image_release()). Return: 0, or -errno when it cannot be mapped
+ * (the caller reads it instead).
+ */
+static int map_file(const char *path, unsigned char **buf, size_t *len)
+{
+	struct stat st;
+	void *p;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size <= 0) {
+		ret = -EINVAL;
+		goto out;
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED) {
+		ret = -errno;
+		goto out;
+	}
+	*buf = p;
+	*len = (size_t)st.st_size;
+out:
+	close(fd);
+	return ret;
+}
+
 /* Parse the weights file at @path; a CTranslate2 model.bin when @fmt says so. */
 static int load_weights(struct wsp_model *m, const char *path, enum model_format *fmt,
 			char *err, size_t errlen)
@@ -61,9 +95,12 @@ static int load_weights(struct wsp_model *m, const char *path, enum model_format
 	size_t len = 0;
 	int ret;
 
-	ret = read_file(path, &buf, &len, err, errlen);
-	if (ret)
-		return ret;
+	m->image_mapped = map_file(path, &buf, &len) == 0;
+	if (!m->image_mapped) {
+		ret = read_file(path, &buf, &len, err, errlen);
+		if (ret)
+			return ret;
+	}
 	if (*fmt == FMT_CT2) {
 		ret = wsp_load_ct2_mem(m, buf, len, path, err, errlen);
 	} else if (len >= 4 && memcmp(buf, "lmgg", 4) == 0) {
@@ -77,7 +114,11 @@ static int load_weights(struct wsp_model *m, const char *path, enum model_format
 			 "CTranslate2 directory)", path);
 		ret = -EINVAL;
 	}
-	free(buf);
+	if (m->image_mapped)
+		munmap(buf, len);
+	else
+		free(buf);
+	m->image_mapped = 0;
 	return ret;
 }
 
@@ -118,7 +159,9 @@ static int weights_path(struct wsp_model *m, const char *path, int is_dir, char 
 	return 0;
 }
 
-int wsp_model_load(struct wsp_model **out, const char *path, char *err, size_t errlen)
+/* Load @path; with @int8_only, packing each weight as it is read (model_stream.c). */
+static int model_load(struct wsp_model **out, const char *path, int int8_only, char *err,
+		      size_t errlen)
 {
 	enum model_format fmt;
 	struct wsp_model *m;
@@ -137,6 +180,7 @@ int wsp_model_load(struct wsp_model **out, const char *path, char *err, size_t e
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
+	m->stream_int8 = int8_only;
 	m->dir = strdup(path);
 	if (!m->dir) {
 		ret = -ENOMEM;
@@ -151,6 +195,11 @@ int wsp_model_load(struct wsp_model **out, const char *path, char *err, size_t e
 		ret = wsp_model_read_config(m, fmt == FMT_SAFETENSORS, err, errlen);
 	if (ret)
 		goto fail;
+	if (int8_only) {
+		wsp_model_stream_done(m);
+		*out = m;
+		return 0;
+	}
 	ret = wsp_model_pack(m);
 	if (ret) {
 		snprintf(err, errlen, "%s: packing INT8 weights failed: %s", path, strerror(-ret));
@@ -161,4 +210,14 @@ int wsp_model_load(struct wsp_model **out, const char *path, char *err, size_t e
 fail:
 	wsp_model_free(m);
 	return ret;
+}
+
+int wsp_model_load(struct wsp_model **out, const char *path, char *err, size_t errlen)
+{
+	return model_load(out, path, 0, err, errlen);
+}
+
+int wsp_model_load_int8(struct wsp_model **out, const char *path, char *err, size_t errlen)
+{
+	return model_load(out, path, 1, err, errlen);
 }

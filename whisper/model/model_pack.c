@@ -2,7 +2,8 @@
 /*
  * whisper/model/model_pack.c - pack every linear layer's weight for INT8 tile jobs,
  * once, at model load; on request, drop the float copies the INT8 path does
- * not read.
+ * not read. The plan (slices, residual activations) is shared with the
+ * INT8-only loader (model_stream.c), which packs as it reads.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -44,12 +45,28 @@ static int pack_groups(struct wsp_lin *l, int groups)
  * its FFN up and down would add 0.0002-0.0004 each for as much again), and
  * the decoder's FFN down projections, whose post-GELU inputs decide
  * near-tied greedy tokens (small GEMVs re-reading INT8 weights). Everything
- * else is plain INT8.
+ * else is plain INT8. The encoder's attention output and FFN down
+ * projection are packed in one slice per head (struct wsp_lin, n_groups).
  */
+void wsp_model_pack_plan(struct wsp_model *m)
+{
+	for (int i = 0; i < m->hp.n_audio_layer; i++) {
+		struct wsp_enc_layer *L = &m->enc[i];
+
+		L->qkv.act_resid = L->attn_out.act_resid = i == 0;
+		L->attn_out.pack_groups = m->hp.n_audio_head;
+		L->fc2.pack_groups = m->hp.n_audio_head;
+	}
+	for (int i = 0; i < m->hp.n_text_layer; i++)
+		m->dec[i].fc2.act_resid = 1;
+	m->pack_planned = 1;
+}
+
 int wsp_model_pack(struct wsp_model *m)
 {
 	int ret;
 
+	wsp_model_pack_plan(m);
 	ret = pack(&m->conv1);
 	if (!ret)
 		ret = pack(&m->conv2);
@@ -58,21 +75,19 @@ int wsp_model_pack(struct wsp_model *m)
 	for (int i = 0; !ret && i < m->hp.n_audio_layer; i++) {
 		struct wsp_enc_layer *L = &m->enc[i];
 
-		L->qkv.act_resid = L->attn_out.act_resid = i == 0;
 		ret = pack(&L->qkv);
 		if (!ret)
-			ret = pack_groups(&L->attn_out, m->hp.n_audio_head);
+			ret = pack_groups(&L->attn_out, L->attn_out.pack_groups);
 		if (!ret)
 			ret = pack(&L->fc1);
 		if (!ret)
-			ret = pack_groups(&L->fc2, m->hp.n_audio_head);
+			ret = pack_groups(&L->fc2, L->fc2.pack_groups);
 	}
 	for (int i = 0; !ret && i < m->hp.n_text_layer; i++) {
 		struct wsp_dec_layer *L = &m->dec[i];
 		struct wsp_lin *all[] = { &L->self_qkv, &L->self_out, &L->cross_q,
 					  &L->cross_kv, &L->cross_out, &L->fc1, &L->fc2 };
 
-		L->fc2.act_resid = 1;
 		for (size_t j = 0; !ret && j < sizeof(all) / sizeof(all[0]); j++)
 			ret = pack(all[j]);
 	}

@@ -4,7 +4,8 @@
  * (encoder.blocks.N.attn.query.weight, ...) into struct wsp_model. Used by
  * the ggml loader directly and by the safetensors loader after renaming.
  * Separate q, k, v (and cross k, v) projections are fused into the model's
- * qkv / kv layers; the key projection has no bias.
+ * qkv / kv layers; the key projection has no bias. Loading INT8 only, a
+ * linear weight (or its part) goes straight into its packing (model_stream.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -199,6 +200,41 @@ int wsp_pt_begin(struct wsp_pt_sink *k, struct wsp_model *m, int ffn, const char
 	return k->seen ? 0 : -ENOMEM;
 }
 
+/*
+ * INT8-only loading: a weight, or one part of a fused one (its output rows
+ * from @s->offset on), goes into the layer's packing as it is read.
+ */
+static int stream_part(struct wsp_pt_sink *k, const char *name, const struct gg_slot *s,
+		       uint64_t numel, int dtype, const unsigned char *data)
+{
+	struct wsp_rows src = { .kind = dtype, .data = data };
+	uint64_t row_bytes = 0, bytes = 0;
+	char e[192];
+	int ret;
+
+	s->lin->out = s->lin_out;
+	s->lin->in = s->lin_in;
+	ret = 0;
+	if (dtype >= WSP_PT_GGML) {
+		ret = wsp_ggml_tensor_bytes(dtype - WSP_PT_GGML, numel, &bytes, e, sizeof(e));
+		/* rows of whole blocks are read a slab at a time, others in one piece */
+		if (!ret && wsp_ggml_tensor_bytes(dtype - WSP_PT_GGML, (uint64_t)s->lin_in,
+						  &row_bytes, NULL, 0))
+			row_bytes = 0;
+	} else {
+		row_bytes = (uint64_t)s->lin_in * (dtype == WSP_PT_F32 ? 4 : 2);
+		bytes = row_bytes * (numel / (uint64_t)s->lin_in);
+	}
+	src.row_bytes = (size_t)row_bytes;
+	src.bytes = (size_t)bytes;
+	if (!ret)
+		ret = wsp_lin_stream(k->m, s->lin, (int)(s->offset / (size_t)s->lin_in),
+				     (int)(numel / (uint64_t)s->lin_in), &src, e, sizeof(e));
+	if (ret == -EINVAL)
+		snprintf(k->err, k->errlen, "%s: tensor '%s': %s", k->file, name, e);
+	return ret;
+}
+
 int wsp_pt_put(struct wsp_pt_sink *k, const char *name, uint64_t numel, int dtype,
 	       const unsigned char *data)
 {
@@ -219,6 +255,8 @@ int wsp_pt_put(struct wsp_pt_sink *k, const char *name, uint64_t numel, int dtyp
 		}
 		k->seen[s.fused] |= s.bit;
 	}
+	if (k->m->stream_int8 && s.lin && s.dst == &s.lin->w)
+		return stream_part(k, name, &s, numel, dtype, data);
 	if (!*s.dst && !(*s.dst = calloc(s.total, sizeof(float))))
 		return -ENOMEM;
 	if (dtype >= WSP_PT_GGML) {
@@ -238,6 +276,13 @@ int wsp_pt_put(struct wsp_pt_sink *k, const char *name, uint64_t numel, int dtyp
 	if (s.lin) {
 		s.lin->out = s.lin_out;
 		s.lin->in = s.lin_in;
+	}
+	if (k->m->image_mapped) {
+		uint64_t bytes = numel * (dtype == WSP_PT_F32 ? 4 : 2);
+
+		if (dtype < WSP_PT_GGML ||
+		    !wsp_ggml_tensor_bytes(dtype - WSP_PT_GGML, numel, &bytes, NULL, 0))
+			wsp_image_release(k->m, data, (size_t)bytes, 1);
 	}
 	return 0;
 }

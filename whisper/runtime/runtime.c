@@ -85,15 +85,19 @@ int wsp_runtime_open(struct wsp_runtime **out, const struct wsp_runtime_opts *o,
 		fail(e, WSP_RUNTIME_FIND, rc, "%s", err);
 		goto out_free;
 	}
-	rc = wsp_model_load(&rt->model, rt->model_path, err, sizeof(err));
+	/*
+	 * the float weights serve only WSP_FP32: never made otherwise (each
+	 * weight packed as it is read), unless asked to keep them
+	 */
+	if (o->precision == WSP_INT8 && !o->keep_fp32)
+		rc = wsp_model_load_int8(&rt->model, rt->model_path, err, sizeof(err));
+	else
+		rc = wsp_model_load(&rt->model, rt->model_path, err, sizeof(err));
 	if (rc) {
 		fail(e, WSP_RUNTIME_MODEL, rc, "cannot load model %s: %s", rt->model_path,
 		     *err ? err : strerror(-rc));
 		goto out_free;
 	}
-	/* the float weights serve only WSP_FP32: dropped otherwise, unless asked to keep them */
-	if (o->precision == WSP_INT8 && !o->keep_fp32)
-		wsp_model_drop_fp32(rt->model);
 
 	eo.backend = o->backend;
 	eo.threads = o->threads;

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: MIT
+/*
+ * whisper/model/model_stream.c - INT8-only loading: each linear weight goes
+ * from the file's bytes into its INT8 tile packing slab by slab (a few
+ * hundred rows converted to floats at a time), so the model is never held
+ * as floats. A packed column reads only its own row of the [out, in]
+ * weight (tiler/tile.h), so the packing is the bytes wsp_model_pack() makes
+ * from the whole float matrix. The token embedding's rows are also the
+ * decoder's input: they are kept as half floats when every value is one
+ * exactly, else as floats, as wsp_model_drop_fp32() keeps them.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "tiler/tile.h"
+#include "whisper/model/ggml_quants.h"
+#include "whisper/model/model_internal.h"
+#include "whisper/model/weights.h"
+
+/* Float bytes converted at a time: enough rows for every pool worker. */
+#define SLAB_BYTES (1u << 20)
+
+int wsp_rows_get(const struct wsp_rows *s, float *dst, size_t row0, size_t n, size_t cols,
+		 char *err, size_t errlen)
+{
+	const unsigned char *p = s->data + row0 * s->row_bytes;
+	size_t numel = n * cols;
+
+	switch (s->kind) {
+	case WSP_PT_F32:
+		wsp_f32_copy(dst, p, numel);
+		return 0;
+	case WSP_PT_F16:
+		wsp_f16_to_f32(dst, p, numel);
+		return 0;
+	case WSP_PT_BF16:
+		wsp_bf16_to_f32(dst, p, numel);
+		return 0;
+	case WSP_PT_S8: {
+		float scale[256];
+		int ret = 0;
+
+		for (size_t r = 0; !ret && r < n; r += 256) {
+			size_t k = n - r < 256 ? n - r : 256;
+
+			wsp_f32_copy(scale, s->scale + (row0 + r) * 4, k);
+			ret = wsp_s8_rows_to_f32(dst + r * cols, (const int8_t *)p + r * cols,
+						 scale, k, cols);
+		}
+		if (ret)
+			snprintf(err, errlen, "a scale is zero, negative or not finite");
+		return ret;
+	}
+	default:
+		if (s->kind >= WSP_PT_GGML)
+			return wsp_ggml_to_f32(s->kind - WSP_PT_GGML, dst, p, numel, err, errlen);
+		snprintf(err, errlen, "unknown element type %d", s->kind);
+		return -EINVAL;
+	}
+}
+
+void wsp_image_release(const struct wsp_model *m, const void *p, size_t n, int whole)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), a = (uintptr_t)p, b = a + n;
+
+	if (!m->image_mapped || n == 0)
+		return;
+	/*
+	 * A private, never written file mapping: dropping its pages only takes
+	 * them out of the resident set (they stay in the page cache and read
+	 * back the same). A slab releases the pages wholly inside it, the
+	 * tensor's end every page it touches.
+	 */
+	a = whole ? a & ~(page - 1) : (a + page - 1) & ~(page - 1);
+	b = whole ? (b + page - 1) & ~(page - 1) : b & ~(page - 1);
+	if (b > a)
+		madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+/* The packing @l gets (wsp_model_pack_plan()), made on its first slab. */
+static int lin_alloc(struct wsp_lin *l)
+{
+	int groups = l->pack_groups;
+	int ret = 0;
+
+	if (l->q || l->gq)
+		return 0;
+	if (groups <= 1 || l->in % groups)
+		return tile_weights_alloc_f32(&l->q, l->in, l->out);
+	l->gq = calloc((size_t)groups, sizeof(*l->gq));
+	if (!l->gq)
+		return -ENOMEM;
+	l->n_groups = groups;
+	for (int g = 0; !ret && g < groups; g++)
+		ret = tile_weights_alloc_f32(&l->gq[g], l->in / groups, l->out);
+	return ret;
+}
+
+static int lin_pack_slab(struct wsp_lin *l, int row0, int rows, const float *f)
+{
+	int kg, ret = 0;
+
+	if (l->q)
+		return tile_weights_pack_rows_f32(l->q, row0, rows, f, (size_t)l->in);
+	kg = l->in / l->n_groups;
+	for (int g = 0; !ret && g < l->n_groups; g++)
+		ret = tile_weights_pack_rows_f32(l->gq[g], row0, rows, f + (size_t)g * kg,
+						 (size_t)l->in);
+	return ret;
+}
+
+/*
+ * The token embedding's rows as the decoder reads them, slab by slab: half
+ * floats while every value so far is one, else floats from then on (the
+ * half floats so far turned back, exactly).
+ */
+static int keep_emb_rows(struct wsp_model *m, int row0, int rows, const float *f)
+{
+	size_t d = (size_t)m->tok_emb.in, total = (size_t)m->tok_emb.out * d;
+
+	if (!m->tok_emb.w && !m->tok_emb_h) {
+		m->tok_emb_h = malloc(total * sizeof(uint16_t));
+		if (!m->tok_emb_h)
+			return -ENOMEM;
+	}
+	if (m->tok_emb_h &&
+	    wsp_f32_to_f16_exact(m->tok_emb_h + (size_t)row0 * d, f, (size_t)rows * d) != 0) {
+		float *w = malloc(total * sizeof(float));
+
+		if (!w)
+			return -ENOMEM;
+		/* rows already seen are half floats; the others are written below or later */
+		for (int r = 0; r < m->tok_emb.out; r++)
+			if (m->tok_emb_seen && m->tok_emb_seen[r])
+				wsp_f16_row_to_f32(w + (size_t)r * d, m->tok_emb_h + (size_t)r * d, d);
+		free(m->tok_emb_h);
+		m->tok_emb_h = NULL;
+		m->tok_emb.w = w;
+	}
+	if (m->tok_emb.w)
+		memcpy(m->tok_emb.w + (size_t)row0 * d, f, (size_t)rows * d * sizeof(float));
+	if (!m->tok_emb_seen && !(m->tok_emb_seen = calloc((size_t)m->tok_emb.out, 1)))
+		return -ENOMEM;
+	memset(m->tok_emb_seen + row0, 1, (size_t)rows);
+	return 0;
+}
+
+int wsp_lin_stream(struct wsp_model *m, struct wsp_lin *l, int row0, int rows,
+		   const struct wsp_rows *src, char *err, size_t errlen)
+{
+	size_t cols = (size_t)l->in;
+	int slab, ret;
+	float *f;
+
+	if (!m->pack_planned)
+		wsp_model_pack_plan(m);
+	if (row0 < 0 || rows < 0 || rows > l->out - row0 || l->in <= 0) {
+		snprintf(err, errlen, "rows %d..%d outside the weight's %d", row0, row0 + rows,
+			 l->out);
+		return -EINVAL;
+	}
+	ret = lin_alloc(l);
+	if (ret)
+		return ret;
+	slab = src->row_bytes ? (int)(SLAB_BYTES / (cols * sizeof(float))) : rows;
+	slab = slab < 1 ? 1 : slab > rows ? rows : slab;
+	f = malloc((size_t)(slab ? slab : 1) * cols * sizeof(float));
+	if (!f)
+		return -ENOMEM;
+	for (int r = 0; !ret && r < rows; r += slab) {
+		int n = rows - r < slab ? rows - r : slab;
+
+		ret = wsp_rows_get(src, f, (size_t)r, (size_t)n, cols, err, errlen);
+		if (!ret)
+			ret = lin_pack_slab(l, row0 + r, n, f);
+		if (!ret && l == &m->tok_emb)
+			ret = keep_emb_rows(m, row0 + r, n, f);
+		wsp_image_release(m, src->data + (size_t)r * src->row_bytes,
+				  (size_t)n * src->row_bytes, 0);
+	}
+	free(f);
+	wsp_image_release(m, src->data, src->bytes, 1);
+	if (src->scale)
+		wsp_image_release(m, src->scale, (size_t)rows * 4, 1);
+	return ret;
+}
+
+void wsp_model_stream_done(struct wsp_model *m)
+{
+	free(m->tok_emb_seen);
+	m->tok_emb_seen = NULL;
+	m->int8_only = 1;
+}
