@@ -36,6 +36,8 @@
 #define W_SAMPLES WSP_BATCH_WINDOW_SAMPLES
 #define MAX_SEG   256                        /* segments split from one window */
 #define PROMPT_MAX 224                       /* initial prompt tokens kept (n_text_ctx / 2 - 1 of 448) */
+#define QUIET_SEARCH (10 * WSP_SAMPLE_RATE)  /* a full fixed window ends in its last 10 s ... */
+#define QUIET_LEN    (WSP_SAMPLE_RATE / 5)   /* ... in the middle of its quietest 200 ms */
 
 static double now_ms(void)
 {
@@ -64,6 +66,7 @@ struct worker {
 	int started;
 	float *audio;              /* the window's samples, + HOP zeros */
 	size_t n;
+	size_t own;                /* the first @own samples are the window's; the rest overlap the next */
 	struct wsp_batch_piece one; /* the piece of a fixed window */
 	const struct wsp_batch_piece *pc;
 	int n_pc;
@@ -92,9 +95,11 @@ struct run {
 	pthread_cond_t cv;
 	/* under lock: */
 	int next_win;             /* the next window to take */
-	int n_win;                /* windows in all; -1: not known yet (fixed windows) */
 	int next_emit;            /* the first window not yet in the result */
 	size_t read_pos;          /* samples read from the source */
+	float *carry;             /* fixed windows: samples read past the last cut, */
+	size_t n_carry;           /* the start of the next window */
+	size_t win_start;         /* fixed windows: the next window's first sample */
 	int eof;
 	int ret;                  /* the first error; it stops every worker */
 	char err[256];
@@ -136,6 +141,40 @@ static void slot_clear(struct slot *s)
 }
 
 /*
+ * Where a full fixed window should end: in the middle of its quietest
+ * QUIET_LEN stretch (least energy, the latest of equals) among its last
+ * QUIET_SEARCH samples, so that a window seldom cuts a word in two and the
+ * model does not stop before a sentence the window ends inside. (Without a
+ * voice activity detector faster-whisper refuses audio over 30 s; this is
+ * our stand-in for its speech regions.)
+ */
+static size_t quiet_cut(const float *x, size_t n)
+{
+	enum { FRAMES = QUIET_SEARCH / HOP, RUN = QUIET_LEN / HOP };
+	double e[FRAMES], sum = 0.0, best = INFINITY;
+	size_t from = n - QUIET_SEARCH, cut = n;
+
+	for (int f = 0; f < FRAMES; f++) {
+		const float *p = x + from + (size_t)f * HOP;
+		double v = 0.0;
+
+		for (int i = 0; i < HOP; i++)
+			v += (double)p[i] * p[i];
+		e[f] = v;
+	}
+	for (int f = 0; f < FRAMES; f++) {
+		sum += e[f];
+		if (f >= RUN)
+			sum -= e[f - RUN];
+		if (f >= RUN - 1 && sum <= best) {
+			best = sum;
+			cut = from + (size_t)(f + 1 - RUN / 2) * HOP;
+		}
+	}
+	return cut;
+}
+
+/*
  * Read window @w's samples into @k->audio: a fixed window is the next 30 s
  * of the stream; a planned one its pieces, skipping what lies between.
  * Under r->lock (the source is read in order, by one worker at a time).
@@ -147,6 +186,11 @@ static int read_window(struct run *r, struct worker *k, int w)
 
 	k->n = 0;
 	if (!r->plan) {
+		size_t fresh = 0;
+
+		memcpy(k->audio, r->carry, r->n_carry * sizeof(float));
+		k->n = r->n_carry;
+		r->n_carry = 0;
 		while (!r->eof && k->n < W_SAMPLES) {
 			long got = src->read(src->arg, k->audio + k->n, W_SAMPLES - k->n,
 					     k->err, sizeof(k->err));
@@ -156,11 +200,27 @@ static int read_window(struct run *r, struct worker *k, int w)
 			if (got == 0)
 				r->eof = 1;
 			k->n += (size_t)got;
+			fresh += (size_t)got;
 		}
-		k->one.start = r->read_pos;
-		k->one.len = k->n;
+		r->read_pos += fresh;
+		k->own = k->n;
+		if (k->n == W_SAMPLES && !r->eof) {
+			/*
+			 * More follows: the window owns its samples up to the
+			 * quietest moment of its last 10 s, and the rest opens
+			 * the next window. It is still decoded over all 30 s
+			 * (segments past the cut are dropped): ended early, the
+			 * model tends to leave out the last sentence before the
+			 * padding.
+			 */
+			k->own = quiet_cut(k->audio, k->n);
+			r->n_carry = k->n - k->own;
+			memcpy(r->carry, k->audio + k->own, r->n_carry * sizeof(float));
+		}
+		k->one.start = r->win_start;
+		k->one.len = k->own;
 		k->one.at = 0;
-		r->read_pos += k->n;
+		r->win_start += k->own;
 		k->pc = &k->one;
 		k->n_pc = 1;
 		return 0;
@@ -198,14 +258,19 @@ static int read_window(struct run *r, struct worker *k, int w)
 		if (r->read_pos >= p->start)
 			k->n = p->at + (r->read_pos - p->start < p->len ? r->read_pos - p->start : p->len);
 	}
+	k->own = k->n;
 	return 0;
 }
 
-/* The window's log-mel: its samples + HOP zeros, its own maximum, zero frames to 3000. */
-static int window_mel(struct run *r, struct worker *k, int size)
+/*
+ * The log-mel of the window's samples from frame @seek on (+ HOP zeros):
+ * @size frames of it, normalized by their own maximum, then zero frames up
+ * to 3000, as faster-whisper's batched pipeline makes each chunk's features.
+ */
+static int window_mel(struct run *r, struct worker *k, int seek, int size)
 {
 	const int n_mels = wsp_model_hparams(r->c->model)->n_mels;
-	size_t len = k->n + HOP, frames = wsp_mel_frames(len);
+	size_t from = (size_t)seek * HOP, len = k->n - from + HOP, frames = wsp_mel_frames(len);
 	int ret;
 
 	memset(k->audio + k->n, 0, HOP * sizeof(float));
@@ -213,7 +278,7 @@ static int window_mel(struct run *r, struct worker *k, int size)
 		return -EINVAL;
 	if ((size_t)size > frames)
 		size = (int)frames;
-	ret = wsp_mel_compute(r->c->mel, k->audio, len, k->mel_full);
+	ret = wsp_mel_compute(r->c->mel, k->audio + from, len, k->mel_full);
 	if (ret)
 		return ret;
 	for (int m = 0; m < n_mels; m++) {
@@ -303,41 +368,6 @@ static int slot_add(struct slot *s, const struct wsp_segment *seg)
 	return 0;
 }
 
-/*
- * Split one window's tokens into segments as the sequential mode does, but
- * keep them all: text after the last timestamp pair (an unfinished
- * segment, which the sequential mode decodes again in the next window)
- * becomes a segment that ends at the window's end.
- * Return: the number of segments in @bounds / @t.
- */
-static int split_window(const int32_t *tok, int n, int32_t tb, int size,
-			int (*bounds)[2], double (*t)[2])
-{
-	int next_seek, n_seg, last = -1;
-	int single_end = n >= 2 && tok[n - 2] < tb && tok[n - 1] >= tb;
-
-	n_seg = wsp_split_segments(tok, n, tb, 0, size, bounds, t, MAX_SEG - 1, &next_seek);
-	for (int i = 1; i < n; i++)
-		if (tok[i] >= tb && tok[i - 1] >= tb)
-			last = i;
-	if (last > 0 && !single_end && last < n - 1) {
-		int text = 0;
-
-		for (int i = last; i < n; i++)
-			text += tok[i] < tb;
-		if (text) {
-			bounds[n_seg][0] = last;
-			bounds[n_seg][1] = n;
-			t[n_seg][0] = (tok[last] - tb) * WSP_TIME_PRECISION;
-			t[n_seg][1] = size * 0.01;
-			if (t[n_seg][1] < t[n_seg][0])
-				t[n_seg][1] = t[n_seg][0];
-			n_seg++;
-		}
-	}
-	return n_seg;
-}
-
 static void free_seg_words(struct wsp_word_seg *g, int n)
 {
 	for (int i = 0; i < n; i++) {
@@ -349,17 +379,23 @@ static void free_seg_words(struct wsp_word_seg *g, int n)
 	}
 }
 
-/* The segments of one decoded window into @s, times in the file. */
+/*
+ * The segments of one decoding of the window from frame @seek (@size
+ * frames) into @s, times in the file; *@next_seek: where the window's next
+ * decoding starts, as the sequential mode's seek.
+ */
 static int window_segments(struct run *r, struct worker *k, const struct wsp_decoded *d,
-			   int size, struct slot *s)
+			   int seek, int size, struct slot *s, int *next_seek)
 {
 	const int32_t tb = r->c->rules.sp.timestamp_begin;
+	const double own_s = (double)k->own / WSP_SAMPLE_RATE;
 	int bounds[MAX_SEG][2];
 	double t[MAX_SEG][2];
 	struct wsp_word_seg g[MAX_SEG];
 	int n_seg, ret = 0;
 
-	n_seg = split_window(d->tokens, d->n_tokens, tb, size, bounds, t);
+	n_seg = wsp_split_segments(d->tokens, d->n_tokens, tb, seek, size, bounds, t, MAX_SEG,
+				   next_seek);
 	memset(g, 0, sizeof(g[0]) * (size_t)(n_seg > 0 ? n_seg : 1));
 	for (int i = 0; i < n_seg; i++) {
 		g[i].start = t[i][0];
@@ -373,9 +409,24 @@ static int window_segments(struct run *r, struct worker *k, const struct wsp_dec
 		ret = wsp_win_any_decoder(&k->win, &dec);
 		if (!ret)
 			ret = wsp_words_window(&k->words, dec, r->sot_seq, r->n_sot_seq, g, n_seg,
-					       0.0, size, 0.0);
+					       seek * 0.01, size, 0.0);
 		if (ret)
 			return ret;
+		{
+			/* as the sequential mode: restart at the last word's end */
+			const int32_t *tk = d->tokens;
+			int n = d->n_tokens;
+			int single_end = n >= 2 && tk[n - 2] < tb && tk[n - 1] >= tb;
+
+			for (int i = n_seg - 1; i >= 0 && !single_end; i--)
+				if (g[i].n_words) {
+					double end = g[i].words[g[i].n_words - 1].end;
+
+					if (end > seek * 0.01)
+						*next_seek = (int)lround(end * 100);
+					break;
+				}
+		}
 	}
 	for (int i = 0; i < n_seg && !ret; i++) {
 		struct wsp_segment seg;
@@ -386,8 +437,8 @@ static int window_segments(struct run *r, struct worker *k, const struct wsp_dec
 			ret = -ENOMEM;
 			break;
 		}
-		if (g[i].start == g[i].end || blank(text, len))
-			continue;
+		if (g[i].start == g[i].end || blank(text, len) || g[i].start >= own_s)
+			continue;        /* past the cut: the next window's */
 		memset(&seg, 0, sizeof(seg));
 		if (g[i].n_words) {
 			/* as restore_speech_timestamps: a word's piece is its middle's */
@@ -446,45 +497,60 @@ static int window_segments(struct run *r, struct worker *k, const struct wsp_dec
 static int run_window(struct run *r, struct worker *k, int w, struct slot *s)
 {
 	const struct wsp_transcribe_opts *o = r->o;
-	int size = (int)(k->n / HOP), ret, sot_index, n_prompt;
+	const int frames = (int)(k->n / HOP), own = (int)(k->own / HOP);
 	struct wsp_decoded d;
+	int seek = 0, ret = 0;
 	uint64_t rng;
 	double t0;
 
 	/* the window's own stream: the same numbers whichever worker runs it */
 	rng = (o->seed ^ 0x5eedf00dull) + 0x9e3779b97f4a7c15ull * (uint64_t)w;
-	t0 = now_ms();
-	ret = window_mel(r, k, size);
-	s->mel_ms += now_ms() - t0;
-	if (ret)
-		return ret;
-	t0 = now_ms();
-	ret = wsp_encoder_run(k->encoder, k->mel, k->enc);
-	s->encode_ms += now_ms() - t0;
-	if (ret)
-		return ret;
-	t0 = now_ms();
-	if (r->lang_state == 0 && w == 0) {
-		ret = detect_language(r, k);
+	/*
+	 * Decoded as the sequential mode decodes a recording, but without
+	 * previous text: once from its start, and again from the last
+	 * timestamp while a decoding ends before the window's own samples do
+	 * (the model often stops at a timestamp pair with speech left).
+	 */
+	do {
+		int size = frames - seek, sot_index, n_prompt, next_seek = frames;
+
+		t0 = now_ms();
+		ret = window_mel(r, k, seek, size);
+		s->mel_ms += now_ms() - t0;
 		if (ret)
 			return ret;
-	}
-	if (size > 0) {
-		n_prompt = build_prompt(r, k, &sot_index);
-		ret = wsp_decode_fallback(&k->win, &r->c->rules, r->c->tok, &r->f, k->prompt,
-					  n_prompt, sot_index, &rng, k->ws, &d);
-		if (!ret) {
-			int skip = o->no_speech_threshold < 1.0f &&
-				   d.no_speech_prob > o->no_speech_threshold;
-
-			if (o->logprob_threshold > -1e9f && d.avg_logprob > o->logprob_threshold)
-				skip = 0;   /* likely enough to be speech after all */
-			if (!skip)
-				ret = window_segments(r, k, &d, size, s);
+		t0 = now_ms();
+		ret = wsp_encoder_run(k->encoder, k->mel, k->enc);
+		s->encode_ms += now_ms() - t0;
+		if (ret)
+			return ret;
+		t0 = now_ms();
+		if (r->lang_state == 0 && w == 0) {
+			ret = detect_language(r, k);
+			if (ret)
+				return ret;
 		}
-	}
-	wsp_win_next(&k->win);   /* decoders kept, new cross keys/values next window */
-	s->decode_ms += now_ms() - t0;
+		if (size > 0) {
+			n_prompt = build_prompt(r, k, &sot_index);
+			ret = wsp_decode_fallback(&k->win, &r->c->rules, r->c->tok, &r->f, k->prompt,
+						  n_prompt, sot_index, &rng, k->ws, &d);
+			if (!ret) {
+				int skip = o->no_speech_threshold < 1.0f &&
+					   d.no_speech_prob > o->no_speech_threshold;
+
+				if (o->logprob_threshold > -1e9f &&
+				    d.avg_logprob > o->logprob_threshold)
+					skip = 0;   /* likely enough to be speech after all */
+				if (!skip)
+					ret = window_segments(r, k, &d, seek, size, s, &next_seek);
+			}
+		}
+		wsp_win_next(&k->win);   /* decoders kept, new cross keys/values next time */
+		s->decode_ms += now_ms() - t0;
+		if (next_seek <= seek)
+			next_seek = seek + 1;   /* never loop on one place */
+		seek = next_seek;
+	} while (!ret && seek < own);
 	return ret;
 }
 
@@ -538,7 +604,7 @@ static int more_windows(const struct run *r)
 		return 0;
 	if (r->plan)
 		return r->next_win < r->plan->n_win;
-	return !r->eof;
+	return !r->eof || r->n_carry > 0;
 }
 
 static void work(struct worker *k)
@@ -566,16 +632,13 @@ static void work(struct worker *k)
 		s->audio_ms += now_ms() - t0;
 		if (!ret && !r->plan && k->n == 0 && r->eof) {
 			/* the stream ended on a window boundary: no window w */
-			r->n_win = w;
 			s->w = -1;
 			r->next_win = w;
 			break;
 		}
-		if (!r->plan && r->eof)
-			r->n_win = w + 1;
 		if (!ret)
 			s->end_s = wsp_batch_file_time(k->pc, k->n_pc, k->n_pc - 1,
-						       (double)k->n / WSP_SAMPLE_RATE);
+						       (double)k->own / WSP_SAMPLE_RATE);
 		if (!ret && w > 0) {
 			/* the prompt needs window 0's language: wait without a slot held */
 			while (r->lang_state == 0 && !r->ret)
@@ -729,7 +792,6 @@ int wsp_batch_run(const struct wsp_context *c, struct wsp_source *src,
 	r.o = o;
 	r.src = src;
 	r.res = res;
-	r.n_win = -1;
 	wsp_seek_fallback(o, hp, &r.f);
 	if (regions) {
 		ret = wsp_batch_plan_make(regions, n_regions, W_SAMPLES, &plan);
@@ -738,7 +800,6 @@ int wsp_batch_run(const struct wsp_context *c, struct wsp_source *src,
 			return ret;
 		}
 		r.plan = &plan;
-		r.n_win = plan.n_win;
 		if (n_work > plan.n_win)
 			n_work = plan.n_win > 0 ? plan.n_win : 1;
 	} else if (src->total_s > 0) {
@@ -758,7 +819,9 @@ int wsp_batch_run(const struct wsp_context *c, struct wsp_source *src,
 	if (!ret) {
 		r.slots = calloc((size_t)r.n_slots, sizeof(*r.slots));
 		k = calloc((size_t)n_work, sizeof(*k));
-		if (!r.slots || !k) {
+		if (!regions)
+			r.carry = malloc(QUIET_SEARCH * sizeof(float));
+		if (!r.slots || !k || (!regions && !r.carry)) {
 			snprintf(err, errlen, "out of memory");
 			ret = -ENOMEM;
 		}
@@ -777,6 +840,7 @@ int wsp_batch_run(const struct wsp_context *c, struct wsp_source *src,
 	if (ret) {
 		free(r.slots);
 		free(k);
+		free(r.carry);
 		wsp_batch_plan_free(&plan);
 		return ret;
 	}
@@ -814,6 +878,7 @@ int wsp_batch_run(const struct wsp_context *c, struct wsp_source *src,
 	pthread_mutex_destroy(&r.lock);
 	free(r.slots);
 	free(k);
+	free(r.carry);
 	wsp_batch_plan_free(&plan);
 	if (ret)
 		wsp_result_free(res);
