@@ -38,6 +38,7 @@
 #define PROMPT_MAX 224                       /* initial prompt tokens kept (n_text_ctx / 2 - 1 of 448) */
 #define QUIET_SEARCH (10 * WSP_SAMPLE_RATE)  /* a full fixed window ends in its last 10 s ... */
 #define QUIET_LEN    (WSP_SAMPLE_RATE / 5)   /* ... in the middle of its quietest 200 ms */
+#define MIN_REST     50       /* frames: a window's rest shorter than 0.5 s is not decoded again */
 
 static double now_ms(void)
 {
@@ -72,7 +73,6 @@ struct worker {
 	int n_pc;
 	float *mel_full, *mel, *enc;
 	size_t mel_full_frames;
-	struct wsp_encoder *encoder;
 	struct wsp_win win;
 	struct wsp_dec_ws *ws;
 	struct wsp_words words;
@@ -110,7 +110,32 @@ struct run {
 	struct slot *slots;
 	int n_slots;
 	int seg_cap;
+	/* encoders shared by the workers (one per 4), @n_idle of them free at @idle */
+	struct wsp_encoder **enc;
+	int n_enc, n_idle;
+	struct wsp_encoder **idle;
 };
+
+/* A free encoder for this worker's window; waits while all are busy. */
+static struct wsp_encoder *encoder_get(struct run *r)
+{
+	struct wsp_encoder *e;
+
+	pthread_mutex_lock(&r->lock);
+	while (r->n_idle == 0)
+		pthread_cond_wait(&r->cv, &r->lock);
+	e = r->idle[--r->n_idle];
+	pthread_mutex_unlock(&r->lock);
+	return e;
+}
+
+static void encoder_put(struct run *r, struct wsp_encoder *e)
+{
+	pthread_mutex_lock(&r->lock);
+	r->idle[r->n_idle++] = e;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->lock);
+}
 
 static void fail(struct run *r, int ret, const char *err)
 {
@@ -437,8 +462,10 @@ static int window_segments(struct run *r, struct worker *k, const struct wsp_dec
 			ret = -ENOMEM;
 			break;
 		}
-		if (g[i].start == g[i].end || blank(text, len) || g[i].start >= own_s)
-			continue;        /* past the cut: the next window's */
+		/* mostly past the cut: the next window's (it decodes from the cut) */
+		if (g[i].start == g[i].end || blank(text, len) ||
+		    (g[i].start + g[i].end) / 2 >= own_s)
+			continue;
 		memset(&seg, 0, sizeof(seg));
 		if (g[i].n_words) {
 			/* as restore_speech_timestamps: a word's piece is its middle's */
@@ -520,7 +547,12 @@ static int run_window(struct run *r, struct worker *k, int w, struct slot *s)
 		if (ret)
 			return ret;
 		t0 = now_ms();
-		ret = wsp_encoder_run(k->encoder, k->mel, k->enc);
+		{
+			struct wsp_encoder *e = encoder_get(r);
+
+			ret = wsp_encoder_run(e, k->mel, k->enc);
+			encoder_put(r, e);
+		}
 		s->encode_ms += now_ms() - t0;
 		if (ret)
 			return ret;
@@ -550,7 +582,14 @@ static int run_window(struct run *r, struct worker *k, int w, struct slot *s)
 		if (next_seek <= seek)
 			next_seek = seek + 1;   /* never loop on one place */
 		seek = next_seek;
-	} while (!ret && seek < own);
+	} while (!ret && own - seek >= MIN_REST);
+	/* the sampling decoder of a fallback is seldom needed again: give back its memory */
+	for (int i = 0; i < 2; i++)
+		if (k->win.dec[i] && k->win.n_seq[i] != r->f.beam_size) {
+			wsp_decoder_free(k->win.dec[i]);
+			k->win.dec[i] = NULL;
+			k->win.stale[i] = 0;
+		}
 	return ret;
 }
 
@@ -696,7 +735,6 @@ static void worker_free(struct worker *k)
 	free(k->mel_full);
 	free(k->mel);
 	free(k->enc);
-	wsp_encoder_free(k->encoder);
 	wsp_win_release(&k->win);
 	wsp_dec_ws_free(k->ws);
 	if (k->words_on)
@@ -732,10 +770,7 @@ static int worker_init(struct run *r, struct worker *k, char *err, size_t errlen
 			return ret;
 		k->words_on = 1;
 	}
-	ret = wsp_encoder_new(c->model, &c->exec, &k->encoder);
-	if (ret)
-		snprintf(err, errlen, "encoder: %s", strerror(-ret));
-	return ret;
+	return 0;
 }
 
 /* The language before any window, when it needs no detection. */
@@ -853,6 +888,27 @@ int wsp_batch_run(const struct wsp_context *c, struct wsp_source *src,
 	}
 	if (n_made > 0)
 		ret = 0;       /* fewer workers than asked: fewer windows in flight */
+	/*
+	 * One encoder (job graph and activations, ~50 MB for tiny) per four
+	 * workers: a window spends most of its time decoding, so a worker
+	 * seldom waits for one, and N encoders would be most of the memory.
+	 */
+	if (!ret) {
+		int want = (n_made + 3) / 4;
+
+		r.enc = calloc((size_t)want, sizeof(*r.enc));
+		r.idle = calloc((size_t)want, sizeof(*r.idle));
+		ret = r.enc && r.idle ? 0 : -ENOMEM;
+		while (!ret && r.n_enc < want) {
+			ret = wsp_encoder_new(c->model, &c->exec, &r.enc[r.n_enc]);
+			if (!ret)
+				r.idle[r.n_idle++] = r.enc[r.n_enc++];
+		}
+		if (r.n_enc > 0)
+			ret = 0;   /* fewer encoders than wanted: windows wait for one longer */
+		else
+			snprintf(err, errlen, "encoder: %s", strerror(-ret));
+	}
 	/* worker 0 is this thread; the others get their own */
 	for (int i = 1; !ret && i < n_made; i++)
 		k[i].started = !pthread_create(&k[i].th, NULL, worker_main, &k[i]);
@@ -865,6 +921,10 @@ int wsp_batch_run(const struct wsp_context *c, struct wsp_source *src,
 			pthread_join(k[i].th, NULL);
 	for (int i = 0; i < n_made; i++)
 		worker_free(&k[i]);
+	for (int i = 0; i < r.n_enc; i++)
+		wsp_encoder_free(r.enc[i]);
+	free(r.enc);
+	free(r.idle);
 	if (!ret && r.ret) {
 		ret = r.ret;
 		snprintf(err, errlen, "%s", r.err);
