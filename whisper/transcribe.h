@@ -102,13 +102,13 @@ struct wsp_transcribe_opts {
 	float hallucination_silence_threshold;
 	/*
 	 * The long-form mode: 0 or 1 (default) sequential, as above; N > 1
-	 * batched, as faster-whisper's BatchedInferencePipeline: the audio
-	 * cut into windows of at most 30 s, each decoded on its own (no
-	 * previous text in its prompt; initial_prompt in every window's),
-	 * up to N windows in flight at once (their encoders side by side on
-	 * the engine, their decoder steps stacked), every segment of a
-	 * window kept, segments returned in file order. N above 64 counts
-	 * as 64; negative is -EINVAL. condition_on_previous_text and
+	 * batched, after faster-whisper's BatchedInferencePipeline: the
+	 * audio cut into windows of at most 30 s (at quiet moments), each
+	 * decoded on its own (no previous text in its prompt; initial_prompt
+	 * in every window's), up to N windows in flight at once (their
+	 * encoders side by side on the engine, their decoder steps stacked),
+	 * times kept inside the file, segments returned in file order. N
+	 * above 64 counts as 64; negative is -EINVAL. condition_on_previous_text and
 	 * hallucination_silence_threshold do not apply. The hooks are then
 	 * called from the worker threads: window_begin / window_end of
 	 * different windows may overlap (each window pairs its own),

@@ -1,23 +1,24 @@
 // SPDX-License-Identifier: MIT
 /*
- * whisper/decode/batch.c - the batched long-form mode, as faster-whisper's
+ * whisper/decode/batch.c - the batched long-form mode, after faster-whisper's
  * BatchedInferencePipeline: the recording cut into windows of at most 30 s
- * (fixed ones, or speech regions merged by batch_plan.c), each window
- * decoded on its own - a prompt without previous text, the fallback ladder
- * and the no-speech rule as in the sequential mode, every segment kept (an
- * unfinished one closes at the window's end) - and its times mapped back to
+ * (speech regions merged by batch_plan.c, or fixed windows that end at the
+ * quietest moment of their last 10 s), each window decoded on its own - a
+ * prompt without previous text, the fallback ladder and the no-speech rule
+ * as in the sequential mode, decoded again from its last timestamp while a
+ * decoding stops short of the window's end - and its times mapped back to
  * the file.
  *
  * Up to N windows are in flight: N workers (the calling thread and N - 1
- * more), each with its own encoder, decoders and scratch, take the next
- * window, read its audio from the source (one reader at a time, in order),
- * encode it - the workers' encoder matmuls reach the engine side by side -
- * and decode it, their decoder steps stacked into shared rounds by the
- * context's decoder gang. Finished windows wait in a ring of 2N slots
- * until every earlier one is done; then their segments join the result in
- * file order. A worker takes window w only when w is within 2N of the
- * first window not yet emitted, so memory stays bounded by the windows in
- * flight or waiting, whatever the length of the audio.
+ * more), each with its own decoders and scratch, take the next window, read
+ * its audio from the source (one reader at a time, in order), encode it on
+ * one of the shared encoders (one per four workers; their matmuls reach the
+ * engine side by side) and decode it, their decoder steps stacked into
+ * shared rounds by the context's decoder gang. Finished windows wait in a
+ * ring of 2N slots until every earlier one is done; then their segments
+ * join the result in file order. A worker takes window w only when w is
+ * within 2N of the first window not yet emitted, so memory stays bounded
+ * by the windows in flight or waiting, whatever the length of the audio.
  */
 #include <errno.h>
 #include <math.h>

@@ -78,8 +78,9 @@ double wsp_batch_file_time(const struct wsp_batch_piece *pc, int n, int i, doubl
 
 /**
  * wsp_batch_run - transcribe @src in the batched mode with up to @o->batch
- * windows in flight (see struct wsp_transcribe_opts.batch): fixed 30 s
- * windows over the whole stream, or the windows of @regions (@n_regions
+ * windows in flight (see struct wsp_transcribe_opts.batch): fixed windows
+ * of at most 30 s over the whole stream, each ending at the quietest moment
+ * of its last 10 s (batch.c), or the windows of @regions (@n_regions
  * speech regions, in samples; NULL: the whole stream) when a voice activity
  * detector found them. Only the audio of the windows in flight is held.
  * The hooks of @o are called from the worker threads: window_begin and
