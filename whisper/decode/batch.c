@@ -12,7 +12,7 @@
  * Up to N windows are in flight: N workers (the calling thread and N - 1
  * more), each with its own decoders and scratch, take the next window, read
  * its audio from the source (one reader at a time, in order), encode it on
- * one of the shared encoders (one per four workers; their matmuls reach the
+ * one of the shared encoders (one per eight workers; their matmuls reach the
  * engine side by side) and decode it, their decoder steps stacked into
  * shared rounds by the context's decoder gang. Finished windows wait in a
  * ring of 2N slots until every earlier one is done; then their segments
@@ -111,7 +111,7 @@ struct run {
 	struct slot *slots;
 	int n_slots;
 	int seg_cap;
-	/* encoders shared by the workers (one per 4), @n_idle of them free at @idle */
+	/* encoders shared by the workers (one per 8), @n_idle of them free at @idle */
 	struct wsp_encoder **enc;
 	int n_enc, n_idle;
 	struct wsp_encoder **idle;
@@ -759,6 +759,15 @@ static int worker_init(struct run *r, struct worker *k, char *err, size_t errlen
 	k->win.m = c->model;
 	k->win.x = &c->exec;
 	k->win.enc = k->enc;
+	/*
+	 * No previous text: a window's decoder holds its prompt (sot_prev,
+	 * the initial prompt, sot, language, task, notimestamps), max_new
+	 * new tokens and the eot, about half of n_text_ctx, and its caches
+	 * are sized for that (the word timing pass feeds fewer).
+	 */
+	k->win.n_ctx = r->n_init + 6 + r->f.max_new + 2;
+	if (k->win.n_ctx > hp->n_text_ctx)
+		k->win.n_ctx = hp->n_text_ctx;
 	if (k->audio && k->mel_full && k->mel && k->enc)
 		ret = wsp_dec_ws_new(max_seq, hp->n_vocab, hp->n_text_ctx, &k->ws);
 	if (ret) {
@@ -890,12 +899,12 @@ int wsp_batch_run(const struct wsp_context *c, struct wsp_source *src,
 	if (n_made > 0)
 		ret = 0;       /* fewer workers than asked: fewer windows in flight */
 	/*
-	 * One encoder (job graph and activations, ~50 MB for tiny) per four
+	 * One encoder (job graph and activations, ~50 MB for tiny) per eight
 	 * workers: a window spends most of its time decoding, so a worker
 	 * seldom waits for one, and N encoders would be most of the memory.
 	 */
 	if (!ret) {
-		int want = (n_made + 3) / 4;
+		int want = (n_made + 7) / 8;
 
 		r.enc = calloc((size_t)want, sizeof(*r.enc));
 		r.idle = calloc((size_t)want, sizeof(*r.idle));

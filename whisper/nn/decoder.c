@@ -38,8 +38,8 @@ void wsp_decoder_free(struct wsp_decoder *d)
 			free(d->kself[l]);
 		if (d->vself)
 			free(d->vself[l]);
-		if (d->cross_kv)
-			free(d->cross_kv[l]);
+		if (d->cross_v)
+			free(d->cross_v[l]);
 		if (d->cross_kt)
 			free(d->cross_kt[l]);
 	}
@@ -47,7 +47,7 @@ void wsp_decoder_free(struct wsp_decoder *d)
 	free(d->nodes);
 	free(d->kself);
 	free(d->vself);
-	free(d->cross_kv);
+	free(d->cross_v);
 	free(d->cross_kt);
 	free(d->xs);
 	free(d->h);
@@ -98,49 +98,73 @@ static int grow(struct wsp_decoder *d, int rows)
 	return 0;
 }
 
-/* cross-attention keys/values of every layer from the encoder output @enc */
+/*
+ * Cross-attention keys/values of every layer from the encoder output @enc:
+ * projected together (one fused matmul) into a scratch, the keys then
+ * transposed into cross_kt and the values copied into cross_v. The keys are
+ * not kept as projected: attention reads only their transpose, and a
+ * decoder holding both cost n_audio_ctx × d floats per layer more (9 MB
+ * for tiny, per decoder: one per window in flight in the batched mode).
+ */
 static int cross_project(struct wsp_decoder *d, const struct wsp_exec *x, const float *enc)
 {
 	const struct wsp_model *m = d->m;
 	const struct wsp_hparams *hp = &m->hp;
-	size_t dm = (size_t)hp->n_text_state;
+	size_t dm = (size_t)hp->n_text_state, n = (size_t)hp->n_audio_ctx;
+	float *kv = malloc(n * 2 * dm * sizeof(float));
+	int ret = 0;
 
-	for (int l = 0; l < hp->n_text_layer; l++) {
+	if (!kv)
+		return -ENOMEM;
+	for (int l = 0; l < hp->n_text_layer && !ret; l++) {
 		struct nn_attn a = {
 			.n_kv = hp->n_audio_ctx, .n_head = hp->n_text_head,
 			.hd = (int)dm / hp->n_text_head, .ldk = 2 * dm,
 		};
-		int ret = wsp_linear(x, &m->dec[l].cross_kv, enc, hp->n_audio_ctx,
-				     (size_t)hp->n_audio_state, d->cross_kv[l], 2 * dm);
 
+		ret = wsp_linear(x, &m->dec[l].cross_kv, enc, hp->n_audio_ctx,
+				 (size_t)hp->n_audio_state, kv, 2 * dm);
 		if (ret)
-			return ret;
-		a.k = d->cross_kv[l];
+			break;
+		a.k = kv;
 		for (int h = 0; h < a.n_head; h++)
 			nn_attn_transpose_k(&a, h, d->cross_kt[l] + (size_t)h * a.hd * d->ldc,
 					     d->ldc);
+		for (size_t r = 0; r < n; r++)
+			memcpy(d->cross_v[l] + r * dm, kv + r * 2 * dm + dm, dm * sizeof(float));
 	}
-	return 0;
+	free(kv);
+	return ret;
 }
 
 int wsp_decoder_new(const struct wsp_model *m, const struct wsp_exec *x,
 		    const float *enc, int n_seq, struct wsp_decoder **out)
+{
+	if (!m)
+		return -EINVAL;
+	return wsp_decoder_new_ctx(m, x, enc, n_seq, m->hp.n_text_ctx, out);
+}
+
+int wsp_decoder_new_ctx(const struct wsp_model *m, const struct wsp_exec *x,
+			const float *enc, int n_seq, int n_ctx, struct wsp_decoder **out)
 {
 	const struct wsp_hparams *hp;
 	struct wsp_decoder *d;
 	size_t dm, cache;
 	int ret = -ENOMEM;
 
-	if (!m || !x || !enc || !out || n_seq <= 0 || n_seq > 1024)
+	if (!m || !x || !enc || !out || n_seq <= 0 || n_seq > 1024 || n_ctx <= 0 ||
+	    n_ctx > m->hp.n_text_ctx)
 		return -EINVAL;
 	*out = NULL;
 	hp = &m->hp;
 	dm = (size_t)hp->n_text_state;
-	cache = (size_t)n_seq * hp->n_text_ctx * dm;
+	cache = (size_t)n_seq * n_ctx * dm;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
 	d->m = m;
+	d->n_ctx = n_ctx;
 	/*
 	 * A step is a chain of GEMVs (a few MB of weights each, 20 MB for the
 	 * vocabulary) and attention over a few hundred to 1500 keys: splitting
@@ -157,18 +181,18 @@ int wsp_decoder_new(const struct wsp_model *m, const struct wsp_exec *x,
 	d->n_run = n_seq;
 	d->kself = calloc((size_t)hp->n_text_layer, sizeof(float *));
 	d->vself = calloc((size_t)hp->n_text_layer, sizeof(float *));
-	d->cross_kv = calloc((size_t)hp->n_text_layer, sizeof(float *));
+	d->cross_v = calloc((size_t)hp->n_text_layer, sizeof(float *));
 	d->cross_kt = calloc((size_t)hp->n_text_layer, sizeof(float *));
-	if (!d->kself || !d->vself || !d->cross_kv || !d->cross_kt)
+	if (!d->kself || !d->vself || !d->cross_v || !d->cross_kt)
 		goto fail;
-	d->ldk = nn_attn_ld(hp->n_text_ctx);
+	d->ldk = nn_attn_ld(n_ctx);
 	d->ldc = nn_attn_ld(hp->n_audio_ctx);
 	for (int l = 0; l < hp->n_text_layer; l++) {
 		d->kself[l] = calloc((size_t)n_seq * dm * d->ldk, sizeof(float));
 		d->vself[l] = malloc(cache * sizeof(float));
-		d->cross_kv[l] = malloc((size_t)hp->n_audio_ctx * 2 * dm * sizeof(float));
+		d->cross_v[l] = malloc((size_t)hp->n_audio_ctx * dm * sizeof(float));
 		d->cross_kt[l] = calloc(dm * d->ldc, sizeof(float));
-		if (!d->kself[l] || !d->vself[l] || !d->cross_kv[l] || !d->cross_kt[l])
+		if (!d->kself[l] || !d->vself[l] || !d->cross_v[l] || !d->cross_kt[l])
 			goto fail;
 	}
 	ret = cross_project(d, x, enc);
@@ -215,7 +239,7 @@ int wsp_decoder_reorder(struct wsp_decoder *d, const int *src)
 		n_move += src[i] != i;
 	}
 	dm = (size_t)d->m->hp.n_text_state;
-	per = (size_t)d->m->hp.n_text_ctx * dm;
+	per = (size_t)d->n_ctx * dm;
 	used = (size_t)d->n_past * dm;
 	perk = dm * d->ldk;
 	if (used == 0 || n_move == 0 || d->same)
@@ -269,7 +293,7 @@ static int self_attention(struct wsp_decoder *d, int l, int s)
 {
 	const struct wsp_model *m = d->m;
 	int dm = m->hp.n_text_state, nh = m->hp.n_text_head, n_tok = d->n_tok;
-	size_t per = (size_t)m->hp.n_text_ctx * dm;
+	size_t per = (size_t)d->n_ctx * dm;
 	float *kc = d->kself[l] + s * (size_t)dm * d->ldk, *vc = d->vself[l] + s * per;
 	const float *q = d->qkv + (size_t)s * n_tok * 3 * dm;
 	struct nn_attn a = {
@@ -299,7 +323,7 @@ static int cross_attention(struct wsp_decoder *d, int l)
 	struct nn_attn a = {
 		.q = d->qkv, .ldq = (size_t)dm,
 		.kt = d->cross_kt[l], .ldkt = d->ldc,
-		.v = d->cross_kv[l] + dm, .ldv = 2 * (size_t)dm,
+		.v = d->cross_v[l], .ldv = (size_t)dm,
 		.out = d->att, .ldo = (size_t)dm,
 		.n_q = d->n_run * d->n_tok, .n_kv = m->hp.n_audio_ctx, .n_head = nh,
 		.hd = dm / nh, .causal = 0,
@@ -500,7 +524,7 @@ static int step_run(struct wsp_decoder *d, int n_run, const int32_t *tokens, int
 	    (!logits && logits_from < n_tok))
 		return -EINVAL;
 	hp = &d->m->hp;
-	if (d->n_past + n_tok > hp->n_text_ctx)
+	if (d->n_past + n_tok > d->n_ctx)
 		return -E2BIG;
 	rows = n_run * n_tok;
 	for (int i = 0; i < rows; i++)
@@ -541,7 +565,7 @@ int wsp_decoder_step_shared(struct wsp_decoder *d, const int32_t *tokens, int n_
 		return ret;
 	/* sequence 0's new keys and values, and its logits, to the others */
 	dm = (size_t)d->m->hp.n_text_state;
-	per = (size_t)d->m->hp.n_text_ctx * dm;
+	per = (size_t)d->n_ctx * dm;
 	perk = dm * d->ldk;
 	for (int l = 0; l < d->m->hp.n_text_layer; l++) {
 		const float *k0 = d->kself[l] + d->n_past;

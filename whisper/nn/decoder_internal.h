@@ -18,14 +18,15 @@ struct wsp_decoder {
 	const struct wsp_model *m;
 	struct wsp_exec xl;       /* the caller's, on one thread (see wsp_decoder_new()) */
 	int n_seq, n_past;
+	int n_ctx;                /* positions the self-attention caches hold (<= n_text_ctx) */
 	int n_run;                /* sequences the current step computes (1 or n_seq) */
 	int same;                 /* every sequence's cache is sequence 0's (shared steps only) */
 	struct wsp_dec_gang *gang; /* from the caller's exec; NULL: steps run alone */
 	float **kself, **vself;   /* per layer: n_seq × d × ldk (keys, transposed)
-				     and n_seq × n_text_ctx × d (values) */
-	float **cross_kv;         /* per layer: n_audio_ctx × 2d */
+				     and n_seq × n_ctx × d (values) */
+	float **cross_v;          /* per layer: n_audio_ctx × d, the cross values */
 	float **cross_kt;         /* per layer: d × ldc, the cross keys transposed */
-	size_t ldk, ldc;          /* nn_attn_ld(n_text_ctx), nn_attn_ld(n_audio_ctx) */
+	size_t ldk, ldc;          /* nn_attn_ld(n_ctx), nn_attn_ld(n_audio_ctx) */
 	/* the step graph and its nodes; the current step's arguments */
 	struct npu_graph *graph;
 	struct dec_node *nodes;
@@ -35,7 +36,7 @@ struct wsp_decoder {
 	/* step scratch, grown on demand */
 	int cap_rows;
 	float *xs, *h, *qkv, *att, *ffn;
-	float *reorder_tmp;       /* wsp_decoder_reorder(): n_seq × n_text_ctx × d, made on first use */
+	float *reorder_tmp;       /* wsp_decoder_reorder(): n_seq × n_ctx × d, made on first use */
 	/* membership of a gang round (see struct wsp_dec_gang) */
 	struct wsp_decoder *gang_next;
 	int gang_done, gang_ret;
