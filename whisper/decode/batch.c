@@ -72,8 +72,7 @@ struct worker {
 	struct wsp_batch_piece one; /* the piece of a fixed window */
 	const struct wsp_batch_piece *pc;
 	int n_pc;
-	float *mel_full, *mel, *enc;
-	size_t mel_full_frames;
+	float *enc;                /* the window's encoder output */
 	struct wsp_win win;
 	struct wsp_dec_ws *ws;
 	struct wsp_words words;
@@ -112,15 +111,23 @@ struct run {
 	int n_slots;
 	int seg_cap;
 	/* encoders shared by the workers (one per 8), @n_idle of them free at @idle */
-	struct wsp_encoder **enc;
+	struct enc_slot *enc;
 	int n_enc, n_idle;
-	struct wsp_encoder **idle;
+	struct enc_slot **idle;
+	size_t mel_full_frames;
+};
+
+/* One shared encoder and the log-mel buffers it reads, taken per encoding. */
+struct enc_slot {
+	struct wsp_encoder *e;
+	float *mel_full;          /* the samples' whole log-mel */
+	float *mel;               /* the window's n_mels × 3000 */
 };
 
 /* A free encoder for this worker's window; waits while all are busy. */
-static struct wsp_encoder *encoder_get(struct run *r)
+static struct enc_slot *encoder_get(struct run *r)
 {
-	struct wsp_encoder *e;
+	struct enc_slot *e;
 
 	pthread_mutex_lock(&r->lock);
 	while (r->n_idle == 0)
@@ -130,7 +137,7 @@ static struct wsp_encoder *encoder_get(struct run *r)
 	return e;
 }
 
-static void encoder_put(struct run *r, struct wsp_encoder *e)
+static void encoder_put(struct run *r, struct enc_slot *e)
 {
 	pthread_mutex_lock(&r->lock);
 	r->idle[r->n_idle++] = e;
@@ -293,24 +300,24 @@ static int read_window(struct run *r, struct worker *k, int w)
  * @size frames of it, normalized by their own maximum, then zero frames up
  * to 3000, as faster-whisper's batched pipeline makes each chunk's features.
  */
-static int window_mel(struct run *r, struct worker *k, int seek, int size)
+static int window_mel(struct run *r, struct worker *k, struct enc_slot *e, int seek, int size)
 {
 	const int n_mels = wsp_model_hparams(r->c->model)->n_mels;
 	size_t from = (size_t)seek * HOP, len = k->n - from + HOP, frames = wsp_mel_frames(len);
 	int ret;
 
 	memset(k->audio + k->n, 0, HOP * sizeof(float));
-	if (frames > k->mel_full_frames)
+	if (frames > r->mel_full_frames)
 		return -EINVAL;
 	if ((size_t)size > frames)
 		size = (int)frames;
-	ret = wsp_mel_compute(r->c->mel, k->audio + from, len, k->mel_full);
+	ret = wsp_mel_compute(r->c->mel, k->audio + from, len, e->mel_full);
 	if (ret)
 		return ret;
 	for (int m = 0; m < n_mels; m++) {
-		float *dst = k->mel + (size_t)m * N_FRAMES;
+		float *dst = e->mel + (size_t)m * N_FRAMES;
 
-		memcpy(dst, k->mel_full + (size_t)m * frames, (size_t)size * sizeof(float));
+		memcpy(dst, e->mel_full + (size_t)m * frames, (size_t)size * sizeof(float));
 		memset(dst + size, 0, (size_t)(N_FRAMES - size) * sizeof(float));
 	}
 	return 0;
@@ -542,19 +549,19 @@ static int run_window(struct run *r, struct worker *k, int w, struct slot *s)
 	do {
 		int size = frames - seek, sot_index, n_prompt, next_seek = frames;
 
-		t0 = now_ms();
-		ret = window_mel(r, k, seek, size);
-		s->mel_ms += now_ms() - t0;
-		if (ret)
-			return ret;
-		t0 = now_ms();
 		{
-			struct wsp_encoder *e = encoder_get(r);
+			/* the mel buffers go with the encoder: computed, then encoded */
+			struct enc_slot *e = encoder_get(r);
 
-			ret = wsp_encoder_run(e, k->mel, k->enc);
+			t0 = now_ms();
+			ret = window_mel(r, k, e, seek, size);
+			s->mel_ms += now_ms() - t0;
+			t0 = now_ms();
+			if (!ret)
+				ret = wsp_encoder_run(e->e, e->mel, k->enc);
+			s->encode_ms += now_ms() - t0;
 			encoder_put(r, e);
 		}
-		s->encode_ms += now_ms() - t0;
 		if (ret)
 			return ret;
 		t0 = now_ms();
@@ -733,8 +740,6 @@ static void *worker_main(void *arg)
 static void worker_free(struct worker *k)
 {
 	free(k->audio);
-	free(k->mel_full);
-	free(k->mel);
 	free(k->enc);
 	wsp_win_release(&k->win);
 	wsp_dec_ws_free(k->ws);
@@ -751,10 +756,7 @@ static int worker_init(struct run *r, struct worker *k, char *err, size_t errlen
 
 	memset(k, 0, sizeof(*k));
 	k->r = r;
-	k->mel_full_frames = wsp_mel_frames(W_SAMPLES + HOP);
 	k->audio = malloc((W_SAMPLES + HOP) * sizeof(float));
-	k->mel_full = malloc((size_t)hp->n_mels * k->mel_full_frames * sizeof(float));
-	k->mel = malloc((size_t)hp->n_mels * N_FRAMES * sizeof(float));
 	k->enc = malloc((size_t)hp->n_audio_ctx * hp->n_audio_state * sizeof(float));
 	k->win.m = c->model;
 	k->win.x = &c->exec;
@@ -768,7 +770,7 @@ static int worker_init(struct run *r, struct worker *k, char *err, size_t errlen
 	k->win.n_ctx = r->n_init + 6 + r->f.max_new + 2;
 	if (k->win.n_ctx > hp->n_text_ctx)
 		k->win.n_ctx = hp->n_text_ctx;
-	if (k->audio && k->mel_full && k->mel && k->enc)
+	if (k->audio && k->enc)
 		ret = wsp_dec_ws_new(max_seq, hp->n_vocab, hp->n_text_ctx, &k->ws);
 	if (ret) {
 		snprintf(err, errlen, "out of memory for the batched windows' buffers");
@@ -909,10 +911,20 @@ int wsp_batch_run(const struct wsp_context *c, struct wsp_source *src,
 		r.enc = calloc((size_t)want, sizeof(*r.enc));
 		r.idle = calloc((size_t)want, sizeof(*r.idle));
 		ret = r.enc && r.idle ? 0 : -ENOMEM;
+		r.mel_full_frames = wsp_mel_frames(W_SAMPLES + HOP);
 		while (!ret && r.n_enc < want) {
-			ret = wsp_encoder_new(c->model, &c->exec, &r.enc[r.n_enc]);
-			if (!ret)
-				r.idle[r.n_idle++] = r.enc[r.n_enc++];
+			struct enc_slot *e = &r.enc[r.n_enc];
+
+			e->mel_full = malloc((size_t)hp->n_mels * r.mel_full_frames * sizeof(float));
+			e->mel = malloc((size_t)hp->n_mels * N_FRAMES * sizeof(float));
+			ret = e->mel_full && e->mel ? wsp_encoder_new(c->model, &c->exec, &e->e) : -ENOMEM;
+			if (ret) {
+				free(e->mel_full);
+				free(e->mel);
+				break;
+			}
+			r.idle[r.n_idle++] = e;
+			r.n_enc++;
 		}
 		if (r.n_enc > 0)
 			ret = 0;   /* fewer encoders than wanted: windows wait for one longer */
@@ -931,8 +943,11 @@ int wsp_batch_run(const struct wsp_context *c, struct wsp_source *src,
 			pthread_join(k[i].th, NULL);
 	for (int i = 0; i < n_made; i++)
 		worker_free(&k[i]);
-	for (int i = 0; i < r.n_enc; i++)
-		wsp_encoder_free(r.enc[i]);
+	for (int i = 0; i < r.n_enc; i++) {
+		wsp_encoder_free(r.enc[i].e);
+		free(r.enc[i].mel_full);
+		free(r.enc[i].mel);
+	}
 	free(r.enc);
 	free(r.idle);
 	if (!ret && r.ret) {
