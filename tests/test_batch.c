@@ -10,6 +10,8 @@
  *    times inside the file; the word error rate against the manifest is no
  *    worse than the sequential mode's + 0.05; no sentence comes out more
  *    often than it is spoken (the repetition cascade);
+ *  - word timestamps: words in order, inside the file, spanned by their
+ *    segments;
  *  - the hooks: window_begin / window_end pair per window, on_segment in
  *    order, progress rising;
  *  - models/base on the same recording: every sentence twice (sequential
@@ -518,4 +520,43 @@ Test(batch, base_does_not_cascade)
 	wsp_result_free(&r);
 	wsp_context_free(c);
 	wsp_model_free(m);
+}
+
+Test(batch, word_timestamps_map_back_in_order)
+{
+	static char truth[8192];
+	struct wsp_transcribe_opts o;
+	struct wsp_result r;
+	char wav[512], err[512] = "";
+	double prev = 0.0;
+	int n_words = 0;
+
+	longform(wav, sizeof(wav), truth, sizeof(truth));
+	wsp_transcribe_opts_default(&o);
+	o.batch = 3;
+	o.beam_size = 1;
+	o.word_timestamps = 1;
+	cr_assert_eq(wsp_transcribe_file(ctx, wav, &o, &r, err, sizeof(err)), 0, "%s", err);
+	cr_expect(r.word_timestamps);
+	for (int i = 0; i < r.n_segments; i++) {
+		const struct wsp_segment *s = &r.segments[i];
+
+		if (!s->n_words)
+			continue;
+		/* a segment with words spans them, as faster-whisper's restore does */
+		cr_expect_float_eq(s->start, s->words[0].start, 1e-9, "segment %d", i);
+		cr_expect_float_eq(s->end, s->words[s->n_words - 1].end, 1e-9, "segment %d", i);
+		for (int k = 0; k < s->n_words; k++) {
+			const struct wsp_word *w = &s->words[k];
+
+			cr_expect(w->start >= prev - 1e-6 && w->end >= w->start &&
+				  w->end <= r.duration_s + 1e-6,
+				  "segment %d word %d '%s' [%.2f, %.2f] after %.2f", i, k, w->word,
+				  w->start, w->end, prev);
+			prev = w->start;
+			n_words++;
+		}
+	}
+	cr_expect_gt(n_words, 100, "%d words", n_words);
+	wsp_result_free(&r);
 }
