@@ -703,7 +703,12 @@ static void work(struct worker *k)
 				snprintf(k->err, sizeof(k->err), "window at %.2f s: %s", start,
 					 strerror(-ret));
 			else {
-				ret = run_window(r, k, w, s);
+				/* another window failed while this one waited for its turn */
+				pthread_mutex_lock(&r->lock);
+				ret = r->ret ? -ECANCELED : 0;
+				pthread_mutex_unlock(&r->lock);
+				if (!ret)
+					ret = run_window(r, k, w, s);
 				if (o->window_end)
 					o->window_end(o->hook_arg);
 			}
