@@ -186,6 +186,12 @@ $(BUILD)/tests/amq_client: $(BUILD)/obj/tests/queue/amq_client.o $(BUILD)/libama
 	@mkdir -p $(dir $@)
 	$(CXX) -o $@ $(filter %.o,$^) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a $(LDFLAGS) $(LIBS) $(SVC_LIBS) $(PEER_LIBS)
 all: $(BUILD)/tests/amq_client
+# What the loader made of a model (tests/model_shapes/model_probe.c), for
+# tests/model_shapes/*.py, which compare it with scripts/make_test_models.py's arrays.
+$(BUILD)/tests/model_probe: $(BUILD)/obj/tests/model_shapes/model_probe.o $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a
+	@mkdir -p $(dir $@)
+	$(CXX) -o $@ $(filter %.o,$^) $(BUILD)/libamanuensis-service.a $(BUILD)/libamanuensis.a $(LDFLAGS) $(LIBS) $(SVC_LIBS) $(PEER_LIBS)
+all: $(BUILD)/tests/model_probe
 
 # `make test` runs every suite; the closing line counts suites.
 # TESTS=name restricts to one suite, e.g. `make test TESTS=test_ring`.
@@ -195,7 +201,7 @@ TESTS ?= $(TEST_BINS:$(BUILD)/tests/%=%)
 # real OpenAI client, Chromium and schemathesis; the queue against a real
 # redis-server; WER on ../shared/speech against faster-whisper. Naming TESTS
 # alone skips them.
-PY_TESTS ?= $(if $(filter command line,$(origin TESTS)),,tests/server tests/queue tests/accuracy tests/words)
+PY_TESTS ?= $(if $(filter command line,$(origin TESTS)),,tests/server tests/queue tests/accuracy tests/words tests/model_shapes)
 test: all
 	@pass=0; fail=0; failed=""; \
 	for t in $(TESTS); do \

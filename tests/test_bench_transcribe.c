@@ -80,7 +80,8 @@ Test(bench_transcribe, missing_binary_is_unavailable)
 /*
  * The stand-in: writes DIR/BASE.json for every file with the manifest's
  * transcript (found by the file the symlink points at) and wall_ms =
- * duration * 100, i.e. 10x realtime.
+ * duration * 100, i.e. 10x realtime; the file named by $AMN_STUB_SILENT
+ * comes out empty.
  */
 static const char stub_src[] =
 "#!/usr/bin/env python3\n"
@@ -93,18 +94,16 @@ static const char stub_src[] =
 "    real = os.path.realpath(f)\n"
 "    rows = [l.rstrip('\\n').split('\\t') for l in open(os.path.join(os.path.dirname(real), 'manifest.tsv'))]\n"
 "    row = [r for r in rows[1:] if r[0] == os.path.basename(real)][0]\n"
-"    doc = {'segments': [{'text': ' ' + row[5]}], 'run': {'wall_ms': float(row[1]) * 100.0}}\n"
+"    text = '' if os.path.basename(real) == os.environ.get('AMN_STUB_SILENT') else row[5]\n"
+"    doc = {'segments': [{'text': ' ' + text}], 'run': {'wall_ms': float(row[1]) * 100.0}}\n"
 "    base = os.path.splitext(os.path.basename(f))[0]\n"
 "    json.dump(doc, open(os.path.join(out, base + '.json'), 'w'))\n";
 
-Test(bench_transcribe, stand_in_cli_gives_exact_rtf_and_wer, .fini = remove_stub)
+static void write_stub(void)
 {
-	char cmd[1024];
 	FILE *f;
-	int st, fd;
-	char *out;
+	int fd;
 
-	need_env();
 	strcpy(stub, "/tmp/amn_stub_XXXXXX");
 	fd = mkstemp(stub);
 	cr_assert_geq(fd, 0);
@@ -113,6 +112,41 @@ Test(bench_transcribe, stand_in_cli_gives_exact_rtf_and_wer, .fini = remove_stub
 	fputs(stub_src, f);
 	fclose(f);
 	chmod(stub, 0755);
+}
+
+/*
+ * --by-source: WER per group of the manifest's speaker_or_source column.
+ * jfk.wav alone comes out empty, so its group ("JFK") has WER 1 and the
+ * others ("speaker", "LJ") 0; the table shows LibriSpeech's published
+ * figure for tiny.en.
+ */
+Test(bench_transcribe, wer_by_source_groups_the_manifest, .fini = remove_stub)
+{
+	char cmd[1024];
+	int st;
+	char *out;
+
+	need_env();
+	write_stub();
+	snprintf(cmd, sizeof(cmd), "AMN_STUB_SILENT=jfk.wav " BENCH " --audio %s --models tiny.en "
+		 "--beams 1 --impls amanuensis --computes int8 --no-multistream --by-source "
+		 "--amanuensis %s --json 2>/dev/null", audio_dir(), stub);
+	out = capture(cmd, &st);
+	cr_assert_eq(st, 0, "exit status %d; output:\n%s", st, out);
+	cr_expect(strstr(out, "\"wer_by_source\": {\"JFK\": 1.0, \"LJ\": 0.0, \"speaker\": 0.0}") != NULL,
+		  "%s", out);
+	cr_expect(strstr(out, "WER % by source") != NULL, "%s", out);
+	cr_expect(strstr(out, "5.6") != NULL, "published tiny.en figure missing:\n%s", out);
+}
+
+Test(bench_transcribe, stand_in_cli_gives_exact_rtf_and_wer, .fini = remove_stub)
+{
+	char cmd[1024];
+	int st;
+	char *out;
+
+	need_env();
+	write_stub();
 	snprintf(cmd, sizeof(cmd), BENCH " --audio %s --models tiny.en --beams 5 --impls amanuensis "
 		 "--computes int8 --amanuensis %s --json 2>/dev/null", audio_dir(), stub);
 	out = capture(cmd, &st);

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "whisper/text/tokenizer.h"
 #include "tests/helpers/test_env.h"
 
@@ -430,6 +432,8 @@ static void rm_tmpdir(void)
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/vocabulary.txt", tmpdir);
 	unlink(path);
+	snprintf(path, sizeof(path), "%s/vocabulary.json", tmpdir);
+	unlink(path);
 	rmdir(tmpdir);
 }
 
@@ -531,7 +535,8 @@ Test(tokenizer, missing_files)
 	make_tmpdir();
 	cr_assert_eq(wsp_tokenizer_load(tmpdir, 0, &t, err, sizeof(err)), -ENOENT);
 	cr_assert_null(t);
-	cr_assert(strstr(err, "tokenizer.json") && strstr(err, "vocabulary.txt"), "%s", err);
+	cr_assert(strstr(err, "tokenizer.json") && strstr(err, "vocabulary.json") &&
+		  strstr(err, "vocabulary.txt"), "%s", err);
 	cr_assert_eq(wsp_tokenizer_load("/nonexistent/dir", 0, &t, err, sizeof(err)), -ENOENT);
 	cr_assert_eq(wsp_tokenizer_load(NULL, 0, &t, err, sizeof(err)), -EINVAL);
 	wsp_tokenizer_free(NULL);
@@ -854,6 +859,63 @@ Test(tokenizer, json_garbage)
 	cr_assert_gt(loaded, 0, "some flips (in names, say) leave a valid file");
 	free(m);
 	free(b.p);
+	rm_tmpdir();
+}
+
+/*
+ * vocabulary.json (what ct2-transformers-converter writes since CTranslate2
+ * 3.0): the vocabulary.txt lines as a JSON array; read when there is no
+ * tokenizer.json, before vocabulary.txt, and giving the same tokens.
+ */
+Test(tokenizer, vocabulary_json)
+{
+	struct wsp_tokenizer *tj, *tt = load("base");
+	json_t *a = json_array();
+	char src[600], *buf, *line, *nl, *dump, err[512];
+
+	/* line by line: base's id 50256 is the empty token */
+	snprintf(src, sizeof(src), "%s/vocabulary.txt", model_dir("base"));
+	buf = read_all(src, NULL);
+	for (line = buf; (nl = strchr(line, '\n')); line = nl + 1) {
+		*nl = '\0';
+		json_array_append_new(a, json_string(line));
+	}
+	free(buf);
+	dump = json_dumps(a, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(a);
+	cr_assert_not_null(dump);
+	make_tmpdir();
+	write_file("vocabulary.json", dump, strlen(dump));
+	free(dump);
+	cr_assert_eq(wsp_tokenizer_load(tmpdir, 51865, &tj, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(wsp_tokenizer_source(tj), "vocabulary.json");
+	cr_assert_eq(wsp_tokenizer_n_vocab(tj), wsp_tokenizer_n_vocab(tt));
+	for (int32_t id = 0; id < wsp_tokenizer_n_vocab(tt); id++) {
+		size_t nj, nt;
+		const char *sj = wsp_tokenizer_token_bytes(tj, id, &nj);
+		const char *st = wsp_tokenizer_token_bytes(tt, id, &nt);
+
+		cr_assert(nj == nt && memcmp(sj, st, nj) == 0, "token %d differs", id);
+	}
+	cr_assert_eq(wsp_tokenizer_special(tj)->no_timestamps,
+		     wsp_tokenizer_special(tt)->no_timestamps);
+	wsp_tokenizer_free(tj);
+	/* a size the model does not have; then files that are not vocabularies */
+	cr_assert_eq(wsp_tokenizer_load(tmpdir, 51866, &tj, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "vocabulary.json") && strstr(err, "51866"), "%s", err);
+	write_file("vocabulary.json", "{\"a\": 1}", 8);
+	cr_assert_eq(wsp_tokenizer_load(tmpdir, 0, &tj, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "array"), "%s", err);
+	write_file("vocabulary.json", "[\"a\", 2]", 8);
+	cr_assert_eq(wsp_tokenizer_load(tmpdir, 0, &tj, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "entry 1 is not a string"), "%s", err);
+	write_file("vocabulary.json", "[\"a\\nb\"]", 8);
+	cr_assert_eq(wsp_tokenizer_load(tmpdir, 0, &tj, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "newline"), "%s", err);
+	write_file("vocabulary.json", "[\"a\",", 5);
+	cr_assert_eq(wsp_tokenizer_load(tmpdir, 0, &tj, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "vocabulary.json: line 1"), "%s", err);
+	wsp_tokenizer_free(tt);
 	rm_tmpdir();
 }
 

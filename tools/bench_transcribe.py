@@ -65,7 +65,7 @@ the column thr says which.
 Usage: tools/bench_transcribe.py [--json] [--models tiny.en,base]
          [--impls amanuensis,faster-whisper,whisper.cpp] [--beams 5,1]
          [--threads 2] [--repeat N] [--audio DIR] [--no-multistream]
-         [--multistream-only] [--computes int8,...] [--texts]
+         [--multistream-only] [--computes int8,...] [--texts] [--by-source]
          [--ggml-types f16,q8_0,q5_1,q4_0] [--longform]
 
 With --repeat N every setting runs N times, in rounds over all settings, and
@@ -109,6 +109,59 @@ def read_manifest(audio_dir):
             if len(col) > ti:
                 rows.append((os.path.join(audio_dir, col[ci]), float(col[di]), col[ti]))
     return rows
+
+
+def read_sources(audio_dir):
+    """{path: source group} from manifest.tsv: the first word of its
+    speaker_or_source column ("LibriSpeech", "LJSpeech", "FLEURS", ...)."""
+    groups = {}
+    audio_dir = os.path.abspath(audio_dir)
+    with open(os.path.join(audio_dir, "manifest.tsv"), encoding="utf-8") as f:
+        header = f.readline().rstrip("\n").split("\t")
+        if "speaker_or_source" not in header:
+            return groups
+        ci, si = header.index("file"), header.index("speaker_or_source")
+        for line in f:
+            col = line.rstrip("\n").split("\t")
+            if len(col) > max(ci, si):
+                words = col[si].split()
+                groups[os.path.join(audio_dir, col[ci])] = words[0].rstrip(",") if words else "?"
+    return groups
+
+
+# Published WER on LibriSpeech test-clean, greedy decoding, openai-whisper's
+# normalizer: the Whisper paper (Radford et al., 2022), appendix D.1.1.
+PUBLISHED_LIBRISPEECH_CLEAN = {"tiny.en": 0.056, "tiny": 0.076, "base.en": 0.042, "base": 0.050}
+
+
+def wer_by_source(rows, groups, texts):
+    """{group: corpus WER} over the files of each source group."""
+    out = {}
+    for g in sorted(set(groups.get(p, "?") for p, _, _ in rows)):
+        pick = [(t, h) for (p, _, t), h in zip(rows, texts) if groups.get(p, "?") == g]
+        out[g] = corpus_wer([t for t, _ in pick], [h for _, h in pick])
+    return out
+
+
+def print_by_source(results):
+    """WER per source group, each setting a row; LibriSpeech beside the
+    published figure for the same model."""
+    names = sorted({g for r in results for g in (r.get("wer_by_source") or {})})
+    if not names:
+        return
+    print()
+    print("WER % by source (corpus WER within each group of files)")
+    hdr = f"{'impl':<15} {'model':<8} {'compute':<10} {'beam':>4} " + \
+        " ".join(f"{n[:11]:>11}" for n in names) + f" {'published':>10}"
+    print(hdr)
+    print("-" * len(hdr))
+    for r in results:
+        by = r.get("wer_by_source") or {}
+        pub = PUBLISHED_LIBRISPEECH_CLEAN.get(r["model"])
+        print(f"{r['impl']:<15} {r['model']:<8} {r['compute']:<10} {r['beam']:>4} " +
+              " ".join(fmt(None if by.get(n) is None else 100 * by[n], "11.2f") for n in names) +
+              f" {fmt(None if pub is None else 100 * pub, '10.1f')}")
+    print("published: LibriSpeech test-clean, greedy, the Whisper paper (appendix D.1.1)")
 
 
 def corpus_wer(refs, hyps):
@@ -480,6 +533,9 @@ def main():
     ap.add_argument("--no-multistream", action="store_true")
     ap.add_argument("--multistream-only", action="store_true")
     ap.add_argument("--texts", action="store_true", help="print each setting's transcripts")
+    ap.add_argument("--by-source", action="store_true",
+                    help="also WER per source group of the manifest (LibriSpeech beside its "
+                         "published figure)")
     ap.add_argument("--ggml-types", default=None,
                     help="comma list of ggml types (f16, q8_0, q5_1, q4_0, ...): amanuensis and "
                          "whisper.cpp on the same quantized files, and nothing else")
@@ -581,6 +637,12 @@ def main():
           f"{','.join(str(t) for t in thread_list)} threads, host {os.uname().nodename}, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}")
     print_table(results, ms)
+    if args.by_source:
+        groups = read_sources(args.audio)
+        for r in results:
+            if r.get("texts"):
+                r["wer_by_source"] = wer_by_source(rows, groups, r["texts"])
+        print_by_source(results)
     if args.texts:
         for r in results:
             for (p, _, ref), t in zip(rows, r.get("texts") or []):
@@ -589,7 +651,8 @@ def main():
                       f"{os.path.basename(p)}: {t.strip()}")
     if args.json:
         for r in results:
-            print(json.dumps({k: _round(v) for k, v in r.items() if k != "texts"}))
+            print(json.dumps({k: ({g: _round(w) for g, w in v.items()} if isinstance(v, dict)
+                                  else _round(v)) for k, v in r.items() if k != "texts"}))
         if ms:
             print(json.dumps({k: [_round(x) for x in v] if isinstance(v, list) else _round(v)
                               for k, v in ms.items()}))

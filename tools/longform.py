@@ -2,14 +2,23 @@
 # SPDX-License-Identifier: MIT
 """
 tools/longform.py - build the long-form benchmark recording, the same bytes
-on every machine: the files of ../shared/audio (16 kHz mono 16-bit WAV)
-sorted by name, each followed by 0.5 s of digital silence, the whole
-sequence six times over (about 208 s). Writes OUT_DIR/longform.wav and
-OUT_DIR/manifest.tsv (the manifest format of ../shared/audio: one row, the
-transcripts joined by spaces in the same order), so that the benchmark and
-the tests read it like any other audio set.
+on every machine: the files of ../shared/audio sorted by name, each followed
+by 0.5 s of digital silence, the whole sequence six times over (about
+208 s). Writes OUT_DIR/longform.wav and OUT_DIR/manifest.tsv (the manifest
+format of ../shared/audio: one row, the transcripts joined by spaces in the
+same order), so that the benchmark and the tests read it like any other
+audio set.
 
-usage: tools/longform.py [--audio DIR] [--repeat 6] [--gap 0.5] OUT_DIR
+--match PREFIX keeps only the files whose names start with PREFIX, and
+--name sets the output's base name: the accuracy set's LJ Speech
+utterances in order, once, are
+  tools/longform.py --audio ../shared/speech --match coqui-LJ --repeat 1 --name lj OUT_DIR
+16 kHz mono 16-bit WAV is copied sample for sample; anything else (other
+rates, FLAC, MP3, Opus) is decoded and resampled to 16 kHz by
+faster_whisper.decode_audio (PyAV), then rounded to 16 bits.
+
+usage: tools/longform.py [--audio DIR] [--match PREFIX] [--repeat 6] [--gap 0.5]
+                         [--name longform] OUT_DIR
 """
 import argparse
 import os
@@ -32,22 +41,29 @@ def read_manifest(audio_dir):
 
 
 def read_pcm16(path):
-    with wave.open(path, "rb") as w:
-        if w.getframerate() != RATE or w.getnchannels() != 1 or w.getsampwidth() != 2:
-            sys.exit(f"longform: {path} is not 16 kHz mono 16-bit WAV")
-        return w.readframes(w.getnframes())
+    """16 kHz mono 16-bit little-endian samples of @path."""
+    try:
+        with wave.open(path, "rb") as w:
+            if w.getframerate() == RATE and w.getnchannels() == 1 and w.getsampwidth() == 2:
+                return w.readframes(w.getnframes())
+    except (wave.Error, EOFError):
+        pass
+    import numpy as np
+    from faster_whisper import decode_audio
+    pcm = decode_audio(path, sampling_rate=RATE)
+    return (np.clip(np.round(pcm * 32768.0), -32768, 32767).astype("<i2")).tobytes()
 
 
-def build(audio_dir, out_dir, repeat=6, gap_s=0.5):
+def build(audio_dir, out_dir, repeat=6, gap_s=0.5, match="", name="longform"):
     """Write the recording and its manifest; return (wav path, seconds)."""
     texts = read_manifest(audio_dir)
-    names = sorted(n for n in texts if n.endswith(".wav"))
+    names = sorted(n for n in texts if n.startswith(match))
     if not names:
-        sys.exit(f"longform: no WAV files in {audio_dir}/manifest.tsv")
+        sys.exit(f"longform: no files starting with {match!r} in {audio_dir}/manifest.tsv")
     pieces = [read_pcm16(os.path.join(audio_dir, n)) for n in names]
     silence = b"\0\0" * int(round(gap_s * RATE))
     os.makedirs(out_dir, exist_ok=True)
-    wav_path = os.path.join(out_dir, "longform.wav")
+    wav_path = os.path.join(out_dir, name + ".wav")
     n_samples = 0
     with wave.open(wav_path, "wb") as w:
         w.setnchannels(1)
@@ -62,7 +78,7 @@ def build(audio_dir, out_dir, repeat=6, gap_s=0.5):
     transcript = " ".join([" ".join(texts[n] for n in names)] * repeat)
     with open(os.path.join(out_dir, "manifest.tsv"), "w", encoding="utf-8") as f:
         f.write("file\tduration_s\tspeaker_or_source\tlicense\torigin\ttranscript\n")
-        f.write(f"longform.wav\t{duration:.3f}\t{len(names)} files of {audio_dir}, "
+        f.write(f"{name}.wav\t{duration:.3f}\t{len(names)} files of {audio_dir}, "
                 f"{repeat} times\tas the sources\ttools/longform.py\t{transcript}\n")
     return wav_path, duration
 
@@ -74,9 +90,11 @@ def main():
         "AMN_SHARED_AUDIO", os.path.join(here, "..", "..", "shared", "audio")))
     ap.add_argument("--repeat", type=int, default=6)
     ap.add_argument("--gap", type=float, default=0.5)
+    ap.add_argument("--match", default="", help="only files whose names start with this")
+    ap.add_argument("--name", default="longform", help="output base name (default longform)")
     ap.add_argument("out_dir")
     args = ap.parse_args()
-    path, duration = build(args.audio, args.out_dir, args.repeat, args.gap)
+    path, duration = build(args.audio, args.out_dir, args.repeat, args.gap, args.match, args.name)
     print(f"{path}\t{duration:.3f} s")
 
 

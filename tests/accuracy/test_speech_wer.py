@@ -13,10 +13,7 @@ import sys
 
 import pytest
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BUILD = os.environ.get("BUILD_DIR", os.path.join(ROOT, "build"))
-SPEECH = os.environ.get("AMN_SHARED_SPEECH", os.path.join(ROOT, "..", "shared", "speech"))
-MODELS = os.path.join(ROOT, "models")
+from conftest import BUILD, MODELS, ROOT, SPEECH
 SLACK = 0.005      # 0.5 WER points
 
 
@@ -33,13 +30,7 @@ def bench(computes):
 
 
 @pytest.fixture(scope="module")
-def results():
-    if not os.path.exists(os.path.join(SPEECH, "manifest.tsv")):
-        pytest.skip("../shared/speech is not there")
-    if not os.path.exists(os.path.join(MODELS, "tiny.en", "model.bin")):
-        pytest.skip("models/tiny.en missing")
-    pytest.importorskip("faster_whisper")
-    pytest.importorskip("jiwer")
+def results(speech_inputs):
     return bench("int8,fp32")
 
 

@@ -143,7 +143,7 @@ static int finish(struct wsp_tokenizer *t, const char *path, int ret, char *err,
 }
 
 int wsp_tok_load_buf(struct wsp_tokenizer **out, const char *path, const char *buf,
-		     size_t len, int is_json, int n_vocab, char *err, size_t errlen)
+		     size_t len, enum wsp_tok_file kind, int n_vocab, char *err, size_t errlen)
 {
 	struct wsp_tokenizer *t = calloc(1, sizeof(*t));
 	int ret;
@@ -153,14 +153,17 @@ int wsp_tok_load_buf(struct wsp_tokenizer **out, const char *path, const char *b
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
-	if (is_json)
+	if (kind == WSP_TOK_TOKENIZER_JSON)
 		ret = wsp_tok_read_json(&t->vocab, &t->bpe, path, buf, len, n_vocab, err, errlen);
+	else if (kind == WSP_TOK_VOCAB_JSON)
+		ret = wsp_tok_read_vocab_json(&t->vocab, path, buf, len, n_vocab, err, errlen);
 	else
 		ret = wsp_tok_read_vocab_txt(&t->vocab, path, buf, len, n_vocab, err, errlen);
 	ret = finish(t, path, ret, err, errlen);
 	if (ret)
 		return ret;
-	snprintf(t->source, sizeof(t->source), "%s", is_json ? "tokenizer.json" : "vocabulary.txt");
+	snprintf(t->source, sizeof(t->source), "%s", kind == WSP_TOK_TOKENIZER_JSON ?
+		 "tokenizer.json" : kind == WSP_TOK_VOCAB_JSON ? "vocabulary.json" : "vocabulary.txt");
 	*out = t;
 	return 0;
 }
@@ -190,7 +193,7 @@ int wsp_tokenizer_from_ggml(const char *path, const unsigned char *buf, size_t l
 
 /* Read @name in @dir; -ENOENT (and no message) when the file is not there. */
 static int load_file(struct wsp_tokenizer **out, const char *dir, const char *name,
-		     int n_vocab, char *err, size_t errlen)
+		     enum wsp_tok_file kind, int n_vocab, char *err, size_t errlen)
 {
 	char path[4096];
 	char *buf = NULL;
@@ -209,8 +212,7 @@ static int load_file(struct wsp_tokenizer **out, const char *dir, const char *na
 			snprintf(err, errlen, "%s: %s", path, strerror(-ret));
 		return ret;
 	}
-	ret = wsp_tok_load_buf(out, path, buf, len, strcmp(name, "tokenizer.json") == 0, n_vocab,
-			       err, errlen);
+	ret = wsp_tok_load_buf(out, path, buf, len, kind, n_vocab, err, errlen);
 	free(buf);
 	return ret;
 }
@@ -231,11 +233,15 @@ int wsp_tokenizer_load(const char *dir, int n_vocab, struct wsp_tokenizer **out,
 		snprintf(err, errlen, "tokenizer: no model directory");
 		return -EINVAL;
 	}
-	ret = load_file(out, dir, "tokenizer.json", n_vocab, err, errlen);
+	ret = load_file(out, dir, "tokenizer.json", WSP_TOK_TOKENIZER_JSON, n_vocab, err, errlen);
+	if (ret == -ENOENT)   /* what ct2-transformers-converter writes since CTranslate2 3.0 */
+		ret = load_file(out, dir, "vocabulary.json", WSP_TOK_VOCAB_JSON, n_vocab, err,
+				errlen);
 	if (ret == -ENOENT)
-		ret = load_file(out, dir, "vocabulary.txt", n_vocab, err, errlen);
+		ret = load_file(out, dir, "vocabulary.txt", WSP_TOK_VOCAB_TXT, n_vocab, err, errlen);
 	if (ret == -ENOENT)
-		snprintf(err, errlen, "%s: no tokenizer.json or vocabulary.txt", dir);
+		snprintf(err, errlen, "%s: no tokenizer.json, vocabulary.json or vocabulary.txt",
+			 dir);
 	return ret;
 }
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * whisper/text/tokenizer.h - Whisper's byte-level BPE tokenizer, read from the
- * model's own files (tokenizer.json, else vocabulary.txt for CTranslate2
- * directories, else the vocabulary embedded in a ggml file). Special tokens
- * are looked up by their text; no token id is hard-coded.
+ * model's own files (tokenizer.json, else vocabulary.json or vocabulary.txt
+ * for CTranslate2 directories, else the vocabulary embedded in a ggml file).
+ * Special tokens are looked up by their text; no token id is hard-coded.
  */
 #ifndef AMN_WSP_TOKENIZER_H
 #define AMN_WSP_TOKENIZER_H
@@ -114,13 +114,16 @@ int wsp_tokenizer_is_special(const struct wsp_tokenizer *t, int32_t id);
 /**
  * wsp_tokenizer_encodes_exactly - true when the merges were read
  * (tokenizer.json): wsp_tokenizer_encode() then gives the reference BPE's
- * tokens. Otherwise (vocabulary.txt, a ggml file's vocabulary) it matches
+ * tokens. Otherwise (vocabulary.json/.txt, a ggml file's vocabulary) it matches
  * the longest known token at each position, as whisper.cpp does without
  * merges: the same text on decoding, often other token ids.
  */
 int wsp_tokenizer_encodes_exactly(const struct wsp_tokenizer *t);
 
-/** wsp_tokenizer_source - what was read: "tokenizer.json", "vocabulary.txt" or "ggml vocabulary". */
+/**
+ * wsp_tokenizer_source - what was read: "tokenizer.json", "vocabulary.json",
+ * "vocabulary.txt" or "ggml vocabulary".
+ */
 const char *wsp_tokenizer_source(const struct wsp_tokenizer *t);
 
 #ifdef __cplusplus

@@ -4,13 +4,16 @@
  * id, the two lookup maps (BPE tokens by raw bytes, added tokens by text),
  * GPT-2's byte-level alphabet, a UTF-8 reader, and the reader of a
  * CTranslate2 vocabulary.txt: one token per line in byte-level form,
- * n_vocab lines, special and timestamp tokens included. That file has no
- * merges, so a tokenizer read from it decodes but cannot encode.
+ * n_vocab lines, special and timestamp tokens included (and of its JSON
+ * form, vocabulary.json, an array of the same strings). Those files have no
+ * merges: a tokenizer read from them encodes by greedy longest match.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "whisper/text/tokenizer_vocab.h"
 
@@ -287,5 +290,54 @@ int wsp_tok_read_vocab_txt(struct wsp_tok_vocab *v, const char *path, const char
 out:
 	free(where);
 	free(raw);
+	return ret;
+}
+
+int wsp_tok_read_vocab_json(struct wsp_tok_vocab *v, const char *path, const char *buf,
+			    size_t len, int n_vocab, char *err, size_t errlen)
+{
+	json_error_t e;
+	json_t *a = json_loadb(buf, len, 0, &e), *x;
+	size_t i, total = 0, at = 0;
+	char *lines;
+	int ret;
+
+	if (!a) {
+		snprintf(err, errlen, "%s: line %d: %s", path, e.line, e.text);
+		return -EINVAL;
+	}
+	if (!json_is_array(a) || json_array_size(a) == 0) {
+		snprintf(err, errlen, "%s: expected a non-empty JSON array of token strings", path);
+		json_decref(a);
+		return -EINVAL;
+	}
+	json_array_foreach(a, i, x) {
+		const char *s = json_string_value(x);
+		size_t n = json_string_length(x);
+
+		if (!s || memchr(s, '\n', n) || memchr(s, '\0', n)) {
+			snprintf(err, errlen, "%s: entry %zu is %s", path, i, !s ? "not a string" :
+				 "a token with a newline or NUL byte");
+			json_decref(a);
+			return -EINVAL;
+		}
+		total += n + 1;
+	}
+	lines = malloc(total + 1);
+	if (!lines) {
+		json_decref(a);
+		return -ENOMEM;
+	}
+	json_array_foreach(a, i, x) {
+		size_t n = json_string_length(x);
+
+		memcpy(lines + at, json_string_value(x), n);
+		at += n;
+		lines[at++] = '\n';
+	}
+	lines[at] = '\0';
+	json_decref(a);
+	ret = wsp_tok_read_vocab_txt(v, path, lines, total, n_vocab, err, errlen);
+	free(lines);
 	return ret;
 }

@@ -90,4 +90,14 @@ int32_t wsp_tok_utf8(const unsigned char *s, size_t n, size_t *len);
 int wsp_tok_read_vocab_txt(struct wsp_tok_vocab *v, const char *path, const char *buf,
 			   size_t len, int n_vocab, char *err, size_t errlen);
 
+/**
+ * wsp_tok_read_vocab_json - fill @v from the contents of a CTranslate2
+ * vocabulary.json: a JSON array of the same byte-level token strings, one
+ * per id (@n_vocab of them; 0: any count). Read as vocabulary.txt's lines.
+ * Return: 0, -EINVAL with @err set (not JSON, not an array of strings, a
+ * token with a newline or NUL), -ENOMEM.
+ */
+int wsp_tok_read_vocab_json(struct wsp_tok_vocab *v, const char *path, const char *buf,
+			    size_t len, int n_vocab, char *err, size_t errlen);
+
 #endif
