@@ -68,7 +68,7 @@ struct worker {
 	int started;
 	float *audio;              /* the window's samples, + HOP zeros */
 	size_t n;
-	size_t own;                /* the first @own samples are the window's; the rest overlap the next */
+	size_t own;                /* samples the window covers in the file: @n (segments past them are dropped) */
 	struct wsp_batch_piece one; /* the piece of a fixed window */
 	const struct wsp_batch_piece *pc;
 	int n_pc;
@@ -239,16 +239,16 @@ static int read_window(struct run *r, struct worker *k, int w)
 		k->own = k->n;
 		if (k->n == W_SAMPLES && !r->eof) {
 			/*
-			 * More follows: the window owns its samples up to the
-			 * quietest moment of its last 10 s, and the rest opens
-			 * the next window. It is still decoded over all 30 s
-			 * (segments past the cut are dropped): ended early, the
-			 * model tends to leave out the last sentence before the
-			 * padding.
+			 * More follows: the window ends at the quietest moment
+			 * of its last 10 s, and the rest opens the next window.
+			 * Its audio stops there too: decoded over the next
+			 * window's audio as well, the model gives words past the
+			 * cut timestamps before it, and they came out twice.
 			 */
 			k->own = quiet_cut(k->audio, k->n);
 			r->n_carry = k->n - k->own;
 			memcpy(r->carry, k->audio + k->own, r->n_carry * sizeof(float));
+			k->n = k->own;
 		}
 		k->one.start = r->win_start;
 		k->one.len = k->own;
