@@ -237,7 +237,7 @@ asan:
 # TSan report.
 TSAN_SUITES ?= test_ring test_doorbell test_tenant test_emu test_sched test_graph test_stats \
 	       test_tile_pool test_xrt test_xrt_loopback test_npustress test_decoder \
-	       test_transcribe test_queue_worker test_server_fair
+	       test_transcribe test_batch test_queue_worker test_server_fair
 TSAN_ENV    := TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=tests/tsan/tsan.supp \
 	       $(TSAN_OPTIONS)" AMN_TEST_SCALE=small
 tsan:

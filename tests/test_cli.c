@@ -160,7 +160,7 @@ Test(cli, help_lists_every_option_and_exits_0)
 		"--condition-on-previous-text", "--prompt", "--no-timestamps", "--seed",
 		"--word-timestamps", "--prepend-punctuations", "--append-punctuations",
 		"--hallucination-silence-threshold", "--highlight-words", "--max-line-width",
-		"--max-line-count",
+		"--max-line-count", "--batch",
 		"--output-format", "--output-dir", "--quiet", "--version", "--help",
 		"--list-models", "AMANUENSIS_MODEL", "AMANUENSIS_MODELS", "NPU_BACKEND",
 		"Exit status",
@@ -188,6 +188,9 @@ Test(cli, bad_usage_exits_2)
 		"--word-timestamps --max-line-count 2 x.wav",
 		"--word-timestamps --max-line-width 0 x.wav",
 		"--word-timestamps --hallucination-silence-threshold -1 x.wav",
+		/* the batched mode takes 1..64 windows at once */
+		"--batch 0 x.wav", "--batch -2 x.wav", "--batch 65 x.wav", "--batch 99999999999 x.wav",
+		"--batch two x.wav",
 	};
 	static char out[4096], err[4096];
 	size_t i;
@@ -314,6 +317,24 @@ Test(cli, jfk_with_default_options)
 	normalize(out);
 	cr_assert(strstr(out, "ask not what your country can do for you"), "%s", out);
 	cr_assert_eq(rmdir(dir), 0, "no files expected without --output-format");
+}
+
+Test(cli, batch_on_one_window_prints_what_sequential_prints)
+{
+	static char seq[16384], bat[16384], err[16384];
+	char args[ARGS_MAX];
+	int rc;
+
+	NEED_MODEL();
+	/* one window and no prompt: the batched mode decodes the same tokens */
+	snprintf(args, sizeof(args), "-q '%s/jfk.wav'", audio);
+	rc = run(NULL, args, seq, sizeof(seq), err, sizeof(err));
+	cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
+	snprintf(args, sizeof(args), "-q --batch 8 '%s/jfk.wav'", audio);
+	rc = run(NULL, args, bat, sizeof(bat), err, sizeof(err));
+	cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
+	cr_assert(strstr(bat, "[00:00.000 --> "), "no console segments: %s", bat);
+	cr_assert_str_eq(bat, seq);
 }
 
 Test(cli, missing_file_exits_3_and_the_others_are_transcribed)

@@ -50,11 +50,23 @@ repacks it to INT8 at load; compute "TYPE>int8") and whisper.cpp
 (compute TYPE) transcribe with that same file. With --ggml-types only
 these settings run (no CTranslate2 ones, no multi-stream run).
 
+Long-form (--longform): the audio set is build/longform (tools/longform.py
+builds it on first use: ../shared/audio six times, 208 s, one file), and
+two more implementations join by default: faster-whisper's
+BatchedInferencePipeline (impl faster-whisper-batched: batch_size 8, its
+defaults otherwise, vad_filter=True among them) and amanuensis's batched
+mode (impl amanuensis-batched: --batch 8, and --vad when the CLI has it),
+each a row of its own next to the sequential ones. They can be named in
+--impls without --longform too.
+
+--threads takes a list (--threads 1,2): every setting runs at each count,
+the column thr says which.
+
 Usage: tools/bench_transcribe.py [--json] [--models tiny.en,base]
          [--impls amanuensis,faster-whisper,whisper.cpp] [--beams 5,1]
          [--threads 2] [--repeat N] [--audio DIR] [--no-multistream]
          [--multistream-only] [--computes int8,...] [--texts] [--by-source]
-         [--ggml-types f16,q8_0,q5_1,q4_0]
+         [--ggml-types f16,q8_0,q5_1,q4_0] [--longform]
 
 With --repeat N every setting runs N times, in rounds over all settings, and
 keeps its fastest run (WER and transcripts of that run; peak RSS the highest);
@@ -77,8 +89,11 @@ sys.path.insert(0, HERE)
 from whisper_normalizer import normalize  # noqa: E402
 
 IMPLS = ("amanuensis", "faster-whisper", "whisper.cpp")
+BATCHED_IMPLS = ("amanuensis-batched", "faster-whisper-batched")
 COMPUTES = {"amanuensis": ("int8", "fp32"), "faster-whisper": ("int8", "float32"),
-            "whisper.cpp": ("f16",)}
+            "whisper.cpp": ("f16",), "amanuensis-batched": ("int8",),
+            "faster-whisper-batched": ("int8",)}
+BATCH = 8          # windows at once in both batched modes (faster-whisper's default)
 WORKER_TIMEOUT_S = 900
 
 
@@ -207,6 +222,25 @@ def worker_faster_whisper(spec, files):
     return load, time.perf_counter() - t0, texts
 
 
+def worker_faster_whisper_batched(spec, files):
+    from faster_whisper import BatchedInferencePipeline, WhisperModel
+    t0 = time.perf_counter()
+    m = WhisperModel(spec["model_dir"], device="cpu", compute_type=spec["compute"],
+                     cpu_threads=spec["threads"], num_workers=1)
+    pipe = BatchedInferencePipeline(model=m)
+    load = time.perf_counter() - t0
+
+    def one(path):
+        # its defaults otherwise: vad_filter=True, without_timestamps=True
+        segs, _ = pipe.transcribe(path, beam_size=spec["beam"], language="en",
+                                  batch_size=spec["batch"])
+        return "".join(s.text for s in segs)
+    one(files[0])
+    t0 = time.perf_counter()
+    texts = [one(f) for f in files]
+    return load, time.perf_counter() - t0, texts
+
+
 def worker_whisper_cpp(spec, files):
     from pywhispercpp.model import Model
     params = dict(n_threads=spec["threads"], language="en", print_progress=False,
@@ -233,7 +267,8 @@ def worker_whisper_cpp(spec, files):
 
 def worker_main(spec_json):
     spec = json.loads(spec_json)
-    fn = {"faster-whisper": worker_faster_whisper, "whisper.cpp": worker_whisper_cpp}[spec["impl"]]
+    fn = {"faster-whisper": worker_faster_whisper, "whisper.cpp": worker_whisper_cpp,
+          "faster-whisper-batched": worker_faster_whisper_batched}[spec["impl"]]
     load, wall, texts = fn(spec, spec["files"])
     print(json.dumps({"load_s": load, "wall_s": wall, "texts": texts}))
     return 0
@@ -250,7 +285,8 @@ def result(impl, model, compute, beam, **kw):
 
 def bench_peer(impl, model, compute, beam, args, rows, ggml=None):
     spec = {"impl": impl, "compute": compute, "beam": beam, "threads": args.threads,
-            "model_dir": os.path.join(args.models_dir, model), "files": [p for p, _, _ in rows]}
+            "model_dir": os.path.join(args.models_dir, model), "files": [p for p, _, _ in rows],
+            "batch": BATCH}
     if impl == "whisper.cpp":
         spec["ggml"] = ggml or ensure_ggml(model, args)
         if not spec["ggml"]:
@@ -270,7 +306,7 @@ def bench_peer(impl, model, compute, beam, args, rows, ggml=None):
     return result(impl, model, compute, beam, rtf=audio / w["wall_s"],
                   wer=corpus_wer([t for _, _, t in rows], w["texts"]),
                   peak_rss_mb=rss, audio_s=audio, wall_s=w["wall_s"], load_s=w["load_s"],
-                  status="ok", texts=w["texts"])
+                  threads=args.threads, status="ok", texts=w["texts"])
 
 
 def amanuensis_path(args):
@@ -278,11 +314,18 @@ def amanuensis_path(args):
     return p if os.access(p, os.X_OK) else None
 
 
-def run_amanuensis(args, model, compute, beam, paths, jobs, outdir, model_path=None):
+def amanuensis_has_vad(args):
+    """Whether the CLI has --vad (the batched row then uses it, as faster-whisper's does)."""
+    rc, out, _, _, _ = run_child([amanuensis_path(args), "--help"], timeout=60)
+    return rc == 0 and "--vad" in out
+
+
+def run_amanuensis(args, model, compute, beam, paths, jobs, outdir, model_path=None, extra=()):
     """Run the CLI over @paths; return (rc, err, rss, process wall, {basename: json})."""
     argv = [amanuensis_path(args), "--model", model_path or os.path.join(args.models_dir, model),
             "--precision", compute, "--beam-size", str(beam), "--threads", str(args.threads),
             "--jobs", str(jobs), "--output-format", "json", "--output-dir", outdir, "-q"]
+    argv += list(extra)
     if not model.endswith(".en"):
         argv += ["--language", "en"]
     rc, _, err, rss, wall = run_child(argv + paths)
@@ -306,29 +349,34 @@ def doc_wall_s(doc):
     return run["wall_ms"] / 1000.0 if isinstance(run.get("wall_ms"), (int, float)) else None
 
 
-def bench_amanuensis(model, compute, beam, args, rows, model_path=None, label=None):
+def bench_amanuensis(model, compute, beam, args, rows, model_path=None, label=None,
+                     impl="amanuensis"):
     """@model_path: a model file to read instead of models/@model (a quantized
-    ggml file); @label: the compute column for it."""
+    ggml file); @label: the compute column for it; @impl amanuensis-batched:
+    the batched mode (--batch 8, --vad when the CLI has it)."""
     if not amanuensis_path(args):
-        return result("amanuensis", model, compute, beam,
+        return result(impl, model, compute, beam,
                       status=f"unavailable: {args.amanuensis} not built")
+    extra = []
+    if impl == "amanuensis-batched":
+        extra = ["--batch", str(BATCH)] + (["--vad"] if amanuensis_has_vad(args) else [])
     tmp = tempfile.mkdtemp(prefix="amn_bench_")
     try:
         warm = os.path.join(tmp, "zz_warmup" + os.path.splitext(rows[0][0])[1])
         os.symlink(os.path.abspath(rows[0][0]), warm)
         paths = [warm] + [p for p, _, _ in rows]
         rc, err, rss, pwall, docs = run_amanuensis(args, model, compute, beam, paths, 1,
-                                                   os.path.join(tmp, "out"), model_path)
+                                                   os.path.join(tmp, "out"), model_path, extra)
         if label:
             compute = label
         if rc != 0:
             tail = (err.strip().splitlines() or [f"exit {rc}"])[-1]
-            return result("amanuensis", model, compute, beam, status=f"failed: {tail}")
+            return result(impl, model, compute, beam, status=f"failed: {tail}")
         texts, walls = [], []
         for p, _, _ in rows:
             d = docs.get(os.path.splitext(os.path.basename(p))[0])
             if d is None:
-                return result("amanuensis", model, compute, beam,
+                return result(impl, model, compute, beam,
                               status=f"failed: no JSON for {os.path.basename(p)}")
             texts.append(doc_text(d))
             walls.append(doc_wall_s(d))
@@ -339,10 +387,10 @@ def bench_amanuensis(model, compute, beam, args, rows, model_path=None, label=No
         else:
             wall, how = sum(walls), "sum of run.wall_ms"
         # load_s: the rest of the process time (model load, context, exit)
-        return result("amanuensis", model, compute, beam, rtf=audio / wall,
+        return result(impl, model, compute, beam, rtf=audio / wall,
                       wer=corpus_wer([t for _, _, t in rows], texts), peak_rss_mb=rss,
                       audio_s=audio, wall_s=wall, load_s=max(0.0, pwall - wall - warm_wall),
-                      timing=how,
+                      timing=how, threads=args.threads, extra_args=" ".join(extra),
                       status="ok", texts=texts)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -438,17 +486,17 @@ def fmt(v, spec):
 
 
 def print_table(results, ms):
-    ref = {(r["model"], r["beam"]): r["rtf"] for r in results
+    ref = {(r["model"], r["beam"], r.get("threads")): r["rtf"] for r in results
            if r["impl"] == "faster-whisper" and r["compute"] == "int8" and r["rtf"]}
-    hdr = f"{'impl':<15} {'model':<8} {'compute':<10} {'beam':>4} {'rtf':>8} {'vs fw-int8':>10} " \
-          f"{'wer %':>6} {'rss MB':>7} {'load s':>7}  status"
+    hdr = f"{'impl':<22} {'model':<8} {'compute':<10} {'beam':>4} {'thr':>3} {'rtf':>8} " \
+          f"{'vs fw-int8':>10} {'wer %':>6} {'rss MB':>7} {'load s':>7}  status"
     print(hdr)
     print("-" * len(hdr))
     for r in results:
-        rel = r["rtf"] / ref[(r["model"], r["beam"])] if r["rtf"] and \
-            ref.get((r["model"], r["beam"])) else None
-        print(f"{r['impl']:<15} {r['model']:<8} {r['compute']:<10} {r['beam']:>4} "
-              f"{fmt(r['rtf'], '8.2f')} {fmt(rel, '10.2f')} "
+        key = (r["model"], r["beam"], r.get("threads"))
+        rel = r["rtf"] / ref[key] if r["rtf"] and ref.get(key) else None
+        print(f"{r['impl']:<22} {r['model']:<8} {r['compute']:<10} {r['beam']:>4} "
+              f"{fmt(r.get('threads'), '3d')} {fmt(r['rtf'], '8.2f')} {fmt(rel, '10.2f')} "
               f"{fmt(None if r['wer'] is None else 100 * r['wer'], '6.2f')} "
               f"{fmt(r['peak_rss_mb'], '7.0f')} {fmt(r.get('load_s'), '7.2f')}  {r['status']}")
     if ms:
@@ -471,11 +519,14 @@ def main():
     ap.add_argument("--models-dir", default=os.path.join(ROOT, "models"))
     ap.add_argument("--models", default=None,
                     help="comma list (default: tiny.en, and base if models/base exists)")
-    ap.add_argument("--impls", default=",".join(IMPLS))
+    ap.add_argument("--impls", default=None,
+                    help="comma list (default: " + ",".join(IMPLS) + "; with --longform also "
+                         + ",".join(BATCHED_IMPLS) + ")")
     ap.add_argument("--computes", default=None,
                     help="comma list to restrict precisions (e.g. int8,float32,f16)")
     ap.add_argument("--beams", default="5,1")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", default="2",
+                    help="CPU threads, or a comma list: every setting at each (default 2)")
     ap.add_argument("--repeat", type=int, default=1,
                     help="rounds over all settings; each keeps its fastest (default 1)")
     ap.add_argument("--amanuensis", default="build/amanuensis")
@@ -488,10 +539,31 @@ def main():
     ap.add_argument("--ggml-types", default=None,
                     help="comma list of ggml types (f16, q8_0, q5_1, q4_0, ...): amanuensis and "
                          "whisper.cpp on the same quantized files, and nothing else")
+    ap.add_argument("--longform", action="store_true",
+                    help="the 208 s long-form recording (build/longform, made by "
+                         "tools/longform.py) as the audio set, with the batched rows")
     args = ap.parse_args()
     args.models_dir = os.path.abspath(args.models_dir)
     if args.worker:
         return worker_main(args.worker)
+    try:
+        thread_list = [int(t) for t in str(args.threads).split(",") if t]
+    except ValueError:
+        ap.error(f"--threads {args.threads!r}: not a number or a comma list of numbers")
+    if not thread_list or min(thread_list) < 1:
+        ap.error("--threads: at least one count, each 1 or more")
+    args.threads = thread_list[0]
+    if args.impls is None:
+        args.impls = ",".join(IMPLS + (BATCHED_IMPLS if args.longform else ()))
+    if args.longform:
+        lf = os.path.join(ROOT, "build", "longform")
+        if not os.path.exists(os.path.join(lf, "manifest.tsv")):
+            rc = subprocess.call([sys.executable, os.path.join(HERE, "longform.py"), "--audio",
+                                  args.audio, lf], stdout=subprocess.DEVNULL)
+            if rc != 0:
+                print(f"tools/longform.py failed (exit {rc})", file=sys.stderr)
+                return 1
+        args.audio = lf
 
     rows = read_manifest(args.audio)
     if args.models:
@@ -501,8 +573,8 @@ def main():
             os.path.join(args.models_dir, "base", "model.bin")) else [])
     impls = [i for i in args.impls.split(",") if i]
     for i in impls:
-        if i not in IMPLS:
-            ap.error(f"unknown implementation {i!r} (know {', '.join(IMPLS)})")
+        if i not in IMPLS + BATCHED_IMPLS:
+            ap.error(f"unknown implementation {i!r} (know {', '.join(IMPLS + BATCHED_IMPLS)})")
     beams = [int(b) for b in args.beams.split(",")]
     only = set(args.computes.split(",")) if args.computes else None
 
@@ -513,10 +585,11 @@ def main():
         impls = [i for i in impls if i in ("amanuensis", "whisper.cpp")]
     if not args.multistream_only:
         if gtypes:
-            settings = [(model, beam, impl, "ggml:" + t) for model in models for beam in beams
-                        for t in gtypes for impl in impls]
+            settings = [(model, beam, impl, "ggml:" + t, thr) for thr in thread_list
+                        for model in models for beam in beams for t in gtypes for impl in impls]
         else:
-            settings = [(model, beam, impl, compute) for model in models for beam in beams
+            settings = [(model, beam, impl, compute, thr) for thr in thread_list
+                        for model in models for beam in beams
                         for impl in impls for compute in COMPUTES[impl]
                         if not only or compute in only]
         best = {}
@@ -524,14 +597,15 @@ def main():
         # shared machine hits all implementations rather than one.
         for rnd in range(args.repeat):
             for key in settings:
-                model, beam, impl, compute = key
+                model, beam, impl, compute, args.threads = key
                 if compute.startswith("ggml:"):
                     r = bench_ggml_type(impl, model, compute[5:], beam, args, rows)
-                elif impl == "amanuensis":
-                    r = bench_amanuensis(model, compute, beam, args, rows)
+                elif impl in ("amanuensis", "amanuensis-batched"):
+                    r = bench_amanuensis(model, compute, beam, args, rows, impl=impl)
                 else:
                     r = bench_peer(impl, model, compute, beam, args, rows)
-                print(f"  [{rnd + 1}/{args.repeat}] {impl} {model} {compute} beam {beam}: "
+                print(f"  [{rnd + 1}/{args.repeat}] {impl} {model} {compute} beam {beam} "
+                      f"threads {args.threads}: "
                       f"{fmt(r['rtf'], '.2f')} x realtime, {r['status']}",
                       file=sys.stderr, flush=True)
                 b = best.get(key)
@@ -540,6 +614,7 @@ def main():
                         r["peak_rss_mb"] = max(r["peak_rss_mb"], b["peak_rss_mb"])
                     best[key] = r
         results = [dict(best[k], runs=args.repeat) for k in settings]
+    args.threads = thread_list[0]
     ms = None
     if not args.no_multistream and "amanuensis" in impls:
         # Best concurrent and best sequential over the rounds; every
@@ -559,7 +634,7 @@ def main():
             ms["sequential_peak_rss_mb"] = max(m["sequential_peak_rss_mb"] or 0 for m in ok)
 
     print(f"{len(rows)} files, {sum(d for _, d, _ in rows):.1f} s of audio, "
-          f"{args.threads} threads, host {os.uname().nodename}, {os.cpu_count()} CPUs, "
+          f"{','.join(str(t) for t in thread_list)} threads, host {os.uname().nodename}, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}")
     print_table(results, ms)
     if args.by_source:
@@ -571,7 +646,8 @@ def main():
     if args.texts:
         for r in results:
             for (p, _, ref), t in zip(rows, r.get("texts") or []):
-                print(f"[{r['impl']} {r['model']} {r['compute']} b{r['beam']}] "
+                print(f"[{r['impl']} {r['model']} {r['compute']} b{r['beam']} "
+                      f"t{r.get('threads')}] "
                       f"{os.path.basename(p)}: {t.strip()}")
     if args.json:
         for r in results:

@@ -113,6 +113,26 @@ struct wsp_transcribe_opts {
 	 */
 	const struct wsp_vad *vad;
 	struct wsp_vad_opts vad_opts;
+	/*
+	 * The long-form mode: 0 or 1 (default) sequential, as above; N > 1
+	 * batched, after faster-whisper's BatchedInferencePipeline: the
+	 * audio cut into windows of at most 30 s (at quiet moments), each
+	 * decoded on its own (no previous text in its prompt; initial_prompt
+	 * in every window's), up to N windows in flight at once (their
+	 * encoders side by side on the engine, their decoder steps stacked),
+	 * times kept inside the file, segments returned in file order. With
+	 * @vad set, the windows are its speech regions merged up to 30 s
+	 * (the batched pipeline's VAD rules: max_speech_duration_s 30 and,
+	 * where @vad_opts keeps the 2000 ms default, min_silence_duration_ms
+	 * 160). N
+	 * above 64 counts as 64; negative is -EINVAL. condition_on_previous_text and
+	 * hallucination_silence_threshold do not apply. The hooks are then
+	 * called from the worker threads: window_begin / window_end of
+	 * different windows may overlap (each window pairs its own),
+	 * on_segment and progress run one at a time, in file order.
+	 * See Documentation/decoding.md, "Batched long-form mode".
+	 */
+	int batch;
 };
 
 /* openai-whisper's default punctuation merged into the next / previous word. */

@@ -124,6 +124,40 @@ def test_bad_requests_are_400(shared_server):
     assert r.status_code == 400 and r.json()["error"]["param"] == "file"
 
 
+def test_batch_field_and_default(start_server, tmp_path):
+    """batch=N runs N windows of one request at once, each holding its own
+    --parallel slot; the transcript equals the CLI's --batch N; --batch is
+    the default for requests that do not say; bad values are 400."""
+    from conftest import make_wav
+    wav = tmp_path / "long.wav"
+    make_wav(str(wav), repeat_to=75)          # three windows
+    want = json.loads(cli_output(str(wav), "json", ["--batch", "3"]))["text"].strip()
+    s = start_server(["--parallel", "2"])
+    with open(wav, "rb") as f:
+        r = httpx.post(s.url + "/v1/audio/transcriptions", files={"file": f},
+                       data={"batch": "3", "response_format": "verbose_json"}, timeout=300)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["text"].strip() == want
+    starts = [seg["start"] for seg in body["segments"]]
+    assert starts == sorted(starts) and starts[-1] < 75.0
+    assert all(seg["seek"] == round(seg["start"] * 100) for seg in body["segments"])
+    m = httpx.get(s.url + "/metrics").text
+    assert "amanuensis_windows_running" in m
+    for line in m.splitlines():
+        if line.startswith("amanuensis_windows_running"):
+            assert float(line.split()[-1]) == 0, line   # every slot given back
+    for bad in ("0", "65", "-1", "two", "2.5"):
+        with open(wav, "rb") as f:
+            r = httpx.post(s.url + "/v1/audio/transcriptions", files={"file": f},
+                           data={"batch": bad}, timeout=60)
+        assert r.status_code == 400 and r.json()["error"]["param"] == "batch", (bad, r.text)
+    s2 = start_server(["--batch", "3"])
+    with open(wav, "rb") as f:
+        r = httpx.post(s2.url + "/v1/audio/transcriptions", files={"file": f}, timeout=300)
+    assert r.status_code == 200 and r.json()["text"].strip() == want
+
+
 def test_upload_over_the_limit_is_413(start_server, tmp_path):
     s = start_server(["--max-upload-mb", "1"])
     big = tmp_path / "big.wav"

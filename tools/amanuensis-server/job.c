@@ -105,7 +105,8 @@ static int hook_window_begin(void *arg, double start_s, double length_s)
 	struct srv_job *j = arg;
 	int reason, rc;
 
-	j->window_start = start_s;
+	if (!j->batched)
+		j->window_start = start_s;   /* one window at a time: no other thread writes it */
 	if (j->stream) {
 		pthread_mutex_lock(&j->lock);
 		j->begun = 1;
@@ -123,7 +124,8 @@ static int hook_window_begin(void *arg, double start_s, double length_s)
 		return reason_errno(atomic_load(&j->cancel));
 	if (rc)
 		return rc;
-	j->holding = 1;
+	/* a batched request's windows begin and end on several threads */
+	atomic_fetch_add(&j->holding, 1);
 	return 0;
 }
 
@@ -131,9 +133,14 @@ static void hook_window_end(void *arg)
 {
 	struct srv_job *j = arg;
 
-	if (j->holding)
+	/*
+	 * Every window_end follows its own window_begin's grant, so the count
+	 * is above 0 here; the check guards a stray call all the same.
+	 */
+	if (atomic_load(&j->holding) > 0) {
+		atomic_fetch_sub(&j->holding, 1);
 		srv_fair_release(j->srv->fair, j->tenant);
-	j->holding = 0;
+	}
 }
 
 static void hook_on_segment(void *arg, const struct wsp_segment *seg, int index)
@@ -155,7 +162,8 @@ static void hook_on_segment(void *arg, const struct wsp_segment *seg, int index)
 		}
 	}
 	if (index < j->cap_seeks) {
-		j->seeks[index] = (int)lround(j->window_start * 100.0);
+		/* batched: windows overlap in time, the segment's own start stands for its window's */
+		j->seeks[index] = (int)lround((j->batched ? seg->start : j->window_start) * 100.0);
 		if (index >= j->n_seeks)
 			j->n_seeks = index + 1;
 	}
@@ -330,9 +338,11 @@ static void run(struct srv_job *j)
 		return;
 	}
 	wsp_transcribe_opts_default(&t);
+	t.batch = (int)j->srv->opts->batch;
 	srv_request_apply(j->req, &t);
 	if (j->req->vad_filter)
 		t.vad = j->srv->vad;    /* checked non-NULL when the request was answered */
+	j->batched = t.batch > 1;
 	t.window_begin = hook_window_begin;
 	t.window_end = hook_window_end;
 	t.on_segment = hook_on_segment;

@@ -41,9 +41,10 @@ struct srv_job {
 	char message[512];
 	int *seeks;                    /* per segment: its window's start, 10 ms frames */
 	int n_seeks, cap_seeks;
-	double window_start;
+	double window_start;           /* sequential requests: the window being decoded */
 	double total_s;                /* the audio's length as probed (0: unknown) */
-	int holding;                   /* a fair-queue slot held */
+	int batched;                   /* several windows in flight (batch > 1) */
+	atomic_int holding;            /* fair-queue slots held, one per window in flight */
 	int running;                   /* a transcribing place held */
 	/* streams */
 	int stream;

@@ -37,6 +37,9 @@ void srv_options_usage(FILE *f)
 "                            above: 503\n"
 "      --parallel N          30 s windows decoded at once, shared fairly between\n"
 "                            tenants (default 2)\n"
+"      --batch N             the batched long-form mode for requests that do not say\n"
+"                            (form field batch): up to N windows of one request at\n"
+"                            once, decoded apart; 1..64 (default 1: sequential)\n"
 "      --request-timeout S   longest time from arrival to answer; 0: none (default 900)\n"
 "      --idle-timeout S      close connections silent for S seconds (default 30)\n"
 "      --drain-timeout S     on SIGTERM, how long in-flight requests may finish\n"
@@ -59,6 +62,7 @@ void srv_options_usage(FILE *f)
 enum {
 	OPT_MAX_UPLOAD = 256, OPT_MAX_CONCURRENT, OPT_MAX_QUEUE, OPT_PARALLEL,
 	OPT_REQUEST_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_DRAIN_TIMEOUT, OPT_QUEUE, OPT_VAD_MODEL,
+	OPT_BATCH,
 };
 
 static const struct option long_opts[] = {
@@ -70,6 +74,7 @@ static const struct option long_opts[] = {
 	{ "max-concurrent", required_argument, NULL, OPT_MAX_CONCURRENT },
 	{ "max-queue", required_argument, NULL, OPT_MAX_QUEUE },
 	{ "parallel", required_argument, NULL, OPT_PARALLEL },
+	{ "batch", required_argument, NULL, OPT_BATCH },
 	{ "request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT },
@@ -165,6 +170,7 @@ int srv_options_parse(int argc, char **argv, struct srv_opts *o)
 	o->max_concurrent = 8;
 	o->max_queue = 64;
 	o->parallel = 2;
+	o->batch = 1;
 	o->request_timeout_s = 900;
 	o->idle_timeout_s = 30;
 	o->drain_timeout_s = 60;
@@ -188,6 +194,9 @@ int srv_options_parse(int argc, char **argv, struct srv_opts *o)
 			break;
 		case OPT_PARALLEL:
 			rc = parse_uint("--parallel", optarg, 1, 256, &o->parallel);
+			break;
+		case OPT_BATCH:
+			rc = parse_uint("--batch", optarg, 1, 64, &o->batch);
 			break;
 		case OPT_REQUEST_TIMEOUT:
 			rc = parse_uint("--request-timeout", optarg, 0, 604800, &o->request_timeout_s);

@@ -31,6 +31,7 @@ struct srv_opts {
 	unsigned max_concurrent;      /* requests transcribing at once (8) */
 	unsigned max_queue;           /* admitted requests waiting to transcribe (64) */
 	unsigned parallel;            /* windows decoded at once: the fair queue's slots (2) */
+	unsigned batch;               /* a request's windows in flight, when it does not say (1) */
 	unsigned request_timeout_s;   /* arrival to answer, 0: none (900) */
 	unsigned idle_timeout_s;      /* a connection silent this long is closed (30) */
 	unsigned drain_timeout_s;     /* SIGTERM: how long in-flight requests may finish (60) */

@@ -23,6 +23,7 @@ static const char *const field_names[SRV_F_N] = {
 	[SRV_F_TEMPERATURE] = "temperature",
 	[SRV_F_STREAM] = "stream",
 	[SRV_F_VAD] = "vad_filter",
+	[SRV_F_BATCH] = "batch",
 };
 
 static size_t field_cap(int f)
@@ -263,6 +264,28 @@ static int check_language(struct srv_request *r, const struct wsp_context *ctx,
 	return 0;
 }
 
+/* batch: the windows of this request in flight, 1..64 (1: sequential) */
+static int check_batch(struct srv_request *r, struct srv_reqerr *e)
+{
+	const char *v;
+	char buf[48], *end;
+	long n;
+
+	r->batch = 0;
+	if (!(r->seen & (1u << SRV_F_BATCH)))
+		return 0;
+	v = trimmed(r, SRV_F_BATCH);
+	shown(buf, sizeof(buf), v);
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (!*v || *end || errno)
+		return fail(e, "batch", "batch '%s' is not a whole number", buf);
+	if (n < 1 || n > 64)
+		return fail(e, "batch", "batch %s is not between 1 (sequential) and 64", buf);
+	r->batch = (int)n;
+	return 0;
+}
+
 static int check_granularities(struct srv_request *r, struct srv_reqerr *e)
 {
 	char buf[48];
@@ -304,7 +327,7 @@ int srv_request_check(struct srv_request *r, const struct wsp_context *ctx, int 
 			return fail(e, field_names[f], "%s is longer than %zu bytes", field_names[f],
 				    field_cap(f));
 	if (check_format(r, e) || check_stream(r, e) || check_temperature(r, e) ||
-	    check_granularities(r, e))
+	    check_granularities(r, e) || check_batch(r, e))
 		return -EINVAL;
 	if (r->endpoint == SRV_EP_TRANSLATIONS) {
 		if (multilingual == 0)
@@ -329,6 +352,8 @@ void srv_request_apply(const struct srv_request *r, struct wsp_transcribe_opts *
 	t->word_timestamps = r->words;
 	t->temperatures = r->temperatures;
 	t->n_temperatures = r->n_temperatures;
+	if (r->batch)
+		t->batch = r->batch;
 }
 
 const char *srv_format_name(enum srv_format f)

@@ -36,6 +36,7 @@ enum srv_field {
 	SRV_F_TEMPERATURE,
 	SRV_F_STREAM,
 	SRV_F_VAD,                       /* vad_filter (faster-whisper's name) */
+	SRV_F_BATCH,
 	SRV_F_N,
 };
 
@@ -65,6 +66,7 @@ struct srv_request {
 	const char *prompt;              /* NULL or raw[SRV_F_PROMPT] */
 	float temperatures[SRV_MAX_TEMPERATURES];
 	int n_temperatures;
+	int batch;                       /* 1..64 from the batch field; 0: the server's --batch */
 };
 
 /** What is wrong with a request: HTTP status, the field, a sentence. */
@@ -98,8 +100,9 @@ int srv_request_check(struct srv_request *r, const struct wsp_context *ctx, int 
 		      struct srv_reqerr *e);
 
 /**
- * srv_request_apply - set @t (filled by wsp_transcribe_opts_default()) to
- * what @r asks, with the CLI's defaults for the rest. @t points into @r.
+ * srv_request_apply - set @t (filled by wsp_transcribe_opts_default(), its
+ * batch set to the server's --batch) to what @r asks, with the CLI's
+ * defaults for the rest. @t points into @r.
  */
 void srv_request_apply(const struct srv_request *r, struct wsp_transcribe_opts *t);
 

@@ -65,6 +65,10 @@ void cli_usage(FILE *f)
 "      --hallucination-silence-threshold F  with --word-timestamps: skip silences\n"
 "                            longer than F seconds around a segment that looks\n"
 "                            hallucinated (default: off)\n"
+"      --batch N             batched long-form mode: 30 s windows decoded apart (no\n"
+"                            previous text), N of them at once, stacked; 1..64\n"
+"                            (default 1: sequential, each window prompted with the\n"
+"                            text before it)\n"
 "\n"
 "Voice activity detection (Silero VAD v6; defaults as faster-whisper's VadOptions):\n"
 "      --vad                 transcribe only the speech regions (faster-whisper's\n"
@@ -105,6 +109,7 @@ enum {
 	OPT_HALLUCINATION, OPT_HIGHLIGHT, OPT_LINE_WIDTH, OPT_LINE_COUNT,
 	OPT_VAD, OPT_VAD_MODEL, OPT_VAD_THRESHOLD, OPT_VAD_NEG, OPT_VAD_MIN_SPEECH,
 	OPT_VAD_MAX_SPEECH, OPT_VAD_MIN_SILENCE, OPT_VAD_PAD,
+	OPT_BATCH,
 };
 
 static const struct option long_opts[] = {
@@ -133,6 +138,7 @@ static const struct option long_opts[] = {
 	{ "prepend-punctuations", required_argument, NULL, OPT_PREPEND },
 	{ "append-punctuations", required_argument, NULL, OPT_APPEND },
 	{ "hallucination-silence-threshold", required_argument, NULL, OPT_HALLUCINATION },
+	{ "batch", required_argument, NULL, OPT_BATCH },
 	{ "highlight-words", no_argument, NULL, OPT_HIGHLIGHT },
 	{ "max-line-width", required_argument, NULL, OPT_LINE_WIDTH },
 	{ "max-line-count", required_argument, NULL, OPT_LINE_COUNT },
@@ -306,6 +312,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 			break;
 		case OPT_BEAM: rc = parse_int("--beam-size", optarg, 1, 64, &o->t.beam_size); break;
 		case OPT_BEST_OF: rc = parse_int("--best-of", optarg, 1, 64, &o->t.best_of); break;
+		case OPT_BATCH: rc = parse_int("--batch", optarg, 1, 64, &o->t.batch); break;
 		case OPT_PATIENCE:
 			rc = parse_float("--patience", optarg, &o->t.patience);
 			if (!rc && !(o->t.patience > 0))

@@ -227,6 +227,7 @@ struct wsp_win {
 	struct wsp_decoder *dec[2];
 	int n_seq[2];
 	int stale[2];              /* dec[i] still attends to the previous window's @enc */
+	int n_ctx;                 /* positions the decoders hold; 0: the model's n_text_ctx */
 };
 
 /**

@@ -57,7 +57,8 @@ int wsp_win_decoder(struct wsp_win *w, int n_seq, struct wsp_decoder **out)
 		wsp_decoder_free(w->dec[slot]);
 		w->dec[slot] = NULL;
 	}
-	ret = wsp_decoder_new(w->m, w->x, w->enc, n_seq, &w->dec[slot]);
+	ret = w->n_ctx > 0 ? wsp_decoder_new_ctx(w->m, w->x, w->enc, n_seq, w->n_ctx, &w->dec[slot]) :
+			     wsp_decoder_new(w->m, w->x, w->enc, n_seq, &w->dec[slot]);
 	if (ret)
 		return ret;
 	w->n_seq[slot] = n_seq;

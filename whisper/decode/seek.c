@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "whisper/audio/audio.h"
+#include "whisper/decode/batch.h"
 #include "whisper/decode/seek.h"
 #include "whisper/decode/words.h"
 
@@ -593,12 +594,10 @@ static int emit(struct job *j, struct wsp_win *win, const struct wsp_decoded *d,
 	return ret;
 }
 
-static int run(struct job *j)
+void wsp_seek_fallback(const struct wsp_transcribe_opts *o, const struct wsp_hparams *hp,
+		       struct wsp_fallback *f)
 {
-	const struct wsp_context *c = j->c;
-	const struct wsp_transcribe_opts *o = j->o;
-	const struct wsp_hparams *hp = wsp_model_hparams(c->model);
-	struct wsp_fallback f = {
+	*f = (struct wsp_fallback){
 		.temps = o->temperatures,
 		.n_temps = o->n_temperatures,
 		.beam_size = o->beam_size > 0 ? o->beam_size : 1,
@@ -617,11 +616,20 @@ static int run(struct job *j)
 			.strict_increase = o->openai_rules,
 		},
 	};
+}
+
+static int run(struct job *j)
+{
+	const struct wsp_context *c = j->c;
+	const struct wsp_transcribe_opts *o = j->o;
+	const struct wsp_hparams *hp = wsp_model_hparams(c->model);
+	struct wsp_fallback f;
 	struct wsp_win win = { .m = c->model, .x = &c->exec, .enc = j->enc };
 	int32_t lang = -1;
 	int seek = 0, first = 1, ret = 0;
 	double t0;
 
+	wsp_seek_fallback(o, hp, &f);
 	t0 = now_ms();
 	ret = prepare(j);
 	j->res->mel_ms += now_ms() - t0;
@@ -716,6 +724,46 @@ static int run(struct job *j)
 	return ret;
 }
 
+int wsp_seek_prompt_tokens(const struct wsp_context *c, const char *text, int32_t *out,
+			   int max, int *n_out)
+{
+	/* " " + prompt.strip(), as faster-whisper */
+	const char *p = text;
+	int32_t *t;
+	size_t len;
+	char *s;
+	int n;
+
+	*n_out = 0;
+	while (*p && blank(p, 1))
+		p++;
+	len = strlen(p);
+	while (len > 0 && blank(p + len - 1, 1))
+		len--;
+	s = malloc(len + 2);
+	t = malloc((len + 8) * sizeof(int32_t));
+	if (!s || !t) {
+		free(s);
+		free(t);
+		return -ENOMEM;
+	}
+	s[0] = ' ';
+	memcpy(s + 1, p, len);
+	s[len + 1] = 0;
+	n = wsp_tokenizer_encode(c->tok, s, t, (int)len + 8);
+	if (n > (int)len + 8)
+		n = (int)len + 8;
+	if (n > 0) {
+		int k = n < max ? n : max;   /* the last @max tokens */
+
+		memcpy(out, t + n - k, (size_t)k * sizeof(int32_t));
+		*n_out = k;
+	}
+	free(t);
+	free(s);
+	return n < 0 ? n : 0;
+}
+
 int wsp_seek_run(const struct wsp_context *c, struct wsp_source *src,
 		 const struct wsp_transcribe_opts *o, struct wsp_result *res,
 		 char *err, size_t errlen)
@@ -724,6 +772,8 @@ int wsp_seek_run(const struct wsp_context *c, struct wsp_source *src,
 	struct job j;
 	int max_seq, ret;
 
+	if (o->batch > 1)
+		return wsp_batch_run(c, src, o, NULL, 0, res, err, errlen);
 	memset(res, 0, sizeof(*res));
 	memset(&j, 0, sizeof(j));
 	j.c = c;
@@ -762,34 +812,12 @@ int wsp_seek_run(const struct wsp_context *c, struct wsp_source *src,
 	}
 	j.cap -= HOP;   /* room for the 160 zeros of the stream's tail */
 	if (!ret && o->initial_prompt) {
-		/* " " + prompt.strip(), as faster-whisper */
-		const char *p = o->initial_prompt;
-		size_t len;
-		char *s;
+		int32_t t[PREV_MAX];
 		int n;
 
-		while (*p && blank(p, 1))
-			p++;
-		len = strlen(p);
-		while (len > 0 && blank(p + len - 1, 1))
-			len--;
-		s = malloc(len + 2);
-		if (!s) {
-			ret = -ENOMEM;
-		} else {
-			int32_t *t = malloc((size_t)(len + 8) * sizeof(int32_t));
-
-			s[0] = ' ';
-			memcpy(s + 1, p, len);
-			s[len + 1] = 0;
-			n = t ? wsp_tokenizer_encode(c->tok, s, t, (int)len + 8) : -ENOMEM;
-			if (n < 0)
-				ret = n;
-			else
-				remember(&j, t, n < (int)len + 8 ? n : (int)len + 8);
-			free(t);
-			free(s);
-		}
+		ret = wsp_seek_prompt_tokens(c, o->initial_prompt, t, PREV_MAX, &n);
+		if (!ret)
+			remember(&j, t, n);
 	}
 	if (ret == -ENOMEM)
 		snprintf(err, errlen, "out of memory for the transcription buffers");

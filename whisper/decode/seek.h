@@ -68,4 +68,21 @@ int wsp_seek_run(const struct wsp_context *c, struct wsp_source *src,
 int wsp_split_segments(const int32_t *tokens, int n, int32_t tb, int seek, int segment_size,
 		       int (*bounds)[2], double (*t)[2], int max, int *next_seek);
 
+/**
+ * wsp_seek_fallback - the fallback ladder's settings (@f) for options @o on
+ * a model of @hp: beam size, best_of and patience floored at 1, at most
+ * n_text_ctx / 2 new tokens, the timestamp rules unless without_timestamps.
+ */
+void wsp_seek_fallback(const struct wsp_transcribe_opts *o, const struct wsp_hparams *hp,
+		       struct wsp_fallback *f);
+
+/**
+ * wsp_seek_prompt_tokens - the tokens of an initial prompt, as faster-whisper
+ * encodes it (" " + text.strip()): the last @max of them into @out, their
+ * count into *@n_out.
+ * Return: 0 or -errno (-ENOMEM).
+ */
+int wsp_seek_prompt_tokens(const struct wsp_context *c, const char *text, int32_t *out,
+			   int max, int *n_out);
+
 #endif

@@ -10,6 +10,10 @@
  * Nothing holds the recording: a first pass streams it through the VAD
  * (one float per 512 samples stays), and the long-form loop then reads it
  * through a region source that skips what is not speech.
+ *
+ * In the batched mode (opts.batch > 1) the regions, found with the batched
+ * pipeline's rules, go to wsp_batch_run() instead, which merges them into
+ * windows of at most 30 s and maps the times back itself.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +21,7 @@
 #include <string.h>
 
 #include "whisper/audio/audio.h"
+#include "whisper/decode/batch.h"
 #include "whisper/decode/seek_vad.h"
 #include "whisper/vad/vad_internal.h"
 
@@ -158,6 +163,7 @@ int wsp_seek_vad_run(const struct wsp_context *c, struct wsp_source *src,
 		     char *err, size_t errlen)
 {
 	struct wsp_transcribe_opts inner = *o;
+	struct wsp_vad_opts vo;
 	struct wsp_vad_region *reg = NULL;
 	struct region_src rs = { 0 };
 	struct wsp_source joined;
@@ -171,13 +177,40 @@ int wsp_seek_vad_run(const struct wsp_context *c, struct wsp_source *src,
 		snprintf(err, errlen, "the VAD filter needs an audio source it can read twice");
 		return -EINVAL;
 	}
-	ret = wsp_vad_opts_check(&o->vad_opts, err, errlen);
+	vo = o->vad_opts;
+	if (o->batch > 1) {
+		/*
+		 * The batched pipeline's VAD rules (faster-whisper's
+		 * BatchedInferencePipeline): no region longer than a window, and
+		 * regions cut at 160 ms of silence unless the caller chose a
+		 * silence length of its own.
+		 */
+		vo.max_speech_duration_s = 30.0f;
+		if (vo.min_silence_duration_ms == 2000)
+			vo.min_silence_duration_ms = 160;
+	}
+	ret = wsp_vad_opts_check(&vo, err, errlen);
 	if (!ret)
 		ret = score(o->vad, src, &probs, &n_probs, &n_samples, err, errlen);
 	if (!ret)
-		ret = wsp_vad_regions_from_probs(probs, n_probs, n_samples, &o->vad_opts, &reg,
+		ret = wsp_vad_regions_from_probs(probs, n_probs, n_samples, &vo, &reg,
 						 &n_reg, err, errlen);
 	free(probs);
+	if (!ret && o->batch > 1) {
+		/*
+		 * The batched mode reads the regions from the file itself and maps
+		 * its windows' times back on its own; no speech at all is an empty
+		 * list, not NULL (which would mean the whole stream).
+		 */
+		static const struct wsp_vad_region none;
+
+		inner.vad = NULL;
+		ret = wsp_batch_run(c, src, &inner, reg ? reg : &none, n_reg, res, err, errlen);
+		if (!ret)
+			res->duration_s = (double)n_samples / WSP_SAMPLE_RATE;
+		free(reg);
+		return ret;
+	}
 	if (!ret && wsp_vad_map_init(&hook.map, reg, n_reg)) {
 		snprintf(err, errlen, "out of memory");
 		ret = -ENOMEM;

@@ -41,6 +41,7 @@ void wsp_transcribe_opts_default(struct wsp_transcribe_opts *o)
 	o->hallucination_silence_threshold = 0.0f;
 	o->vad = NULL;
 	wsp_vad_opts_default(&o->vad_opts);
+	o->batch = 0;
 }
 
 void wsp_context_free(struct wsp_context *c)
@@ -227,6 +228,11 @@ static int check_args(struct wsp_context *c, const struct wsp_transcribe_opts *o
 	if (o && (o->beam_size > 256 || o->best_of > 256 || o->n_temperatures < 0 ||
 		  (o->temperatures && o->n_temperatures == 0))) {
 		snprintf(err, errlen, "wsp_transcribe: beam_size/best_of above 256 or empty temperature list");
+		return -EINVAL;
+	}
+	if (o && o->batch < 0) {
+		snprintf(err, errlen, "wsp_transcribe: batch %d: must be 0 or more "
+			 "(0, 1: sequential; N > 1: N windows at once)", o->batch);
 		return -EINVAL;
 	}
 	return 0;

@@ -143,21 +143,31 @@ static int cross_project(struct wsp_decoder *d, const struct wsp_exec *x, const 
 int wsp_decoder_new(const struct wsp_model *m, const struct wsp_exec *x,
 		    const float *enc, int n_seq, struct wsp_decoder **out)
 {
+	if (!m)
+		return -EINVAL;
+	return wsp_decoder_new_ctx(m, x, enc, n_seq, m->hp.n_text_ctx, out);
+}
+
+int wsp_decoder_new_ctx(const struct wsp_model *m, const struct wsp_exec *x,
+			const float *enc, int n_seq, int n_ctx, struct wsp_decoder **out)
+{
 	const struct wsp_hparams *hp;
 	struct wsp_decoder *d;
 	size_t dm, cache;
 	int ret = -ENOMEM;
 
-	if (!m || !x || !enc || !out || n_seq <= 0 || n_seq > 1024)
+	if (!m || !x || !enc || !out || n_seq <= 0 || n_seq > 1024 || n_ctx <= 0 ||
+	    n_ctx > m->hp.n_text_ctx)
 		return -EINVAL;
 	*out = NULL;
 	hp = &m->hp;
 	dm = (size_t)hp->n_text_state;
-	cache = (size_t)n_seq * hp->n_text_ctx * dm;
+	cache = (size_t)n_seq * n_ctx * dm;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
 	d->m = m;
+	d->n_ctx = n_ctx;
 	/*
 	 * A step is a chain of GEMVs (a few MB of weights each, 20 MB for the
 	 * vocabulary) and attention over a few hundred to 1500 keys: splitting
@@ -179,7 +189,7 @@ int wsp_decoder_new(const struct wsp_model *m, const struct wsp_exec *x,
 	d->cross_kt = calloc((size_t)hp->n_text_layer, sizeof(float *));
 	if (!d->kself || !d->vself || !d->cross_v || !d->cross_kt)
 		goto fail;
-	d->ldk = nn_attn_ld_strips(hp->n_text_ctx);
+	d->ldk = nn_attn_ld_strips(n_ctx);
 	d->ldc = nn_attn_ld_strips(hp->n_audio_ctx);
 	for (int l = 0; l < hp->n_text_layer; l++) {
 		d->kself[l] = calloc((size_t)n_seq * dm * d->ldk, sizeof(float));
@@ -225,7 +235,8 @@ int wsp_decoder_set_encoder(struct wsp_decoder *d, const struct wsp_exec *x, con
  * The self-attention cache of one sequence and layer, laid out as the
  * attention kernel reads it, in address order: keys as n_head blocks of
  * hd × ldk floats in strips of 64 positions (struct nn_attn.kt_strips),
- * values as n_head blocks of n_text_ctx × hd floats.
+ * values as n_head blocks of n_ctx × hd floats (n_ctx: the positions this
+ * decoder holds, n_text_ctx unless wsp_decoder_new_ctx() said fewer).
  */
 static size_t kv_per_k(const struct wsp_decoder *d)
 {
@@ -234,7 +245,7 @@ static size_t kv_per_k(const struct wsp_decoder *d)
 
 static size_t kv_per_v(const struct wsp_decoder *d)
 {
-	return (size_t)d->m->hp.n_text_ctx * d->m->hp.n_text_state;
+	return (size_t)d->n_ctx * d->m->hp.n_text_state;
 }
 
 /* the positions of a shared prompt of @n_shared that only sequence 0 keeps: whole strips */
@@ -273,7 +284,7 @@ static void kv_copy_k(const struct wsp_decoder *d, float *dk, const float *sk, i
 static void kv_copy_v(const struct wsp_decoder *d, float *dv, const float *sv, int p0, int p1)
 {
 	int nh = d->m->hp.n_text_head, hd = d->m->hp.n_text_state / nh;
-	size_t head = (size_t)d->m->hp.n_text_ctx * hd;
+	size_t head = (size_t)d->n_ctx * hd;
 
 	for (int h = 0; h < nh; h++)
 		memcpy(dv + h * head + (size_t)p0 * hd, sv + h * head + (size_t)p0 * hd,
@@ -344,7 +355,7 @@ static int self_attention(struct wsp_decoder *d, int l, int s)
 {
 	const struct wsp_model *m = d->m;
 	int dm = m->hp.n_text_state, nh = m->hp.n_text_head, n_tok = d->n_tok, hd = dm / nh;
-	size_t vhead = (size_t)m->hp.n_text_ctx * hd;
+	size_t vhead = (size_t)d->n_ctx * hd;
 	float *kc = d->kself[l] + s * kv_per_k(d), *vc = d->vself[l] + s * kv_per_v(d);
 	const float *q = d->qkv + (size_t)s * n_tok * 3 * dm;
 	struct nn_attn a = {
@@ -598,7 +609,7 @@ static int step_run(struct wsp_decoder *d, int n_run, const int32_t *tokens, int
 	    (!logits && logits_from < n_tok))
 		return -EINVAL;
 	hp = &d->m->hp;
-	if (d->n_past + n_tok > hp->n_text_ctx)
+	if (d->n_past + n_tok > d->n_ctx)
 		return -E2BIG;
 	rows = n_run * n_tok;
 	for (int i = 0; i < rows; i++)

@@ -19,6 +19,7 @@ struct wsp_decoder {
 	struct wsp_exec xl;       /* the caller's, on one thread (see wsp_decoder_new()) */
 	int threads;              /* the caller's threads, for the attention items (decoder.c) */
 	int n_seq, n_past;
+	int n_ctx;                /* positions the self-attention caches hold (<= n_text_ctx) */
 	int n_run;                /* sequences the current step computes (1 or n_seq) */
 	int same;                 /* every sequence's cache is sequence 0's (shared steps only) */
 	/*
@@ -46,7 +47,7 @@ struct wsp_decoder {
 	/* step scratch, grown on demand */
 	int cap_rows;
 	float *xs, *h, *qkv, *att, *ffn;
-	float *reorder_tmp;       /* wsp_decoder_reorder(): n_seq × n_text_ctx × d, made on first use */
+	float *reorder_tmp;       /* wsp_decoder_reorder(): n_seq × n_ctx × d, made on first use */
 	/* membership of a gang round (see struct wsp_dec_gang) */
 	struct wsp_decoder *gang_next;
 	int gang_done, gang_ret;

@@ -94,6 +94,16 @@ int wsp_decoder_new(const struct wsp_model *m, const struct wsp_exec *x,
 		    const float *enc, int n_seq, struct wsp_decoder **out);
 
 /**
+ * wsp_decoder_new_ctx - wsp_decoder_new() whose self-attention caches hold
+ * @n_ctx positions (1..n_text_ctx) instead of n_text_ctx: for callers that
+ * know their prompt and new tokens stay below it (the batched mode's
+ * windows have no previous text), about half the cache memory. A step
+ * past @n_ctx positions is -E2BIG.
+ */
+int wsp_decoder_new_ctx(const struct wsp_model *m, const struct wsp_exec *x,
+			const float *enc, int n_seq, int n_ctx, struct wsp_decoder **out);
+
+/**
  * wsp_decoder_step - append @n_tok tokens to every sequence and compute logits.
  * @tokens:      n_seq × n_tok token ids, sequence major.
  * @logits_from: first of the new positions (0..n_tok-1) to return logits for.
