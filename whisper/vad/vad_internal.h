@@ -47,6 +47,12 @@ void vad_gemm(float *y, const float *x, const float *wt, int m, int n, int k);
 /** vad_gemv_add - @y (@n) += @x (@k) times @wt (@k x @n). */
 void vad_gemv_add(float *y, const float *x, const float *wt, int n, int k);
 
+/** vad_gemm_avx2 - vad_gemm() built for AVX2 and FMA: only on CPUs with both. */
+void vad_gemm_avx2(float *y, const float *x, const float *wt, int m, int n, int k);
+
+/** vad_gemv_add_avx2 - vad_gemv_add() built for AVX2 and FMA: only on CPUs with both. */
+void vad_gemv_add_avx2(float *y, const float *x, const float *wt, int n, int k);
+
 struct wsp_vad_stream;
 
 /**
