@@ -26,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "whisper/audio/audio.h"
 #include "whisper/decode/batch.h"
@@ -40,14 +39,6 @@
 #define QUIET_SEARCH (10 * WSP_SAMPLE_RATE)  /* a full fixed window ends in its last 10 s ... */
 #define QUIET_LEN    (WSP_SAMPLE_RATE / 5)   /* ... in the middle of its quietest 200 ms */
 #define MIN_REST     50       /* frames: a window's rest shorter than 0.5 s is not decoded again */
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 /* A finished window's segments, waiting for the windows before it. */
 struct slot {
@@ -377,15 +368,6 @@ static int build_prompt(struct run *r, struct worker *k, int *sot_index)
 	return n;
 }
 
-static int blank(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!(s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r' ||
-		      s[i] == '\v' || s[i] == '\f'))
-			return 0;
-	return 1;
-}
-
 static int slot_add(struct slot *s, const struct wsp_segment *seg)
 {
 	if (s->n == s->cap) {
@@ -399,17 +381,6 @@ static int slot_add(struct slot *s, const struct wsp_segment *seg)
 	}
 	s->segs[s->n++] = *seg;
 	return 0;
-}
-
-static void free_seg_words(struct wsp_word_seg *g, int n)
-{
-	for (int i = 0; i < n; i++) {
-		for (int k = 0; k < g[i].n_words; k++)
-			free(g[i].words[k].word);
-		free(g[i].words);
-		g[i].words = NULL;
-		g[i].n_words = 0;
-	}
 }
 
 /*
@@ -471,7 +442,7 @@ static int window_segments(struct run *r, struct worker *k, const struct wsp_dec
 			break;
 		}
 		/* mostly past the cut: the next window's (it decodes from the cut) */
-		if (g[i].start == g[i].end || blank(text, len) ||
+		if (g[i].start == g[i].end || wsp_seek_blank(text, len) ||
 		    (g[i].start + g[i].end) / 2 >= own_s)
 			continue;
 		memset(&seg, 0, sizeof(seg));
@@ -524,7 +495,7 @@ static int window_segments(struct run *r, struct worker *k, const struct wsp_dec
 		g[i].words = NULL;     /* the slot owns them now */
 		g[i].n_words = 0;
 	}
-	free_seg_words(g, n_seg);
+	wsp_word_segs_free(g, n_seg);
 	return ret;
 }
 
@@ -553,18 +524,18 @@ static int run_window(struct run *r, struct worker *k, int w, struct slot *s)
 			/* the mel buffers go with the encoder: computed, then encoded */
 			struct enc_slot *e = encoder_get(r);
 
-			t0 = now_ms();
+			t0 = wsp_seek_now_ms();
 			ret = window_mel(r, k, e, seek, size);
-			s->mel_ms += now_ms() - t0;
-			t0 = now_ms();
+			s->mel_ms += wsp_seek_now_ms() - t0;
+			t0 = wsp_seek_now_ms();
 			if (!ret)
 				ret = wsp_encoder_run(e->e, e->mel, k->enc);
-			s->encode_ms += now_ms() - t0;
+			s->encode_ms += wsp_seek_now_ms() - t0;
 			encoder_put(r, e);
 		}
 		if (ret)
 			return ret;
-		t0 = now_ms();
+		t0 = wsp_seek_now_ms();
 		if (r->lang_state == 0 && w == 0) {
 			ret = detect_language(r, k);
 			if (ret)
@@ -586,7 +557,7 @@ static int run_window(struct run *r, struct worker *k, int w, struct slot *s)
 			}
 		}
 		wsp_win_next(&k->win);   /* decoders kept, new cross keys/values next time */
-		s->decode_ms += now_ms() - t0;
+		s->decode_ms += wsp_seek_now_ms() - t0;
 		if (next_seek <= seek)
 			next_seek = seek + 1;   /* never loop on one place */
 		seek = next_seek;
@@ -674,9 +645,9 @@ static void work(struct worker *k)
 		s->w = w;
 		s->done = 0;
 		k->err[0] = 0;
-		t0 = now_ms();
+		t0 = wsp_seek_now_ms();
 		ret = read_window(r, k, w);
-		s->audio_ms += now_ms() - t0;
+		s->audio_ms += wsp_seek_now_ms() - t0;
 		if (!ret && !r->plan && k->n == 0 && r->eof) {
 			/* the stream ended on a window boundary: no window w */
 			s->w = -1;

@@ -32,7 +32,7 @@
 #define MIN_QUIET  100        /* frames of silence before a window start is moved */
 #define QUIET_KEEP 20         /* frames of silence kept before the first sound */
 
-static double now_ms(void)
+double wsp_seek_now_ms(void)
 {
 	struct timespec ts;
 
@@ -344,7 +344,7 @@ static int add_segment(struct job *j, double t0, double t1, const int32_t *toks,
 	return 0;
 }
 
-static int blank(const char *s, size_t n)
+int wsp_seek_blank(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (!(s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r' ||
@@ -513,17 +513,6 @@ static int skip_hallucination(const struct job *j, const struct wsp_word_seg *g,
 	return 0;
 }
 
-static void free_seg_words(struct wsp_word_seg *g, int n)
-{
-	for (int i = 0; i < n; i++) {
-		for (int k = 0; k < g[i].n_words; k++)
-			free(g[i].words[k].word);
-		free(g[i].words);
-		g[i].words = NULL;
-		g[i].n_words = 0;
-	}
-}
-
 /* The segments of one decoded window; updates the prompt memory. */
 static int emit(struct job *j, struct wsp_win *win, const struct wsp_decoded *d, int seek,
 		int size, int *next_seek, int *redo)
@@ -562,7 +551,7 @@ static int emit(struct job *j, struct wsp_win *win, const struct wsp_decoded *d,
 			*next_seek = (int)lround(end * 100);
 		if (j->o->hallucination_silence_threshold > 0.0f &&
 		    skip_hallucination(j, g, n_seg, seek, size, &n_keep, next_seek)) {
-			free_seg_words(g, n_seg);
+			wsp_word_segs_free(g, n_seg);
 			*redo = 1;
 			return 0;
 		}
@@ -577,7 +566,7 @@ static int emit(struct job *j, struct wsp_win *win, const struct wsp_decoded *d,
 			ret = -ENOMEM;
 			break;
 		}
-		if (g[i].start == g[i].end || blank(text, len))
+		if (g[i].start == g[i].end || wsp_seek_blank(text, len))
 			continue;
 		ret = add_segment(j, g[i].start, g[i].end, g[i].tokens, g[i].n_tokens, text, len,
 				  d, g[i].words, g[i].n_words);
@@ -590,7 +579,7 @@ static int emit(struct job *j, struct wsp_win *win, const struct wsp_decoded *d,
 			j->o->on_segment(j->o->hook_arg, &j->res->segments[j->res->n_segments - 1],
 					 j->res->n_segments - 1);
 	}
-	free_seg_words(g, n_seg);
+	wsp_word_segs_free(g, n_seg);
 	return ret;
 }
 
@@ -630,9 +619,9 @@ static int run(struct job *j)
 	double t0;
 
 	wsp_seek_fallback(o, hp, &f);
-	t0 = now_ms();
+	t0 = wsp_seek_now_ms();
 	ret = prepare(j);
-	j->res->mel_ms += now_ms() - t0;
+	j->res->mel_ms += wsp_seek_now_ms() - t0;
 	if (ret)
 		return ret;
 	if (!c->multilingual || o->language) {
@@ -646,9 +635,9 @@ static int run(struct job *j)
 		int size, sot_index, n_prompt, next_seek;
 		size_t content;
 
-		t0 = now_ms();
+		t0 = wsp_seek_now_ms();
 		ret = fill(j, seek);
-		j->res->audio_ms += now_ms() - t0;
+		j->res->audio_ms += wsp_seek_now_ms() - t0;
 		if (ret)
 			break;
 		content = j->eof ? j->total / HOP : (size_t)seek + N_FRAMES;
@@ -666,13 +655,13 @@ static int run(struct job *j)
 				break;
 		}
 
-		t0 = now_ms();
+		t0 = wsp_seek_now_ms();
 		ret = window_mel(j, seek, size);
-		j->res->mel_ms += now_ms() - t0;
+		j->res->mel_ms += wsp_seek_now_ms() - t0;
 		if (!ret) {
-			t0 = now_ms();
+			t0 = wsp_seek_now_ms();
 			ret = wsp_encoder_run(j->encoder, j->mel, j->enc);
-			j->res->encode_ms += now_ms() - t0;
+			j->res->encode_ms += wsp_seek_now_ms() - t0;
 		}
 		if (ret) {
 			if (o->window_end)
@@ -680,7 +669,7 @@ static int run(struct job *j)
 			break;
 		}
 
-		t0 = now_ms();
+		t0 = wsp_seek_now_ms();
 		if (first && lang < 0 && c->multilingual) {
 			ret = set_language(j, &win, f.beam_size, &lang);
 			if (ret)
@@ -707,7 +696,7 @@ static int run(struct job *j)
 			}
 		}
 		wsp_win_next(&win);   /* decoders kept, new cross keys/values next window */
-		j->res->decode_ms += now_ms() - t0;
+		j->res->decode_ms += wsp_seek_now_ms() - t0;
 		if (o->window_end)
 			o->window_end(o->hook_arg);
 		if (ret)
@@ -735,10 +724,10 @@ int wsp_seek_prompt_tokens(const struct wsp_context *c, const char *text, int32_
 	int n;
 
 	*n_out = 0;
-	while (*p && blank(p, 1))
+	while (*p && wsp_seek_blank(p, 1))
 		p++;
 	len = strlen(p);
-	while (len > 0 && blank(p + len - 1, 1))
+	while (len > 0 && wsp_seek_blank(p + len - 1, 1))
 		len--;
 	s = malloc(len + 2);
 	t = malloc((len + 8) * sizeof(int32_t));

@@ -85,4 +85,14 @@ void wsp_seek_fallback(const struct wsp_transcribe_opts *o, const struct wsp_hpa
 int wsp_seek_prompt_tokens(const struct wsp_context *c, const char *text, int32_t *out,
 			   int max, int *n_out);
 
+/** wsp_seek_now_ms - CLOCK_MONOTONIC in milliseconds, for the stage timings of struct wsp_result. */
+double wsp_seek_now_ms(void);
+
+/**
+ * wsp_seek_blank - whether @n bytes of @s are all white space (space, tab,
+ * newline, carriage return, vertical tab, form feed).
+ * Return: 1 or 0 (1 for @n 0).
+ */
+int wsp_seek_blank(const char *s, size_t n);
+
 #endif

@@ -634,3 +634,14 @@ int wsp_words_anomalous(const struct wsp_word *words, int n)
 	}
 	return score >= 3 || score + 0.01 >= k;
 }
+
+void wsp_word_segs_free(struct wsp_word_seg *g, int n)
+{
+	for (int i = 0; i < n; i++) {
+		for (int k = 0; k < g[i].n_words; k++)
+			free(g[i].words[k].word);
+		free(g[i].words);
+		g[i].words = NULL;
+		g[i].n_words = 0;
+	}
+}

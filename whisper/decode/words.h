@@ -120,4 +120,7 @@ int wsp_words_window(struct wsp_words *w, struct wsp_decoder *d, const int32_t *
  */
 int wsp_words_anomalous(const struct wsp_word *words, int n);
 
+/** wsp_word_segs_free - free the words of @n segments @g and leave each with none. */
+void wsp_word_segs_free(struct wsp_word_seg *g, int n);
+
 #endif
