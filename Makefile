@@ -298,7 +298,7 @@ FUZZ_SECONDS ?= 60
 # fuzz/fuzz_tile_*.c target the device-side bytes (batches, weights region)
 # and link the tiler and the CPU kernels instead.
 FUZZ_SRCS    := $(filter-out fuzz/fuzz_tile_%,$(wildcard fuzz/fuzz_*.c))
-FUZZ_LIBSRCS := sched/xrt/npu_xrt_instr.c whisper/model/load_ct2.c whisper/model/load_ggml.c whisper/model/ggml_quants.c whisper/model/load_safetensors.c whisper/model/weights_map.c whisper/model/weights.c whisper/model/model.c whisper/model/model_stream.c whisper/model/model_pack.c
+FUZZ_LIBSRCS := sched/xrt/npu_xrt_instr.c whisper/model/load_ct2.c whisper/model/load_ggml.c whisper/model/ggml_quants.c whisper/model/load_safetensors.c whisper/model/weights_map.c whisper/model/weights.c whisper/model/model.c whisper/model/model_stream.c whisper/model/model_emb.c whisper/model/model_pack.c
 FUZZ_TILE_SRCS    := $(wildcard fuzz/fuzz_tile_*.c)
 FUZZ_TILE_LIBSRCS := tiler/tile_job.c tiler/tile_region.c tiler/tile_weights.c tiler/tile_pool.c $(wildcard kernels/cpu/*.c common/*.c)
 fuzz:

@@ -104,6 +104,17 @@ static void model_eq(const struct wsp_model *a, const struct wsp_model *b)
 	if (a->tok_emb_h)
 		cr_expect_eq(memcmp(a->tok_emb_h, b->tok_emb_h, emb * 2), 0,
 			     "token embedding rows (f16) differ");
+	cr_assert((a->tok_emb_raw == NULL) == (b->tok_emb_raw == NULL),
+		  "quantized embedding blocks kept by one model only");
+	if (a->tok_emb_raw) {
+		cr_assert(a->tok_emb_raw_type == b->tok_emb_raw_type &&
+			  a->tok_emb_raw_row == b->tok_emb_raw_row, "embedding blocks differ in kind");
+		cr_expect_eq(memcmp(a->tok_emb_raw, b->tok_emb_raw,
+				    (size_t)hp->n_vocab * a->tok_emb_raw_row), 0,
+			     "token embedding blocks differ");
+		cr_expect(b->tok_emb.w == NULL && b->tok_emb_h == NULL,
+			  "the blocks are kept, and floats too");
+	}
 	for (int i = 0; i < hp->n_audio_layer; i++) {
 		const struct wsp_enc_layer *x = &a->enc[i], *y = &b->enc[i];
 
@@ -226,6 +237,49 @@ Test(model_stream, tiny_en_public_calls_give_the_same_model)
 	model_eq(a, b);
 	wsp_model_free(a);
 	wsp_model_free(b);
+}
+
+/*
+ * tiny.en as q8_0 and q4_0 ggml files (scripts/ggml_quantize.py): their
+ * integers go into packings with K blocks of 32 on both paths, the same
+ * bytes, and the embedding rows stay the file's blocks.
+ */
+Test(model_stream, tiny_en_int8_block_files_pack_the_same_bytes, .timeout = 600)
+{
+	static const char *types[] = { "q8_0", "q4_0" };
+	char dir[] = "/tmp/amn_stream_q_XXXXXX", cmd[1024], path[256], err[512];
+
+	if (!have_tiny())
+		cr_skip_test("no models/tiny.en");
+	if (system("python3 -c 'import numpy' >/dev/null 2>&1") != 0)
+		cr_skip_test("python3 with numpy not available");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd), "python3 scripts/ct2_to_ggml.py models/tiny.en %s/f16.bin "
+		 ">/dev/null", dir);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+		struct wsp_model *a, *b;
+
+		snprintf(path, sizeof(path), "%s/%s.bin", dir, types[t]);
+		snprintf(cmd, sizeof(cmd), "python3 scripts/ggml_quantize.py %s/f16.bin %s %s "
+			 "2>/dev/null", dir, path, types[t]);
+		cr_assert_eq(system(cmd), 0, "%s", cmd);
+		cr_assert_eq(wsp_model_load(&a, path, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(wsp_model_drop_fp32(a), 0);
+		cr_assert_eq(wsp_model_load_int8(&b, path, err, sizeof(err)), 0, "%s", err);
+		cr_expect_eq(tile_weights_kblock(b->enc[0].fc1.q), 32, "%s: fc1 K block", types[t]);
+		cr_expect_eq(tile_weights_kblock(b->dec[0].self_qkv.q), 32, "%s", types[t]);
+		cr_expect_eq(tile_weights_kblock(b->conv1.q), 128, "%s: conv1 stays f16",
+			     types[t]);
+		cr_expect_not_null(b->tok_emb_raw, "%s: embedding rows as blocks", types[t]);
+		model_eq(a, b);
+		wsp_model_free(a);
+		wsp_model_free(b);
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/f16.bin", dir);
+	unlink(path);
+	rmdir(dir);
 }
 
 /* Peak RSS (kB) of a child that loads @path one way or the other. */

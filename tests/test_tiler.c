@@ -293,7 +293,7 @@ Test(tiler, quant_residual_corrects_activations)
 	for (int i = 0; i < K * N; i++)
 		b[i] = gauss();
 	cr_assert_eq(tile_weights_pack_f32(&w, b, K, N, N, TILE_W_ROW_MAJOR_KN), 0);
-	cr_assert_eq(tile_quant_residual_f32(a, M, K, K, r, K), 0);
+	cr_assert_eq(tile_quant_residual_f32(w, a, M, K, K, r, K), 0);
 	for (int m = 0; m < M; m++)
 		for (int k0 = 0; k0 < K; k0 += 128) {
 			float mx = 0;
@@ -311,7 +311,9 @@ Test(tiler, quant_residual_corrects_activations)
 		c2[i] += c[i];
 	both = rel_err(a, b, c2, M, K, N);
 	cr_expect_lt(both, 0.8 * plain, "residual error %g vs plain %g", both, plain);
-	cr_expect_eq(tile_quant_residual_f32(a, M, K, K - 1, r, K), -EINVAL);
+	cr_expect_eq(tile_quant_residual_f32(w, a, M, K, K - 1, r, K), -EINVAL);
+	cr_expect_eq(tile_quant_residual_f32(NULL, a, M, K, K, r, K), -EINVAL);
+	cr_expect_eq(tile_quant_residual_f32(w, a, M, K - 4, K, r, K), -EINVAL, "K is not w's");
 	tile_weights_free(w);
 	free(a);
 	free(b);

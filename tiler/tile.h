@@ -64,6 +64,37 @@ int tile_weights_pack_f32(struct tile_weights **out, const float *w,
 int tile_weights_alloc_f32(struct tile_weights **out, int K, int N);
 
 /**
+ * tile_weights_alloc_f32_kb - as tile_weights_alloc_f32(), with one scale
+ * per column and K block of @kb instead of 128, for weights whose file
+ * already holds INT8 values in finer blocks (ggml's q8_0: a scale per 32).
+ * Activations are then quantized per row and block of @kb as well.
+ * @kb: a multiple of 4, 4 to 128.
+ * Return: 0, -EINVAL on a bad shape, @kb or NULL, -ENOMEM.
+ */
+int tile_weights_alloc_f32_kb(struct tile_weights **out, int K, int N, int kb);
+
+/**
+ * tile_weights_pack_rows_s8_blocks - store columns [@n0, @n0 + @rows) of a
+ * float-mode packing from INT8 values that are already quantized in its K
+ * blocks, as they are: row i of @q (K values at @q + i * @ldq) is column
+ * @n0 + i, and its block j has the scale @scale[i * @lds + j] (value = q *
+ * scale). Nothing is rounded, so the packing holds exactly the file's
+ * values (tile_weights_column_f32() gives them back).
+ * Return: 0, or -EINVAL when the columns are out of range, @ldq < K, @lds
+ * is below the number of blocks, a scale is not finite (a negative one is
+ * fine: ggml's q4_0 has them), or @w is not a float packing of its own.
+ */
+int tile_weights_pack_rows_s8_blocks(struct tile_weights *w, int n0, int rows,
+				     const int8_t *q, size_t ldq, const float *scale,
+				     size_t lds);
+
+/**
+ * tile_weights_kblock - the K block length of @w's scales (128 for a float
+ * packing by default, K rounded up to 4 for an int8 one); 0 for NULL.
+ */
+int tile_weights_kblock(const struct tile_weights *w);
+
+/**
  * tile_weights_pack_rows_f32 - quantize and pack columns [@n0, @n0 + @rows)
  * of @w from @rows rows of a [out, in] weight (TILE_W_ROW_MAJOR_NK): row i
  * of @src, K floats at @src + i * @ldw, is column @n0 + i. A column's
@@ -137,12 +168,15 @@ int tile_matmul_f32(const float *a, int M, int K, size_t lda,
 
 /**
  * tile_quant_residual_f32 - R = A - dequant(quant(A)) with the activation
- * quantization tile_matmul_f32() applies (per row and K block of 128,
- * absmax/127, nearest even). tile_matmul_f32(A) + tile_matmul_f32(R) then
- * carries about 15 bits of A instead of 8 (weights unchanged).
- * @r, @ldr: M × K floats out. Return: 0, -EINVAL, -ENOMEM.
+ * quantization tile_matmul_f32() applies against weights @w (per row and
+ * K block of tile_weights_kblock(@w), absmax/127, nearest even).
+ * tile_matmul_f32(A) + tile_matmul_f32(R) on @w then carries about 15 bits
+ * of A instead of 8 (weights unchanged).
+ * @r, @ldr: M × K floats out. Return: 0, -EINVAL (also when @w is NULL or
+ * its K is not @K), -ENOMEM.
  */
-int tile_quant_residual_f32(const float *a, int M, int K, size_t lda, float *r, size_t ldr);
+int tile_quant_residual_f32(const struct tile_weights *w, const float *a, int M, int K,
+			    size_t lda, float *r, size_t ldr);
 
 #pragma GCC visibility pop
 

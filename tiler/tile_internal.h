@@ -22,11 +22,13 @@
  * Scales: K is cut into nkb = ceil(kp / kb) blocks of kb k-values (the last
  * may be shorter); sb[j * np + n] is the scale of column n in block j
  * (padding columns 0). int8 weights have one block (kb = kp) and scale 1;
- * fp32 weights have kb = TILE_KBLOCK.
+ * fp32 weights have kb = TILE_KBLOCK, or the finer block their file
+ * quantized them in (tile_weights_alloc_f32_kb()).
  */
 struct tile_weights {
 	int K, N, kp, np;
 	int kb, nkb;
+	int f32;         /* a float-mode packing (scales per block), not int8 as is */
 	size_t ldb, pstride;
 	uint8_t *b;
 	float *sb;

@@ -11,15 +11,17 @@
 #include "tiler/tile_internal.h"
 #include "kernels/cpu/kern.h"
 
-int tile_quant_residual_f32(const float *a, int M, int K, size_t lda, float *r, size_t ldr)
+int tile_quant_residual_f32(const struct tile_weights *w, const float *a, int M, int K,
+			    size_t lda, float *r, size_t ldr)
 {
 	kern_quant_fn *quant = kern_quant_select();
-	int kp = (K + 3) & ~3, nkb = (kp + TILE_KBLOCK - 1) / TILE_KBLOCK;
+	int kp = (K + 3) & ~3, kb = w ? w->kb : TILE_KBLOCK, nkb = (kp + kb - 1) / kb;
 	int8_t *q;
 	float *sa;
 	int32_t *rowsum;
 
-	if (M < 0 || K < 0 || (M && K && (!a || !r || lda < (size_t)K || ldr < (size_t)K))) {
+	if (!w || w->K != K || M < 0 || K < 0 ||
+	    (M && K && (!a || !r || lda < (size_t)K || ldr < (size_t)K))) {
 		fprintf(stderr, "tile: bad residual arguments (M=%d K=%d)\n", M, K);
 		return -EINVAL;
 	}
@@ -38,9 +40,9 @@ int tile_quant_residual_f32(const float *a, int M, int K, size_t lda, float *r, 
 		const float *x = a + (size_t)m * lda;
 		float *o = r + (size_t)m * ldr;
 
-		quant(x, K, kp, TILE_KBLOCK, q, sa, rowsum);
+		quant(x, K, kp, kb, q, sa, rowsum);
 		for (int k = 0; k < K; k++)
-			o[k] = x[k] - (float)q[k] * sa[k / TILE_KBLOCK];
+			o[k] = x[k] - (float)q[k] * sa[k / kb];
 	}
 	free(q);
 	free(sa);

@@ -33,6 +33,7 @@ static int weights_alloc(struct tile_weights **out, int K, int N, int kb)
 	w->ldb = TILE_PANEL * 4;
 	w->pstride = (size_t)(w->kp / 4) * w->ldb;
 	w->kb = kb ? kb : (w->kp ? w->kp : 4);
+	w->f32 = kb != 0;
 	w->nkb = (w->kp + w->kb - 1) / w->kb;
 	w->b = aligned_alloc(64, (size_t)(w->np / TILE_PANEL) * w->pstride + 64);
 	w->sb = calloc((size_t)(w->nkb ? w->nkb : 1) * w->np + 16, sizeof(float));
@@ -233,13 +234,60 @@ int tile_weights_alloc_f32(struct tile_weights **out, int K, int N)
 	return weights_alloc(out, K, N, TILE_KBLOCK);
 }
 
+int tile_weights_alloc_f32_kb(struct tile_weights **out, int K, int N, int kb)
+{
+	if (!out || K < 0 || N < 0 || kb < 4 || kb > TILE_KBLOCK || kb % 4) {
+		fprintf(stderr, "tile: bad weight shape or K block (K=%d N=%d kb=%d)\n", K, N, kb);
+		return -EINVAL;
+	}
+	return weights_alloc(out, K, N, kb);
+}
+
+int tile_weights_pack_rows_s8_blocks(struct tile_weights *w, int n0, int rows,
+				     const int8_t *q, size_t ldq, const float *scale,
+				     size_t lds)
+{
+	if (!w || !w->f32 || w->borrowed || n0 < 0 || rows < 0 || rows > w->N - n0 ||
+	    (rows && w->K && (!q || !scale || ldq < (size_t)w->K || lds < (size_t)w->nkb))) {
+		fprintf(stderr, "tile: bad int8 row slab (n0=%d rows=%d ldq=%zu lds=%zu)\n",
+			n0, rows, ldq, lds);
+		return -EINVAL;
+	}
+	if (!w->K)
+		return 0;
+	for (int i = 0; i < rows; i++)
+		for (int j = 0; j < w->nkb; j++) {
+			float sc = scale[(size_t)i * lds + j];
+
+			if (!isfinite(sc)) {
+				fprintf(stderr, "tile: row %d block %d: scale %g is not finite\n",
+					n0 + i, j, (double)sc);
+				return -EINVAL;
+			}
+		}
+	for (int i = 0; i < rows; i++) {
+		int n = n0 + i;
+
+		for (int j = 0; j < w->nkb; j++)
+			w->sb[(size_t)j * w->np + n] = scale[(size_t)i * lds + j];
+		for (int k = 0; k < w->K; k++)
+			put(w, k, n, q[(size_t)i * ldq + k]);
+	}
+	return 0;
+}
+
+int tile_weights_kblock(const struct tile_weights *w)
+{
+	return w ? w->kb : 0;
+}
+
 int tile_weights_pack_rows_f32(struct tile_weights *w, int n0, int rows, const float *src,
 			       size_t ldw)
 {
 	struct pack_job pj = { .w = w, .src = src, .ldw = ldw, .flags = TILE_W_ROW_MAJOR_NK,
 			       .n0 = n0, .n1 = n0 + rows };
 
-	if (!w || w->kb != TILE_KBLOCK || w->borrowed || n0 < 0 || rows < 0 ||
+	if (!w || !w->f32 || w->borrowed || n0 < 0 || rows < 0 ||
 	    rows > w->N - n0 || (rows && w->K && (!src || ldw < (size_t)w->K))) {
 		fprintf(stderr, "tile: bad row slab (n0=%d rows=%d ldw=%zu)\n", n0, rows, ldw);
 		return -EINVAL;

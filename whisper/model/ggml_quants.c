@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * whisper/model/ggml_quants.c - ggml's block-quantized tensors into floats.
+ * whisper/model/ggml_quants.c - ggml's block-quantized tensors into floats, or, for
+ * the three types that are int8 in blocks of 32, into their integers and scales.
  *
  * The layouts are ggml's (ggml/src/ggml-common.h, quantization version 2):
  *
@@ -30,33 +31,29 @@
  * q4_K, q5_K) rounds once. Either way a value is rounded at most once, as
  * in ggml.
  *
- * How a quantized tensor becomes our INT8 packing: these floats go to the
- * same places an f16 file's do (weights_map.c), and model_pack.c packs
- * them with tile_weights_pack_f32(): one symmetric int8 scale per output
- * row and K block of 128 (the tiler's granularity, fixed by the kernels
- * and the NPU batch ABI). That is one rounding of the file's exact values,
- * never a rounding of a rounding: nothing between the file and the packer
- * is narrowed (no f16 or int8 intermediate).
- *
- * q8_0 is int8 already, but with a scale per 32 values, four per packing
- * block, so its integers cannot be kept as they are: the block of the four
- * with the largest scale keeps its integers when the packer picks the
- * max-abs scale, the other three are rounded once onto the coarser grid.
+ * How a quantized tensor becomes our INT8 packing. Three types are int8
+ * already, with a scale per 32 values: q8_0 (d * q), q4_0 (d * (q - 8))
+ * and q5_0 (d * (q - 16)). They are not turned into floats at all:
+ * wsp_ggml_to_s8() hands their integers and scales to a packing with K
+ * blocks of 32 (tile_weights_pack_rows_s8_blocks()), which keeps them
+ * exactly, so the file's rounding is the only one; activations are then
+ * quantized per 32 too. The other types' floats go to the same places an
+ * f16 file's do (weights_map.c) and are packed with one symmetric int8
+ * scale per output row and K block of 128: one rounding of the file's
+ * exact values, never a rounding of a rounding (no f16 or int8
+ * intermediate).
  *
  * Measured on tiny.en (tests/test_ggml_quant.c logs it per type), as the
- * relative RMS error over every packed weight of the encoder and decoder
- * layers: packing the f16 file directly errs 0.0081 against its values.
- * The q8_0 file's own values err 0.0058 against f16; our packing of them
- * errs 0.0071 against the q8_0 values (a little less than for f16: they
- * sit on a coarser grid) and 0.0092 against f16 in all. The encoder output
- * on jfk.wav, cosine against the f16 file's fp32 encoder: f16 through INT8
- * 0.999738, q8_0 through INT8 0.999736 (q8_0 in fp32: 0.999938). So a q8_0
- * file read into our INT8 costs what the f16 file does. Keeping q8_0's 32
- * scales would need a finer scale grid in the tiler, the kernels and the
- * device ABI, for no measurable gain here. For the other types the file's
- * own error (0.019 for q6_K up to 0.30 for q2_K) dominates and repacking
- * adds 0.0066-0.0081 in quadrature: the INT8 encoder's cosine is within
- * 0.0007 of the same file's fp32 one for every type (table in
+ * relative RMS error over the packed encoder and decoder layers: packing
+ * the f16 file errs 0.0080 against its values, and the q8_0 file's values
+ * err 0.0060 against f16. Requantized per 128, as before, the q8_0 file
+ * erred 0.0092 against f16 in all; kept as it is, 0.0060. The encoder
+ * output on jfk.wav, cosine against the f16 file's fp32 encoder: f16
+ * through INT8 0.999738, q8_0 through INT8 0.999847 (0.999736 when it was
+ * requantized; q8_0 in fp32 0.999938). For the other types the file's own
+ * error (0.019 for q6_K up to 0.31 for q2_K) dominates and repacking adds
+ * 0.0063-0.0080 in quadrature: the INT8 encoder's cosine is within 0.0007
+ * of the same file's fp32 one for every type (table in
  * Documentation/models.md).
  */
 #include <errno.h>
@@ -147,13 +144,32 @@ static uint32_t gq_u32(const unsigned char *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static void gq_q4_0(float *y, const unsigned char *b, float d)
+/*
+ * The integers of a q8_0, q4_0 or q5_0 block, in value order: each value is
+ * q[j] * d. q5_0's fifth bits are @qh's bit j for value j (j + 16: value
+ * j + 16's), as gq_q5_1() reads its own.
+ */
+static void gq_s8_ints(int32_t type, const unsigned char *b, int8_t *q)
 {
-	const unsigned char *qs = b + 2;
+	switch (type) {
+	case WSP_GGML_Q8_0:
+		memcpy(q, b + 2, 32);
+		return;
+	case WSP_GGML_Q4_0:
+		for (int j = 0; j < 16; j++) {
+			q[j] = (int8_t)((b[2 + j] & 0x0f) - 8);
+			q[j + 16] = (int8_t)((b[2 + j] >> 4) - 8);
+		}
+		return;
+	default: {   /* q5_0 */
+		const unsigned char *qs = b + 6;
+		uint32_t qh = gq_u32(b + 2);
 
-	for (int j = 0; j < 16; j++) {
-		y[j] = (float)((qs[j] & 0x0f) - 8) * d;
-		y[j + 16] = (float)((qs[j] >> 4) - 8) * d;
+		for (int j = 0; j < 16; j++) {
+			q[j] = (int8_t)(((qs[j] & 0x0f) | (int)(((qh >> j) << 4) & 0x10)) - 16);
+			q[j + 16] = (int8_t)(((qs[j] >> 4) | (int)((qh >> (j + 12)) & 0x10)) - 16);
+		}
+	}
 	}
 }
 
@@ -167,27 +183,16 @@ static void gq_q4_1(float *y, const unsigned char *b, float d, float m)
 	}
 }
 
-/* q5_0 and q5_1: @qh's bit j is value j's fifth bit (j + 16: value j + 16's). */
-static void gq_q5(float *y, const unsigned char *qs, uint32_t qh, float d, float m, int off)
+/* q5_1: @qh's bit j is value j's fifth bit (j + 16: value j + 16's). */
+static void gq_q5_1(float *y, const unsigned char *qs, uint32_t qh, float d, float m)
 {
 	for (int j = 0; j < 16; j++) {
 		int x0 = (qs[j] & 0x0f) | (int)(((qh >> j) << 4) & 0x10);
 		int x1 = (qs[j] >> 4) | (int)((qh >> (j + 12)) & 0x10);
 
-		if (off) {
-			y[j] = (float)(x0 - off) * d;
-			y[j + 16] = (float)(x1 - off) * d;
-		} else {
-			y[j] = (float)x0 * d + m;
-			y[j + 16] = (float)x1 * d + m;
-		}
+		y[j] = (float)x0 * d + m;
+		y[j + 16] = (float)x1 * d + m;
 	}
-}
-
-static void gq_q8_0(float *y, const unsigned char *b, float d)
-{
-	for (int j = 0; j < 32; j++)
-		y[j] = (float)(int8_t)b[2 + j] * d;
 }
 
 static void gq_q2_k(float *y, const unsigned char *b, float d, float dmin)
@@ -353,11 +358,18 @@ int wsp_ggml_to_f32(int32_t type, float *dst, const unsigned char *src, uint64_t
 			return -EINVAL;
 		}
 		switch (type) {
-		case WSP_GGML_Q4_0: gq_q4_0(y, b, d); break;
+		case WSP_GGML_Q4_0:
+		case WSP_GGML_Q5_0:
+		case WSP_GGML_Q8_0: {
+			int8_t q[32];
+
+			gq_s8_ints(type, b, q);
+			for (int j = 0; j < 32; j++)
+				y[j] = (float)q[j] * d;
+			break;
+		}
 		case WSP_GGML_Q4_1: gq_q4_1(y, b, d, m); break;
-		case WSP_GGML_Q5_0: gq_q5(y, b + 6, gq_u32(b + 2), d, 0.0f, 16); break;
-		case WSP_GGML_Q5_1: gq_q5(y, b + 8, gq_u32(b + 4), d, m, 0); break;
-		case WSP_GGML_Q8_0: gq_q8_0(y, b, d); break;
+		case WSP_GGML_Q5_1: gq_q5_1(y, b + 8, gq_u32(b + 4), d, m); break;
 		case WSP_GGML_Q2_K: gq_q2_k(y, b, d, m); break;
 		case WSP_GGML_Q3_K: gq_q3_k(y, b, d); break;
 		case WSP_GGML_Q4_K: gq_q45_k(y, b + 4, NULL, b + 16, d, m); break;
@@ -367,6 +379,44 @@ int wsp_ggml_to_f32(int32_t type, float *dst, const unsigned char *src, uint64_t
 			snprintf(err, errlen, "tensor type %d has no reader", type);
 			return -EINVAL;
 		}
+	}
+	return 0;
+}
+
+int wsp_ggml_type_s8_blocks(int32_t type)
+{
+	return type == WSP_GGML_Q8_0 || type == WSP_GGML_Q4_0 || type == WSP_GGML_Q5_0;
+}
+
+int wsp_ggml_to_s8(int32_t type, int8_t *q, float *scale, const unsigned char *src,
+		   uint64_t numel, char *err, size_t errlen)
+{
+	const struct gq_type *t = gq_type(type);
+	uint64_t bytes, nb;
+	int ret;
+
+	if (!wsp_ggml_type_s8_blocks(type)) {
+		snprintf(err, errlen, "tensor type %d is not int8 in blocks of 32", type);
+		return -EINVAL;
+	}
+	ret = wsp_ggml_tensor_bytes(type, numel, &bytes, err, errlen);
+	if (ret)
+		return ret;
+	nb = numel / t->elems;
+	for (uint64_t i = 0; i < nb; i++) {
+		const unsigned char *b = src + i * t->bytes;
+		float d = gq_h(b);   /* every one of the three starts with its f16 d */
+
+		if (!isfinite(d)) {
+			snprintf(err, errlen, "%s block %llu of %llu: its scale is not a finite half "
+				 "float (bytes 0x%02x%02x)", t->name, (unsigned long long)i,
+				 (unsigned long long)nb, b[1], b[0]);
+			return -EINVAL;
+		}
+		if (scale)
+			scale[i] = d;
+		if (q)
+			gq_s8_ints(type, b, q + i * 32);
 	}
 	return 0;
 }

@@ -64,4 +64,26 @@ int wsp_ggml_tensor_bytes(int32_t type, uint64_t numel, uint64_t *bytes,
 int wsp_ggml_to_f32(int32_t type, float *dst, const unsigned char *src, uint64_t numel,
 		    char *err, size_t errlen);
 
+/* Values per block of the types whose values are int8 times a block scale. */
+#define WSP_GGML_S8_BLOCK 32
+
+/**
+ * wsp_ggml_type_s8_blocks - whether every value of @type is an integer in
+ * [-128, 127] times its block's half-float scale, with blocks of
+ * WSP_GGML_S8_BLOCK values: q8_0 (d * q), q4_0 (d * (q - 8)) and q5_0
+ * (d * (q - 16)). Such a tensor packs into INT8 with one scale per block of
+ * 32 with no rounding at all. Return: 1 or 0.
+ */
+int wsp_ggml_type_s8_blocks(int32_t type);
+
+/**
+ * wsp_ggml_to_s8 - the integers and block scales of @numel elements of
+ * @type (a wsp_ggml_type_s8_blocks() type) at @src: @q gets @numel int8
+ * values, @scale numel / 32 floats, and q[i] * scale[i / 32] is exactly
+ * what wsp_ggml_to_f32() gives for element i. Either output may be NULL.
+ * Return: 0, or -EINVAL as wsp_ggml_to_f32() (also for another type).
+ */
+int wsp_ggml_to_s8(int32_t type, int8_t *q, float *scale, const unsigned char *src,
+		   uint64_t numel, char *err, size_t errlen);
+
 #endif

@@ -29,6 +29,7 @@ static void lin_free(struct wsp_lin *l)
 	for (int g = 0; l->gq && g < l->n_groups; g++)
 		tile_weights_free(l->gq[g]);
 	free(l->gq);
+	free(l->file_scale);
 }
 
 static void ln_free(struct wsp_ln *ln)
@@ -80,6 +81,7 @@ void wsp_model_free(struct wsp_model *m)
 	lin_free(&m->conv2);
 	lin_free(&m->tok_emb);
 	free(m->tok_emb_h);
+	free(m->tok_emb_raw);
 	free(m->tok_emb_seen);
 	ln_free(&m->enc_ln);
 	ln_free(&m->dec_ln);

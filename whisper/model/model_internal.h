@@ -46,6 +46,14 @@ struct wsp_lin {
 	 */
 	int act_resid;
 	int pack_groups;          /* planned input slices (wsp_model_pack_plan()); 0: one */
+	/*
+	 * Float loading of a ggml q8_0, q4_0 or q5_0 weight: the file's scale
+	 * of each block of 32 inputs of each output row (out × in / 32), so
+	 * that wsp_model_pack() recovers the integers (w / scale, exact) and
+	 * packs them as they are, as INT8-only loading does. Freed by packing.
+	 */
+	float *file_scale;
+	int file_not_blocks;      /* a part of it came in another type: no file_scale */
 };
 
 /* Layer norm parameters. */
@@ -123,6 +131,15 @@ struct wsp_model {
 	int int8_only;            /* wsp_model_drop_fp32() ran: no float path */
 	uint16_t *tok_emb_h;      /* int8_only and every value a half float: the
 				     token embedding as f16 (tok_emb.w freed) */
+	/*
+	 * A block-quantized ggml embedding whose rows are whole blocks: the
+	 * file's bytes, @tok_emb_raw_row bytes a row, of ggml type
+	 * @tok_emb_raw_type, read back exactly by wsp_model_emb_row(); with
+	 * int8_only, tok_emb.w and tok_emb_h are then NULL.
+	 */
+	unsigned char *tok_emb_raw;
+	size_t tok_emb_raw_row;
+	int tok_emb_raw_type;
 
 	/* while loading (model_load.c, model_stream.c) */
 	int stream_int8;          /* pack each linear weight as it is read, keep no floats */
@@ -130,6 +147,24 @@ struct wsp_model {
 	int pack_planned;         /* wsp_model_pack_plan() ran */
 	unsigned char *tok_emb_seen;  /* streaming: which embedding rows arrived */
 };
+
+/**
+ * wsp_model_emb_row - token @tok's input embedding (@m->hp.n_text_state
+ * floats into @dst), from whichever form the model keeps it in: floats,
+ * exact half floats or the file's quantized blocks (the same values in
+ * every case). Return: 0, or -EINVAL for a token out of range or a model
+ * that kept no rows.
+ */
+int wsp_model_emb_row(const struct wsp_model *m, int tok, float *dst);
+
+/**
+ * wsp_model_keep_emb_raw - keep rows [@row0, @row0 + @rows) of the token
+ * embedding as the file's block-quantized bytes @src (ggml type @type,
+ * @row_bytes a row), allocating the whole table on the first call.
+ * Return: 0 or -ENOMEM.
+ */
+int wsp_model_keep_emb_raw(struct wsp_model *m, int type, size_t row_bytes, int row0,
+			   int rows, const unsigned char *src);
 
 /**
  * wsp_model_ggml_vocab - the vocabulary a ggml file carries (see struct
@@ -238,6 +273,32 @@ int wsp_rows_get(const struct wsp_rows *s, float *dst, size_t row0, size_t n, si
  */
 int wsp_lin_stream(struct wsp_model *m, struct wsp_lin *l, int row0, int rows,
 		   const struct wsp_rows *src, char *err, size_t errlen);
+
+/** wsp_lin_groups - the input slices @l is packed in (1, or its pack_groups). */
+int wsp_lin_groups(const struct wsp_lin *l);
+
+/**
+ * wsp_lin_s8_blocks - whether @l, holding a ggml tensor of @type, packs the
+ * file's integers as they are: @type is q8_0, q4_0 or q5_0 and each input
+ * slice is whole blocks of 32. Return: 1 or 0.
+ */
+int wsp_lin_s8_blocks(const struct wsp_lin *l, int type);
+
+/**
+ * wsp_lin_alloc - make @l's empty packing (its slices from pack_groups),
+ * with K blocks of @kb, or the tiler's default for 0; nothing when it
+ * exists. Return: 0, -EINVAL, -ENOMEM.
+ */
+int wsp_lin_alloc(struct wsp_lin *l, int kb);
+
+/**
+ * wsp_lin_pack_s8_slab - store output rows [@row0, @row0 + @rows) of @l
+ * from their integers @q (@rows × @l->in) and block scales @scale (@rows ×
+ * @l->in / 32) into its packing with K blocks of 32 (wsp_lin_alloc(l, 32)),
+ * exactly. Return: 0, -EINVAL.
+ */
+int wsp_lin_pack_s8_slab(struct wsp_lin *l, int row0, int rows, const int8_t *q,
+			 const float *scale);
 
 /**
  * wsp_image_release - drop the pages of [@p, @p + @n) from the resident set

@@ -9,11 +9,51 @@
 #include <stdlib.h>
 
 #include "tiler/tile.h"
+#include "whisper/model/ggml_quants.h"
 #include "whisper/model/model_internal.h"
 #include "whisper/model/weights.h"
 
+/*
+ * A weight read from a ggml q8_0, q4_0 or q5_0 tensor: every float is an
+ * integer times its block's scale, exactly, so w / scale gives the file's
+ * integer back and the packing keeps them as INT8-only loading does.
+ */
+static int pack_file_blocks(struct wsp_lin *l)
+{
+	size_t in = (size_t)l->in, nb = in / WSP_GGML_S8_BLOCK;
+	int8_t *q = malloc(in);
+	int ret = wsp_lin_alloc(l, WSP_GGML_S8_BLOCK);
+
+	if (!q)
+		ret = -ENOMEM;
+	for (int r = 0; !ret && r < l->out; r++) {
+		const float *w = l->w + (size_t)r * in, *sc = l->file_scale + (size_t)r * nb;
+
+		for (size_t k = 0; k < in; k++)
+			q[k] = sc[k / WSP_GGML_S8_BLOCK] != 0.0f ?
+			       (int8_t)(w[k] / sc[k / WSP_GGML_S8_BLOCK]) : 0;
+		ret = wsp_lin_pack_s8_slab(l, r, 1, q, sc);
+	}
+	free(q);
+	free(l->file_scale);
+	l->file_scale = NULL;
+	return ret;
+}
+
+/* Whether @l still has its file's block scales and its slices are whole blocks. */
+static int has_file_blocks(struct wsp_lin *l)
+{
+	if (l->file_scale && (l->in / wsp_lin_groups(l)) % WSP_GGML_S8_BLOCK) {
+		free(l->file_scale);
+		l->file_scale = NULL;
+	}
+	return l->file_scale != NULL;
+}
+
 static int pack(struct wsp_lin *l)
 {
+	if (has_file_blocks(l))
+		return pack_file_blocks(l);
 	return tile_weights_pack_f32(&l->q, l->w, l->in, l->out, (size_t)l->in,
 				     TILE_W_ROW_MAJOR_NK);
 }
@@ -23,6 +63,8 @@ static int pack_groups(struct wsp_lin *l, int groups)
 {
 	int kg = l->in / groups, ret = 0;
 
+	if (has_file_blocks(l))
+		return pack_file_blocks(l);   /* slices of its own (wsp_lin_groups()) */
 	if (groups <= 1 || l->in % groups)
 		return pack(l);
 	l->gq = calloc((size_t)groups, sizeof(*l->gq));
@@ -111,7 +153,10 @@ int wsp_model_drop_fp32(struct wsp_model *m)
 	 * tok_emb's rows are the decoder's input embeddings: keep them, as
 	 * half floats when that is exact (f16 models), else as they are.
 	 */
-	if (!m->tok_emb_h && m->tok_emb.w) {
+	if (m->tok_emb_raw) {   /* the file's blocks, read back exactly */
+		free(m->tok_emb.w);
+		m->tok_emb.w = NULL;
+	} else if (!m->tok_emb_h && m->tok_emb.w) {
 		size_t n = (size_t)m->tok_emb.in * m->tok_emb.out;
 		uint16_t *h = malloc(n * sizeof(*h));
 

@@ -5,9 +5,13 @@
  * hundred rows converted to floats at a time), so the model is never held
  * as floats. A packed column reads only its own row of the [out, in]
  * weight (tiler/tile.h), so the packing is the bytes wsp_model_pack() makes
- * from the whole float matrix. The token embedding's rows are also the
- * decoder's input: they are kept as half floats when every value is one
- * exactly, else as floats, as wsp_model_drop_fp32() keeps them.
+ * from the whole float matrix. A ggml weight whose values are int8 times a
+ * scale per 32 (q8_0, q4_0, q5_0) never becomes floats: its integers and
+ * scales go into a packing with K blocks of 32 as they are. The token
+ * embedding's rows are also the decoder's input: they are kept as the
+ * file's blocks for a quantized ggml file whose rows are whole blocks, else
+ * as half floats when every value is one exactly, else as floats, as
+ * wsp_model_drop_fp32() keeps them.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -81,23 +85,58 @@ void wsp_image_release(const struct wsp_model *m, const void *p, size_t n, int w
 		madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
-/* The packing @l gets (wsp_model_pack_plan()), made on its first slab. */
-static int lin_alloc(struct wsp_lin *l)
+int wsp_lin_groups(const struct wsp_lin *l)
 {
-	int groups = l->pack_groups;
+	return l->pack_groups <= 1 || l->in % l->pack_groups ? 1 : l->pack_groups;
+}
+
+int wsp_lin_s8_blocks(const struct wsp_lin *l, int type)
+{
+	return wsp_ggml_type_s8_blocks(type) &&
+	       (l->in / wsp_lin_groups(l)) % WSP_GGML_S8_BLOCK == 0;
+}
+
+int wsp_lin_alloc(struct wsp_lin *l, int kb)
+{
+	int groups = wsp_lin_groups(l);
 	int ret = 0;
 
 	if (l->q || l->gq)
 		return 0;
-	if (groups <= 1 || l->in % groups)
-		return tile_weights_alloc_f32(&l->q, l->in, l->out);
+	if (groups == 1)
+		return kb ? tile_weights_alloc_f32_kb(&l->q, l->in, l->out, kb)
+			  : tile_weights_alloc_f32(&l->q, l->in, l->out);
 	l->gq = calloc((size_t)groups, sizeof(*l->gq));
 	if (!l->gq)
 		return -ENOMEM;
 	l->n_groups = groups;
 	for (int g = 0; !ret && g < groups; g++)
-		ret = tile_weights_alloc_f32(&l->gq[g], l->in / groups, l->out);
+		ret = kb ? tile_weights_alloc_f32_kb(&l->gq[g], l->in / groups, l->out, kb)
+			 : tile_weights_alloc_f32(&l->gq[g], l->in / groups, l->out);
 	return ret;
+}
+
+int wsp_lin_pack_s8_slab(struct wsp_lin *l, int row0, int rows, const int8_t *q,
+			 const float *scale)
+{
+	size_t nb = (size_t)l->in / WSP_GGML_S8_BLOCK;
+	int kg, ret = 0;
+
+	if (l->q)
+		return tile_weights_pack_rows_s8_blocks(l->q, row0, rows, q, (size_t)l->in,
+							scale, nb);
+	kg = l->in / l->n_groups;
+	for (int g = 0; !ret && g < l->n_groups; g++)
+		ret = tile_weights_pack_rows_s8_blocks(l->gq[g], row0, rows, q + (size_t)g * kg,
+						       (size_t)l->in,
+						       scale + (size_t)g * kg / WSP_GGML_S8_BLOCK, nb);
+	return ret;
+}
+
+/* The K block of @l's packing, or 0 before it is made. */
+static int lin_kb(const struct wsp_lin *l)
+{
+	return tile_weights_kblock(l->q ? l->q : l->gq ? l->gq[0] : NULL);
 }
 
 static int lin_pack_slab(struct wsp_lin *l, int row0, int rows, const float *f)
@@ -149,11 +188,52 @@ static int keep_emb_rows(struct wsp_model *m, int row0, int rows, const float *f
 	return 0;
 }
 
+/*
+ * A q8_0, q4_0 or q5_0 weight whose rows are whole blocks: its integers
+ * and scales a slab at a time, straight into the packing.
+ */
+static int stream_s8_blocks(struct wsp_model *m, struct wsp_lin *l, int row0, int rows,
+			    const struct wsp_rows *src, char *err, size_t errlen)
+{
+	int type = src->kind - WSP_PT_GGML, ret;
+	size_t cols = (size_t)l->in, nb = cols / WSP_GGML_S8_BLOCK;
+	int slab = (int)(SLAB_BYTES / cols);
+	int8_t *q;
+	float *sc;
+
+	ret = wsp_lin_alloc(l, WSP_GGML_S8_BLOCK);
+	if (ret)
+		return ret;
+	slab = slab < 1 ? 1 : slab > rows ? rows : slab;
+	q = malloc((size_t)(slab ? slab : 1) * cols);
+	sc = malloc((size_t)(slab ? slab : 1) * nb * sizeof(float));
+	if (!q || !sc) {
+		free(q);
+		free(sc);
+		return -ENOMEM;
+	}
+	for (int r = 0; !ret && r < rows; r += slab) {
+		int n = rows - r < slab ? rows - r : slab;
+		const unsigned char *p = src->data + (size_t)r * src->row_bytes;
+
+		ret = wsp_ggml_to_s8(type, q, sc, p, (uint64_t)n * cols, err, errlen);
+		if (!ret)
+			ret = wsp_lin_pack_s8_slab(l, row0 + r, n, q, sc);
+		if (!ret && l == &m->tok_emb)
+			ret = wsp_model_keep_emb_raw(m, type, src->row_bytes, row0 + r, n, p);
+		wsp_image_release(m, p, (size_t)n * src->row_bytes, 0);
+	}
+	free(q);
+	free(sc);
+	wsp_image_release(m, src->data, src->bytes, 1);
+	return ret;
+}
+
 int wsp_lin_stream(struct wsp_model *m, struct wsp_lin *l, int row0, int rows,
 		   const struct wsp_rows *src, char *err, size_t errlen)
 {
 	size_t cols = (size_t)l->in;
-	int slab, ret;
+	int slab, ret, quantized;
 	float *f;
 
 	if (!m->pack_planned)
@@ -163,9 +243,20 @@ int wsp_lin_stream(struct wsp_model *m, struct wsp_lin *l, int row0, int rows,
 			 l->out);
 		return -EINVAL;
 	}
-	ret = lin_alloc(l);
+	/*
+	 * A fused weight's parts share one packing, made by the first part: the
+	 * others keep its integers only when it has their K block of 32.
+	 */
+	if (src->kind >= WSP_PT_GGML && src->row_bytes &&
+	    wsp_lin_s8_blocks(l, src->kind - WSP_PT_GGML) &&
+	    (lin_kb(l) == 0 || lin_kb(l) == WSP_GGML_S8_BLOCK))
+		return stream_s8_blocks(m, l, row0, rows, src, err, errlen);
+	ret = wsp_lin_alloc(l, 0);
 	if (ret)
 		return ret;
+	/* a quantized embedding of whole-block rows keeps the file's blocks */
+	quantized = src->kind >= WSP_PT_GGML && src->row_bytes &&
+		    wsp_ggml_type_quantized(src->kind - WSP_PT_GGML);
 	slab = src->row_bytes ? (int)(SLAB_BYTES / (cols * sizeof(float))) : rows;
 	slab = slab < 1 ? 1 : slab > rows ? rows : slab;
 	f = malloc((size_t)(slab ? slab : 1) * cols * sizeof(float));
@@ -177,7 +268,10 @@ int wsp_lin_stream(struct wsp_model *m, struct wsp_lin *l, int row0, int rows,
 		ret = wsp_rows_get(src, f, (size_t)r, (size_t)n, cols, err, errlen);
 		if (!ret)
 			ret = lin_pack_slab(l, row0 + r, n, f);
-		if (!ret && l == &m->tok_emb)
+		if (!ret && l == &m->tok_emb && quantized)
+			ret = wsp_model_keep_emb_raw(m, src->kind - WSP_PT_GGML, src->row_bytes,
+						     row0 + r, n, src->data + (size_t)r * src->row_bytes);
+		else if (!ret && l == &m->tok_emb)
 			ret = keep_emb_rows(m, row0 + r, n, f);
 		wsp_image_release(m, src->data + (size_t)r * src->row_bytes,
 				  (size_t)n * src->row_bytes, 0);

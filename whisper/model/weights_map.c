@@ -235,6 +235,45 @@ static int stream_part(struct wsp_pt_sink *k, const char *name, const struct gg_
 	return ret;
 }
 
+/*
+ * Float loading: what packing needs besides the floats to keep a ggml
+ * file's integers exactly (struct wsp_lin, file_scale), and a quantized
+ * embedding's blocks (the decoder's input rows, model_emb.c).
+ */
+static int keep_file_blocks(struct wsp_model *m, const struct gg_slot *s, uint64_t numel,
+			    int dtype, const unsigned char *data)
+{
+	struct wsp_lin *l = s->lin;
+	int type = dtype - WSP_PT_GGML;
+	uint64_t row_bytes = 0;
+	char e[192];
+
+	l->in = s->lin_in;
+	l->out = s->lin_out;
+	if (dtype >= WSP_PT_GGML && l == &m->tok_emb && wsp_ggml_type_quantized(type) &&
+	    !wsp_ggml_tensor_bytes(type, (uint64_t)s->lin_in, &row_bytes, NULL, 0)) {
+		int ret = wsp_model_keep_emb_raw(m, type, (size_t)row_bytes,
+						 (int)(s->offset / (size_t)s->lin_in),
+						 (int)(numel / (uint64_t)s->lin_in), data);
+		if (ret)
+			return ret;
+	}
+	if (dtype < WSP_PT_GGML || !wsp_lin_s8_blocks(l, type)) {
+		l->file_not_blocks = 1;
+		free(l->file_scale);
+		l->file_scale = NULL;
+		return 0;
+	}
+	if (l->file_not_blocks)
+		return 0;
+	if (!l->file_scale &&
+	    !(l->file_scale = calloc(s->total / WSP_GGML_S8_BLOCK, sizeof(float))))
+		return -ENOMEM;
+	/* the values were checked just now: this cannot fail */
+	return wsp_ggml_to_s8(type, NULL, l->file_scale + s->offset / WSP_GGML_S8_BLOCK, data,
+			      numel, e, sizeof(e));
+}
+
 int wsp_pt_put(struct wsp_pt_sink *k, const char *name, uint64_t numel, int dtype,
 	       const unsigned char *data)
 {
@@ -273,6 +312,12 @@ int wsp_pt_put(struct wsp_pt_sink *k, const char *name, uint64_t numel, int dtyp
 		wsp_bf16_to_f32(*s.dst + s.offset, data, s.numel);
 	else
 		wsp_f32_copy(*s.dst + s.offset, data, s.numel);
+	if (s.lin && s.dst == &s.lin->w) {
+		int ret = keep_file_blocks(k->m, &s, numel, dtype, data);
+
+		if (ret)
+			return ret;
+	}
 	if (s.lin) {
 		s.lin->out = s.lin_out;
 		s.lin->in = s.lin_in;

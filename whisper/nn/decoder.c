@@ -459,17 +459,10 @@ void wsp_dec_embed(struct wsp_decoder *d)
 		const float *p = d->m->dec_pos + (size_t)(d->n_past + i % d->n_tok) * dm;
 		float *r = d->xs + (size_t)i * dm;
 
-		if (d->m->tok_emb_h) {   /* an INT8-only model keeps it as exact f16 */
-			wsp_f16_row_to_f32(r, d->m->tok_emb_h + (size_t)d->tokens[i] * dm,
-					   (size_t)dm);
-			for (int k = 0; k < dm; k++)
-				r[k] += p[k];
-			continue;
-		}
-		const float *e = d->m->tok_emb.w + (size_t)d->tokens[i] * dm;
-
+		/* a token was checked against the vocabulary when it was chosen or given */
+		wsp_model_emb_row(d->m, d->tokens[i], r);
 		for (int k = 0; k < dm; k++)
-			r[k] = e[k] + p[k];
+			r[k] += p[k];
 	}
 }
 

@@ -55,7 +55,7 @@ static int int8_matmul_resid(const struct wsp_exec *x, const float *in, int M, i
 	}
 	for (int m = 0; m < M; m++)
 		memcpy(ab + (size_t)m * K, in + (size_t)m * ldx, (size_t)K * sizeof(float));
-	ret = tile_quant_residual_f32(in, M, K, ldx, ab + (size_t)M * K, (size_t)K);
+	ret = tile_quant_residual_f32(q, in, M, K, ldx, ab + (size_t)M * K, (size_t)K);
 	if (!ret)
 		ret = int8_matmul(x, ab, 2 * M, K, (size_t)K, q, NULL, part, (size_t)N);
 	for (int m = 0; !ret && m < M; m++) {
