@@ -5,14 +5,18 @@
  * the same window measured in the same run (a Python one-liner), so that the
  * ratio is meaningful on a shared, noisy machine.
  *
- * usage: fwdbench [-m MODEL] [-i MEL.f32] [-t THREADS] [-n REPS] [-s STEPS]
+ * usage: fwdbench [-m MODEL] [-i MEL.f32 | -i AUDIO] [-t THREADS] [-n REPS] [-s STEPS]
  *                 [-b BEAMS] [-T] [-C] [-D]
+ *   -i  the window: raw floats (n_mels × 3000), or any audio file, whose
+ *       first 30 s become the window (default samples/jfk.wav)
  *   -t  threads (default: $AMN_THREADS, else the CPUs it may use)
  *   -T  INT8 matmuls through a cpu-backend engine tenant (else the tiler directly)
  *   -C  skip CTranslate2;  -D  also time wsp_encode_direct() (no job graph)
  *   -I  INT8 only (no fp32 runs)
  *   -p "IDS" -e EOT  decoding prompt and end token (default tiny.en's
  *       "50257 50362" and 50256; multilingual models need their own)
+ *   -R  then the roofline: this CPU's ceilings and each stage's bound under
+ *       them beside the INT8 times measured here (roofline.c)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,8 +28,11 @@
 
 #include "common/amn_threads.h"
 #include "sched/npu.h"
+#include "whisper/audio/audio.h"
+#include "whisper/audio/mel.h"
 #include "whisper/nn/forward.h"
 #include "whisper/decode/greedy.h"
+#include "tools/fwdbench/roofline.h"
 
 static double now_ms(void)
 {
@@ -46,6 +53,48 @@ static double median(double *v, int n)
 {
 	qsort(v, n, sizeof(*v), cmp_d);
 	return n ? v[n / 2] : 0.0;
+}
+
+/*
+ * The first 30 s of the audio file @path as one log-mel window (n_mels ×
+ * 2 * n_audio_ctx floats), also written to @tmp (a mkstemp template) for
+ * the CTranslate2 coprocess. Return: the window, or NULL (@err says why).
+ */
+static float *window_of_audio(const char *path, int n_mels, int n_frames, char *tmp,
+			      char *err, size_t errlen)
+{
+	struct wsp_audio a;
+	struct wsp_mel *mel = NULL;
+	size_t n = (size_t)n_frames * WSP_HOP_LENGTH, nmel = (size_t)n_mels * n_frames;
+	float *pcm = calloc(n, sizeof(float)), *out = malloc(nmel * sizeof(float));
+	FILE *f = NULL;
+	int fd = -1;
+
+	if (!pcm || !out || wsp_audio_load(path, &a, err, errlen))
+		goto fail;
+	memcpy(pcm, a.samples, (a.n < n ? a.n : n) * sizeof(float));
+	wsp_audio_free(&a);
+	if (wsp_mel_new(n_mels, &mel) || wsp_mel_compute(mel, pcm, n, out)) {
+		snprintf(err, errlen, "the log-mel window of %s failed", path);
+		goto fail;
+	}
+	fd = mkstemp(tmp);
+	f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+	if (!f || fwrite(out, sizeof(float), nmel, f) != nmel || fclose(f)) {
+		snprintf(err, errlen, "cannot write the window to %s", tmp);
+		f = NULL;
+		goto fail;
+	}
+	wsp_mel_free(mel);
+	free(pcm);
+	return out;
+fail:
+	if (f)
+		fclose(f);
+	wsp_mel_free(mel);
+	free(pcm);
+	free(out);
+	return NULL;
 }
 
 /* Prompt of 3 tokens, then @steps single-token steps; median step time. */
@@ -207,10 +256,11 @@ static void report(const char *name, struct series *s)
 
 int main(int argc, char **argv)
 {
-	const char *model = "models/tiny.en", *melpath = "build/ref/jfk.mel.f32";
+	const char *model = "models/tiny.en", *melpath = "samples/jfk.wav";
+	char tmpmel[] = "/tmp/fwdbench_mel_XXXXXX";
 	int threads = amn_threads_default(), reps = 5, steps = 30, beams = 1, tenant = 0;
 	int skip_ct2 = 0, direct = 0;
-	int int8_only = 0, opt;
+	int int8_only = 0, roofline = 0, opt;
 	struct wsp_model *m;
 	const struct wsp_hparams *hp;
 	struct npu_engine *e = NULL;
@@ -227,7 +277,7 @@ int main(int argc, char **argv)
 	FILE *f;
 	double dec_ms[2], dec_best[2];
 
-	while ((opt = getopt(argc, argv, "m:i:t:n:s:b:TCDIp:e:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:i:t:n:s:b:TCDIRp:e:")) != -1) {
 		switch (opt) {
 		case 'm': model = optarg; break;
 		case 'i': melpath = optarg; break;
@@ -239,11 +289,12 @@ int main(int argc, char **argv)
 		case 'C': skip_ct2 = 1; break;
 		case 'D': direct = 1; break;
 		case 'I': int8_only = 1; break;
+		case 'R': roofline = 1; break;
 		case 'p': prompt_str = optarg; break;
 		case 'e': eot = atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: %s [-m MODEL] [-i MEL.f32] [-t THREADS] [-n REPS] "
-				"[-s STEPS] [-b BEAMS] [-T] [-C] [-D] [-I]\n", argv[0]);
+				"[-s STEPS] [-b BEAMS] [-T] [-C] [-D] [-I] [-R]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -266,14 +317,24 @@ int main(int argc, char **argv)
 	}
 	hp = wsp_model_hparams(m);
 	nmel = (size_t)hp->n_mels * 2 * hp->n_audio_ctx;
-	mel = malloc(nmel * sizeof(float));
 	out = malloc((size_t)hp->n_audio_ctx * hp->n_audio_state * sizeof(float));
-	f = fopen(melpath, "rb");
-	if (!mel || !out || !f || fread(mel, sizeof(float), nmel, f) != nmel) {
-		fprintf(stderr, "fwdbench: cannot read %zu floats from %s\n", nmel, melpath);
-		return 1;
+	if (strlen(melpath) > 4 && strcmp(melpath + strlen(melpath) - 4, ".f32") == 0) {
+		mel = malloc(nmel * sizeof(float));
+		f = fopen(melpath, "rb");
+		if (!mel || !out || !f || fread(mel, sizeof(float), nmel, f) != nmel) {
+			fprintf(stderr, "fwdbench: cannot read %zu floats from %s\n", nmel, melpath);
+			return 1;
+		}
+		fclose(f);
+	} else {
+		mel = window_of_audio(melpath, hp->n_mels, 2 * hp->n_audio_ctx, tmpmel, err,
+				      sizeof(err));
+		if (!mel || !out) {
+			fprintf(stderr, "fwdbench: %s\n", err);
+			return 1;
+		}
+		melpath = tmpmel;
 	}
-	fclose(f);
 	if (tenant) {
 		struct npu_engine_opts eo = { .backend = "cpu", .threads = threads };
 
@@ -384,10 +445,23 @@ int main(int argc, char **argv)
 	printf("%-30s %9.2f %9.2f\n", "ours int8", dec_ms[0], dec_best[0]);
 	printf("%-30s %9.2f %9.2f\n", "ours fp32", dec_ms[1], dec_best[1]);
 	ct2_stop(&c2);
+	if (roofline) {
+		struct roof_ceilings rc;
+
+		if (roof_measure(&rc, threads)) {
+			fprintf(stderr, "fwdbench: no memory for the bandwidth test\n");
+			return 1;
+		}
+		printf("\n");
+		roof_report(&rc, hp, median(enc[0].wall, enc[0].n), dec_ms[0], beams,
+			    3 + steps / 2);
+	}
 	wsp_encoder_free(encoder[0]);
 	wsp_encoder_free(encoder[1]);
 	npu_tenant_close(tn);
 	npu_engine_close(e);
+	if (melpath == tmpmel)
+		unlink(tmpmel);
 	free(mel);
 	free(out);
 	wsp_model_free(m);
