@@ -240,13 +240,14 @@ Test(model_stream, tiny_en_public_calls_give_the_same_model)
 }
 
 /*
- * tiny.en as q8_0 and q4_0 ggml files (scripts/ggml_quantize.py): their
- * integers go into packings with K blocks of 32 on both paths, the same
- * bytes, and the embedding rows stay the file's blocks.
+ * tiny.en as q8_0, q4_0 and q4_1 ggml files (scripts/ggml_quantize.py):
+ * packings with K blocks of 32 on both paths, the same bytes (q8_0 and
+ * q4_0 their integers as they are, q4_1 from its floats), and the
+ * embedding rows stay the file's blocks.
  */
 Test(model_stream, tiny_en_int8_block_files_pack_the_same_bytes, .timeout = 600)
 {
-	static const char *types[] = { "q8_0", "q4_0" };
+	static const char *types[] = { "q8_0", "q4_0", "q4_1" };
 	char dir[] = "/tmp/amn_stream_q_XXXXXX", cmd[1024], path[256], err[512];
 
 	if (!have_tiny())

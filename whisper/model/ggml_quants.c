@@ -39,9 +39,9 @@
  * exactly, so the file's rounding is the only one; activations are then
  * quantized per 32 too. The other types' floats go to the same places an
  * f16 file's do (weights_map.c) and are packed with one symmetric int8
- * scale per output row and K block of 128: one rounding of the file's
- * exact values, never a rounding of a rounding (no f16 or int8
- * intermediate).
+ * scale per output row and K block: 32 for q4_1 and q5_1, like their
+ * files, 128 for the k-quants. That is one rounding of the file's exact
+ * values, never a rounding of a rounding (no f16 or int8 intermediate).
  *
  * Measured on tiny.en (tests/test_ggml_quant.c logs it per type), as the
  * relative RMS error over the packed encoder and decoder layers: packing
@@ -386,6 +386,11 @@ int wsp_ggml_to_f32(int32_t type, float *dst, const unsigned char *src, uint64_t
 int wsp_ggml_type_s8_blocks(int32_t type)
 {
 	return type == WSP_GGML_Q8_0 || type == WSP_GGML_Q4_0 || type == WSP_GGML_Q5_0;
+}
+
+int wsp_ggml_type_block32(int32_t type)
+{
+	return wsp_ggml_type_s8_blocks(type) || type == WSP_GGML_Q4_1 || type == WSP_GGML_Q5_1;
 }
 
 int wsp_ggml_to_s8(int32_t type, int8_t *q, float *scale, const unsigned char *src,

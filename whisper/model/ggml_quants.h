@@ -77,6 +77,14 @@ int wsp_ggml_to_f32(int32_t type, float *dst, const unsigned char *src, uint64_t
 int wsp_ggml_type_s8_blocks(int32_t type);
 
 /**
+ * wsp_ggml_type_block32 - whether @type is one of the types in blocks of
+ * WSP_GGML_S8_BLOCK values with a scale each (q4_0, q4_1, q5_0, q5_1,
+ * q8_0): their INT8 packing gets K blocks of 32 too, so that one block's
+ * range never sets another's step. Return: 1 or 0.
+ */
+int wsp_ggml_type_block32(int32_t type);
+
+/**
  * wsp_ggml_to_s8 - the integers and block scales of @numel elements of
  * @type (a wsp_ggml_type_s8_blocks() type) at @src: @q gets @numel int8
  * values, @scale numel / 32 floats, and q[i] * scale[i / 32] is exactly

@@ -53,7 +53,9 @@ struct wsp_lin {
 	 * packs them as they are, as INT8-only loading does. Freed by packing.
 	 */
 	float *file_scale;
-	int file_not_blocks;      /* a part of it came in another type: no file_scale */
+	int file_not_blocks;      /* a part came in a type not in blocks of 32 */
+	int file_not_s8;          /* a part came as q4_1 or q5_1: no file_scale */
+	int file_kb;              /* 32: every part came in blocks of 32 (pack with K blocks of 32) */
 };
 
 /* Layer norm parameters. */
@@ -283,6 +285,13 @@ int wsp_lin_groups(const struct wsp_lin *l);
  * slice is whole blocks of 32. Return: 1 or 0.
  */
 int wsp_lin_s8_blocks(const struct wsp_lin *l, int type);
+
+/**
+ * wsp_lin_kb32 - whether @l, holding a ggml tensor of @type, is packed
+ * with K blocks of 32: @type is in blocks of 32 (wsp_ggml_type_block32())
+ * and each input slice is whole blocks. Return: 1 or 0.
+ */
+int wsp_lin_kb32(const struct wsp_lin *l, int type);
 
 /**
  * wsp_lin_alloc - make @l's empty packing (its slices from pack_groups),

@@ -50,10 +50,35 @@ static int has_file_blocks(struct wsp_lin *l)
 	return l->file_scale != NULL;
 }
 
+/*
+ * A weight read from q4_1 or q5_1 (values d * q + m): packed from its
+ * floats, with K blocks of 32 like its file's, so one block's range never
+ * sets another's step (the INT8-only loader makes the same bytes).
+ */
+static int pack_file_kb(struct wsp_lin *l)
+{
+	int ret = wsp_lin_alloc(l, l->file_kb), kg = l->in / wsp_lin_groups(l);
+
+	if (!ret && l->q)
+		return tile_weights_pack_rows_f32(l->q, 0, l->out, l->w, (size_t)l->in);
+	for (int g = 0; !ret && g < l->n_groups; g++)
+		ret = tile_weights_pack_rows_f32(l->gq[g], 0, l->out, l->w + (size_t)g * kg,
+						 (size_t)l->in);
+	return ret;
+}
+
+/* Whether @l came in blocks of 32 that its packing slices keep whole. */
+static int has_file_kb(const struct wsp_lin *l)
+{
+	return l->file_kb && (l->in / wsp_lin_groups(l)) % l->file_kb == 0;
+}
+
 static int pack(struct wsp_lin *l)
 {
 	if (has_file_blocks(l))
 		return pack_file_blocks(l);
+	if (has_file_kb(l))
+		return pack_file_kb(l);
 	return tile_weights_pack_f32(&l->q, l->w, l->in, l->out, (size_t)l->in,
 				     TILE_W_ROW_MAJOR_NK);
 }
@@ -65,6 +90,8 @@ static int pack_groups(struct wsp_lin *l, int groups)
 
 	if (has_file_blocks(l))
 		return pack_file_blocks(l);   /* slices of its own (wsp_lin_groups()) */
+	if (has_file_kb(l))
+		return pack_file_kb(l);
 	if (groups <= 1 || l->in % groups)
 		return pack(l);
 	l->gq = calloc((size_t)groups, sizeof(*l->gq));

@@ -96,6 +96,12 @@ int wsp_lin_s8_blocks(const struct wsp_lin *l, int type)
 	       (l->in / wsp_lin_groups(l)) % WSP_GGML_S8_BLOCK == 0;
 }
 
+int wsp_lin_kb32(const struct wsp_lin *l, int type)
+{
+	return wsp_ggml_type_block32(type) &&
+	       (l->in / wsp_lin_groups(l)) % WSP_GGML_S8_BLOCK == 0;
+}
+
 int wsp_lin_alloc(struct wsp_lin *l, int kb)
 {
 	int groups = wsp_lin_groups(l);
@@ -251,7 +257,8 @@ int wsp_lin_stream(struct wsp_model *m, struct wsp_lin *l, int row0, int rows,
 	    wsp_lin_s8_blocks(l, src->kind - WSP_PT_GGML) &&
 	    (lin_kb(l) == 0 || lin_kb(l) == WSP_GGML_S8_BLOCK))
 		return stream_s8_blocks(m, l, row0, rows, src, err, errlen);
-	ret = wsp_lin_alloc(l, 0);
+	ret = wsp_lin_alloc(l, src->kind >= WSP_PT_GGML && src->row_bytes &&
+			       wsp_lin_kb32(l, src->kind - WSP_PT_GGML) ? WSP_GGML_S8_BLOCK : 0);
 	if (ret)
 		return ret;
 	/* a quantized embedding of whole-block rows keeps the file's blocks */

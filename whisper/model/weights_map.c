@@ -258,14 +258,16 @@ static int keep_file_blocks(struct wsp_model *m, const struct gg_slot *s, uint64
 		if (ret)
 			return ret;
 	}
-	if (dtype < WSP_PT_GGML || !wsp_lin_s8_blocks(l, type)) {
+	if (dtype < WSP_PT_GGML || !wsp_lin_kb32(l, type))
 		l->file_not_blocks = 1;
+	else if (!wsp_lin_s8_blocks(l, type))
+		l->file_not_s8 = 1;
+	l->file_kb = l->file_not_blocks ? 0 : WSP_GGML_S8_BLOCK;
+	if (l->file_not_blocks || l->file_not_s8) {
 		free(l->file_scale);
 		l->file_scale = NULL;
 		return 0;
 	}
-	if (l->file_not_blocks)
-		return 0;
 	if (!l->file_scale &&
 	    !(l->file_scale = calloc(s->total / WSP_GGML_S8_BLOCK, sizeof(float))))
 		return -ENOMEM;
