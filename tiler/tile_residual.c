@@ -15,7 +15,7 @@ int tile_quant_residual_f32(const struct tile_weights *w, const float *a, int M,
 			    size_t lda, float *r, size_t ldr)
 {
 	kern_quant_fn *quant = kern_quant_select();
-	int kp = (K + 3) & ~3, kb = w ? w->kb : TILE_KBLOCK, nkb = (kp + kb - 1) / kb;
+	int kp = (K + 3) & ~3, kb, nkb;
 	int8_t *q;
 	float *sa;
 	int32_t *rowsum;
@@ -25,6 +25,8 @@ int tile_quant_residual_f32(const struct tile_weights *w, const float *a, int M,
 		fprintf(stderr, "tile: bad residual arguments (M=%d K=%d)\n", M, K);
 		return -EINVAL;
 	}
+	kb = w->kb;
+	nkb = (kp + kb - 1) / kb;
 	if (!M || !K)
 		return 0;
 	q = aligned_alloc(64, ((size_t)kp + 63) & ~(size_t)63);

@@ -359,17 +359,6 @@ static int median_duration(const struct wt_word *a, int n, double *median)
 	return k;
 }
 
-static void segs_free_words(struct wsp_word_seg *segs, int n)
-{
-	for (int s = 0; s < n; s++) {
-		for (int i = 0; i < segs[s].n_words; i++)
-			free(segs[s].words[i].word);
-		free(segs[s].words);
-		segs[s].words = NULL;
-		segs[s].n_words = 0;
-	}
-}
-
 /*
  * The per-segment part of add_word_timestamps: each segment takes the
  * aligned words that cover its text tokens; the first words after a pause
@@ -593,7 +582,7 @@ int wsp_words_window(struct wsp_words *w, struct wsp_decoder *d, const int32_t *
 			     last_speech);
 out:
 	if (ret)
-		segs_free_words(segs, n_segs);
+		wsp_word_segs_free(segs, n_segs);
 	if (words)
 		words_free(words, n_words + 1);
 	free(seg_text);

@@ -90,16 +90,15 @@ int wsp_lin_groups(const struct wsp_lin *l)
 	return l->pack_groups <= 1 || l->in % l->pack_groups ? 1 : l->pack_groups;
 }
 
-int wsp_lin_s8_blocks(const struct wsp_lin *l, int type)
-{
-	return wsp_ggml_type_s8_blocks(type) &&
-	       (l->in / wsp_lin_groups(l)) % WSP_GGML_S8_BLOCK == 0;
-}
-
 int wsp_lin_kb32(const struct wsp_lin *l, int type)
 {
 	return wsp_ggml_type_block32(type) &&
 	       (l->in / wsp_lin_groups(l)) % WSP_GGML_S8_BLOCK == 0;
+}
+
+int wsp_lin_s8_blocks(const struct wsp_lin *l, int type)
+{
+	return wsp_ggml_type_s8_blocks(type) && wsp_lin_kb32(l, type);   /* s8 types are block32 */
 }
 
 int wsp_lin_alloc(struct wsp_lin *l, int kb)
@@ -239,7 +238,9 @@ int wsp_lin_stream(struct wsp_model *m, struct wsp_lin *l, int row0, int rows,
 		   const struct wsp_rows *src, char *err, size_t errlen)
 {
 	size_t cols = (size_t)l->in;
-	int slab, ret, quantized;
+	/* the ggml type when the rows are whole blocks, else -1 (no ggml type) */
+	int type = src->kind >= WSP_PT_GGML && src->row_bytes ? src->kind - WSP_PT_GGML : -1;
+	int slab, ret;
 	float *f;
 
 	if (!m->pack_planned)
@@ -253,17 +254,11 @@ int wsp_lin_stream(struct wsp_model *m, struct wsp_lin *l, int row0, int rows,
 	 * A fused weight's parts share one packing, made by the first part: the
 	 * others keep its integers only when it has their K block of 32.
 	 */
-	if (src->kind >= WSP_PT_GGML && src->row_bytes &&
-	    wsp_lin_s8_blocks(l, src->kind - WSP_PT_GGML) &&
-	    (lin_kb(l) == 0 || lin_kb(l) == WSP_GGML_S8_BLOCK))
+	if (wsp_lin_s8_blocks(l, type) && (lin_kb(l) == 0 || lin_kb(l) == WSP_GGML_S8_BLOCK))
 		return stream_s8_blocks(m, l, row0, rows, src, err, errlen);
-	ret = wsp_lin_alloc(l, src->kind >= WSP_PT_GGML && src->row_bytes &&
-			       wsp_lin_kb32(l, src->kind - WSP_PT_GGML) ? WSP_GGML_S8_BLOCK : 0);
+	ret = wsp_lin_alloc(l, wsp_lin_kb32(l, type) ? WSP_GGML_S8_BLOCK : 0);
 	if (ret)
 		return ret;
-	/* a quantized embedding of whole-block rows keeps the file's blocks */
-	quantized = src->kind >= WSP_PT_GGML && src->row_bytes &&
-		    wsp_ggml_type_quantized(src->kind - WSP_PT_GGML);
 	slab = src->row_bytes ? (int)(SLAB_BYTES / (cols * sizeof(float))) : rows;
 	slab = slab < 1 ? 1 : slab > rows ? rows : slab;
 	f = malloc((size_t)(slab ? slab : 1) * cols * sizeof(float));
@@ -275,8 +270,9 @@ int wsp_lin_stream(struct wsp_model *m, struct wsp_lin *l, int row0, int rows,
 		ret = wsp_rows_get(src, f, (size_t)r, (size_t)n, cols, err, errlen);
 		if (!ret)
 			ret = lin_pack_slab(l, row0 + r, n, f);
-		if (!ret && l == &m->tok_emb && quantized)
-			ret = wsp_model_keep_emb_raw(m, src->kind - WSP_PT_GGML, src->row_bytes,
+		/* a quantized embedding of whole-block rows keeps the file's blocks */
+		if (!ret && l == &m->tok_emb && wsp_ggml_type_quantized(type))
+			ret = wsp_model_keep_emb_raw(m, type, src->row_bytes,
 						     row0 + r, n, src->data + (size_t)r * src->row_bytes);
 		else if (!ret && l == &m->tok_emb)
 			ret = keep_emb_rows(m, row0 + r, n, f);
