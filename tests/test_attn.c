@@ -4,13 +4,16 @@
  * ops_avx512.c) against a double-precision reference, and the layouts the
  * decoder gives it (keys in strips of 64, values per head, a shared prefix
  * read from another cache through kv_split) against the plain layout: the
- * same bits, at every tile height (1 to 9 query rows in one call).
+ * same bits, at every tile height (1 to 9 query rows in one call); the
+ * compact form (int16 keys, half-float values) and the half-float
+ * conversions it is built from.
  *
  * Each suite runs the AVX-512 block where the CPU has it; the "generic"
  * suite forces the portable loops (AMN_OPS=generic, read once per test
  * process).
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,4 +193,169 @@ Test(attn_generic, portable_block_matches_double_and_layouts_give_the_same_bits,
 {
 	cr_assert_eq(nn_have_avx512(), 0, "AMN_OPS=generic was read too late");
 	check_all();
+}
+
+/*
+ * Compact keys and values (struct nn_attn.kt_i16, the decoder's cross
+ * attention on the INT8 path): int16 keys with a scale per head and
+ * channel, half-float values. The block must compute exactly attention on
+ * the values they stand for (against double, as the fp32 block), and stay
+ * within a small distance of attention on the floats they came from.
+ */
+Test(attn, compact_keys_and_values_match_double_of_what_they_hold)
+{
+	static const int kvs[] = { 1, 63, 64, 65, 200 };
+	size_t ldkt = nn_attn_ld_strips(MAXKV);
+	float *q = malloc(MAXQ * DM * sizeof(float)), *k = malloc(MAXKV * DM * sizeof(float));
+	float *v = malloc(MAXKV * DM * sizeof(float)), *o = malloc(MAXQ * DM * sizeof(float));
+	float *kd = malloc(MAXKV * DM * sizeof(float)), *vd = malloc(MAXKV * DM * sizeof(float));
+	float *kt = calloc(NH * HD * ldkt, sizeof(float)), *vh = malloc(MAXKV * DM * sizeof(float));
+	int16_t *k16 = calloc(NH * HD * ldkt, sizeof(int16_t));
+	uint16_t *v16 = malloc(MAXKV * DM * sizeof(uint16_t));
+	float kscale[NH * HD];
+	double *ref = malloc(MAXQ * DM * sizeof(double)), *exact = malloc(MAXQ * DM * sizeof(double));
+
+	if (!nn_have_avx512())
+		cr_skip_test("compact keys and values need AVX-512");
+	fill(q, MAXQ * DM, 1, 3.0f);
+	fill(k, MAXKV * DM, 2, 1.0f);
+	fill(v, MAXKV * DM, 3, 1.0f);
+	for (int c = 0; c < DM; c++)   /* channels of different sizes, one all zero */
+		for (int j = 0; j < MAXKV; j++)
+			k[j * DM + c] *= c == 5 ? 0.0f : 0.05f + (float)(c % 7);
+	for (size_t t = 0; t < sizeof(kvs) / sizeof(kvs[0]); t++) {
+		int nkv = kvs[t];
+
+		/* the decoder's quantization: absmax / 32767 per (head, channel) */
+		for (int c = 0; c < DM; c++) {
+			float mx = 0.0f;
+
+			for (int j = 0; j < nkv; j++)
+				mx = fmaxf(mx, fabsf(k[j * DM + c]));
+			kscale[c] = mx / 32767.0f;
+			for (int j = 0; j < nkv; j++)
+				kd[j * DM + c] = mx > 0.0f ?
+					(float)lrintf(k[j * DM + c] * (32767.0f / mx)) : 0.0f;
+		}
+		to_strips(kd, v, nkv, kt, ldkt, vh);
+		for (size_t i = 0; i < (size_t)NH * HD * ldkt; i++)
+			k16[i] = (int16_t)kt[i];
+		nn_f32_to_f16(v16, vh, (size_t)nkv * DM);
+		/* what they hold, as floats, for the references */
+		for (int j = 0; j < nkv; j++)
+			for (int c = 0; c < DM; c++)
+				kd[j * DM + c] *= kscale[c];
+		for (int h = 0; h < NH; h++) {
+			float row[HD];
+
+			for (int j = 0; j < nkv; j++) {
+				nn_f16_to_f32(row, v16 + ((size_t)h * nkv + j) * HD, HD);
+				memcpy(vd + (size_t)j * DM + h * HD, row, sizeof(row));
+			}
+		}
+		for (int nq = 1; nq <= MAXQ; nq += 4) {
+			struct nn_attn a = {
+				.q = q, .ldq = DM, .kt_i16 = k16, .k_scale = kscale, .ldkt = ldkt,
+				.kt_strips = 1, .v_f16 = v16, .ldv = HD, .v_head = (size_t)nkv * HD,
+				.out = o, .ldo = DM, .n_q = nq, .n_kv = nkv, .n_head = NH, .hd = HD,
+			};
+			double worst = 0.0, drift = 0.0;
+
+			cr_assert_eq(nn_attention(&a, 2), 0);
+			reference(q, nq, kd, vd, nkv, 0, ref);
+			reference(q, nq, k, v, nkv, 0, exact);
+			for (int i = 0; i < nq * DM; i++) {
+				worst = fmax(worst, fabs(o[i] - ref[i]));
+				drift = fmax(drift, fabs(o[i] - exact[i]));
+			}
+			cr_expect_lt(worst, 4e-6, "nkv %d, nq %d: max error %g", nkv, nq, worst);
+			cr_expect_lt(drift, 2e-3, "nkv %d, nq %d: %g from the floats", nkv, nq, drift);
+		}
+	}
+	/* outside its one form: refused, not misread */
+	{
+		struct nn_attn a = {
+			.q = q, .ldq = DM, .kt_i16 = k16, .k_scale = kscale, .ldkt = ldkt,
+			.kt_strips = 1, .v_f16 = v16, .ldv = HD, .out = o, .ldo = DM,
+			.n_q = 1, .n_kv = 64, .n_head = NH, .hd = HD,
+		};
+
+		a.k_scale = NULL;
+		cr_expect_eq(nn_attention(&a, 1), -EINVAL, "no scales");
+		a.k_scale = kscale;
+		a.kt_strips = 0;
+		cr_expect_eq(nn_attention(&a, 1), -EINVAL, "not in strips");
+		a.kt_strips = 1;
+		a.kv_split = 64;
+		cr_expect_eq(nn_attention(&a, 1), -EINVAL, "with a split");
+	}
+	free(q);
+	free(k);
+	free(v);
+	free(o);
+	free(kd);
+	free(vd);
+	free(kt);
+	free(vh);
+	free(k16);
+	free(v16);
+	free(ref);
+	free(exact);
+}
+
+/*
+ * Half-float conversion: round to nearest even at the edges that matter
+ * (ties, the largest half, overflow, subnormals), and every finite half
+ * through float and back unchanged. Run in both suites: F16C and the
+ * portable form must agree on all of it.
+ */
+static void check_f16(void)
+{
+	static const struct { float f; uint16_t h; } cases[] = {
+		{ 0.0f, 0x0000 }, { -0.0f, 0x8000 }, { 1.0f, 0x3c00 }, { -2.0f, 0xc000 },
+		{ 1.0f + 0x1p-11f, 0x3c00 },          /* tie: to even (down) */
+		{ 1.0f + 3 * 0x1p-11f, 0x3c02 },      /* tie: to even (up) */
+		{ 65504.0f, 0x7bff }, { 65519.0f, 0x7bff }, { 65520.0f, 0x7c00 },
+		{ 1e30f, 0x7c00 }, { -INFINITY, 0xfc00 },
+		{ 0x1p-24f, 0x0001 }, { 0x1p-25f, 0x0000 }, { 3 * 0x1p-25f, 0x0002 },
+		{ 0x1p-14f, 0x0400 }, { 0x1p-14f - 0x1p-25f, 0x0400 },
+	};
+	uint16_t h[17], back[1];
+	float f[17], one;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		nn_f32_to_f16(h, &cases[i].f, 1);
+		cr_expect_eq(h[0], cases[i].h, "%a -> %#06x, want %#06x", cases[i].f, h[0],
+			     cases[i].h);
+	}
+	one = NAN;
+	nn_f32_to_f16(h, &one, 1);
+	cr_expect((h[0] & 0x7c00) == 0x7c00 && (h[0] & 0x3ff), "NaN -> %#06x", h[0]);
+	for (uint32_t x = 0; x < 65536; x++) {
+		uint16_t hx = (uint16_t)x;
+
+		if ((hx & 0x7c00) == 0x7c00 && (hx & 0x3ff))
+			continue;   /* NaNs: quieted on the way, not kept bit for bit */
+		nn_f16_to_f32(f, &hx, 1);
+		nn_f32_to_f16(back, f, 1);
+		cr_assert_eq(back[0], hx, "%#06x -> %a -> %#06x", hx, f[0], back[0]);
+	}
+	/* a tail shorter than a vector, converted alone */
+	for (int i = 0; i < 17; i++)
+		f[i] = (float)i * 0.25f;
+	nn_f32_to_f16(h, f, 17);
+	nn_f16_to_f32(f, h, 17);
+	for (int i = 0; i < 17; i++)
+		cr_expect_eq(f[i], (float)i * 0.25f, "element %d", i);
+}
+
+Test(attn, half_floats_round_to_nearest_even)
+{
+	check_f16();
+}
+
+Test(attn_generic, portable_half_floats_round_to_nearest_even, .init = force_generic)
+{
+	cr_assert_eq(nn_have_avx512(), 0, "AMN_OPS=generic was read too late");
+	check_f16();
 }

@@ -43,6 +43,12 @@ void wsp_decoder_free(struct wsp_decoder *d)
 			free(d->cross_v[l]);
 		if (d->cross_kt)
 			free(d->cross_kt[l]);
+		if (d->cross_k16)
+			free(d->cross_k16[l]);
+		if (d->cross_kscale)
+			free(d->cross_kscale[l]);
+		if (d->cross_v16)
+			free(d->cross_v16[l]);
 	}
 	npu_graph_free(d->graph);
 	free(d->nodes);
@@ -50,6 +56,9 @@ void wsp_decoder_free(struct wsp_decoder *d)
 	free(d->vself);
 	free(d->cross_v);
 	free(d->cross_kt);
+	free(d->cross_k16);
+	free(d->cross_kscale);
+	free(d->cross_v16);
 	free(d->xs);
 	free(d->h);
 	free(d->qkv);
@@ -100,19 +109,51 @@ static int grow(struct wsp_decoder *d, int rows)
 }
 
 /*
+ * Head @h's keys (@kt: strips of hd × 64 floats, n_kv keys) as int16 at
+ * @k16, each channel scaled by its own absmax / 32767 into @scale[c]:
+ * rounded to nearest, so each key is within half a step (1/65534 of its
+ * channel's largest) of its float. The last strip's unused tail is zero.
+ */
+static void keys_to_i16(const float *kt, int hd, int n_kv, size_t ldc, int16_t *k16,
+			float *scale)
+{
+	for (int c = 0; c < hd; c++) {
+		float mx = 0.0f, inv;
+
+		for (int j = 0; j < n_kv; j++) {
+			float v = fabsf(kt[(size_t)(j / 64) * 64 * hd + (size_t)c * 64 + j % 64]);
+
+			mx = v > mx ? v : mx;
+		}
+		scale[c] = mx / 32767.0f;
+		inv = mx > 0.0f ? 32767.0f / mx : 0.0f;
+		for (size_t j = 0; j < ldc; j++) {
+			size_t at = (j / 64) * 64 * (size_t)hd + (size_t)c * 64 + j % 64;
+
+			k16[at] = j < (size_t)n_kv ? (int16_t)lrintf(kt[at] * inv) : 0;
+		}
+	}
+}
+
+/*
  * Cross-attention keys/values of every layer from the encoder output @enc,
  * projected into one layer's scratch (n_audio_ctx × 2d) and laid out the
  * way a step reads them, in address order: the keys of each head in strips
  * of 64 positions (struct nn_attn.kt_strips), the values of each head
  * contiguous. Every beam's query of a step reads all of them, and from
- * memory: 1500 positions × 2d floats per layer do not stay in cache.
+ * memory: 1500 positions × 2d floats per layer do not stay in cache. With
+ * d->cross_compact each head is laid out in fp32 in scratch after @kv and
+ * stored compact (int16 keys, half-float values).
  */
 static int cross_project(struct wsp_decoder *d, const struct wsp_exec *x, const float *enc)
 {
 	const struct wsp_model *m = d->m;
 	const struct wsp_hparams *hp = &m->hp;
 	size_t dm = (size_t)hp->n_text_state, n_kv = (size_t)hp->n_audio_ctx;
-	float *kv = malloc(n_kv * 2 * dm * sizeof(float));
+	size_t hd = dm / (size_t)hp->n_text_head, khead = hd * d->ldc, vhead = n_kv * hd;
+	float *kv = malloc((n_kv * 2 * dm + (d->cross_compact ? khead + vhead : 0)) *
+			   sizeof(float));
+	float *kt_tmp = kv + n_kv * 2 * dm, *v_tmp = kt_tmp + khead;
 	int ret = 0;
 
 	if (!kv)
@@ -120,7 +161,7 @@ static int cross_project(struct wsp_decoder *d, const struct wsp_exec *x, const 
 	for (int l = 0; l < hp->n_text_layer && !ret; l++) {
 		struct nn_attn a = {
 			.n_kv = hp->n_audio_ctx, .n_head = hp->n_text_head,
-			.hd = (int)dm / hp->n_text_head, .ldk = 2 * dm, .k = kv,
+			.hd = (int)hd, .ldk = 2 * dm, .k = kv,
 		};
 
 		ret = wsp_linear(x, &m->dec[l].cross_kv, enc, hp->n_audio_ctx,
@@ -128,12 +169,19 @@ static int cross_project(struct wsp_decoder *d, const struct wsp_exec *x, const 
 		if (ret)
 			break;
 		for (int h = 0; h < a.n_head; h++) {
-			float *vh = d->cross_v[l] + (size_t)h * n_kv * a.hd;
+			float *kt = d->cross_compact ? kt_tmp : d->cross_kt[l] + (size_t)h * khead;
+			float *vh = d->cross_compact ? v_tmp : d->cross_v[l] + (size_t)h * vhead;
 
-			nn_attn_pack_k_strips(&a, h, d->cross_kt[l] + (size_t)h * a.hd * d->ldc);
+			nn_attn_pack_k_strips(&a, h, kt);
 			for (size_t j = 0; j < n_kv; j++)
-				memcpy(vh + j * a.hd, kv + j * 2 * dm + dm + (size_t)h * a.hd,
-				       (size_t)a.hd * sizeof(float));
+				memcpy(vh + j * hd, kv + j * 2 * dm + dm + (size_t)h * hd,
+				       hd * sizeof(float));
+			if (d->cross_compact) {
+				keys_to_i16(kt, (int)hd, (int)n_kv, d->ldc,
+					    d->cross_k16[l] + (size_t)h * khead,
+					    d->cross_kscale[l] + (size_t)h * hd);
+				nn_f32_to_f16(d->cross_v16[l] + (size_t)h * vhead, vh, vhead);
+			}
 		}
 	}
 	free(kv);
@@ -185,19 +233,42 @@ int wsp_decoder_new_ctx(const struct wsp_model *m, const struct wsp_exec *x,
 	d->n_run = n_seq;
 	d->kself = calloc((size_t)hp->n_text_layer, sizeof(float *));
 	d->vself = calloc((size_t)hp->n_text_layer, sizeof(float *));
-	d->cross_v = calloc((size_t)hp->n_text_layer, sizeof(float *));
-	d->cross_kt = calloc((size_t)hp->n_text_layer, sizeof(float *));
-	if (!d->kself || !d->vself || !d->cross_v || !d->cross_kt)
+	d->cross_compact = wsp_attn_use_compact_kv(x, (int)dm / hp->n_text_head);
+	if (d->cross_compact) {
+		d->cross_k16 = calloc((size_t)hp->n_text_layer, sizeof(int16_t *));
+		d->cross_kscale = calloc((size_t)hp->n_text_layer, sizeof(float *));
+		d->cross_v16 = calloc((size_t)hp->n_text_layer, sizeof(uint16_t *));
+		if (!d->cross_k16 || !d->cross_kscale || !d->cross_v16)
+			goto fail;
+	} else {
+		d->cross_v = calloc((size_t)hp->n_text_layer, sizeof(float *));
+		d->cross_kt = calloc((size_t)hp->n_text_layer, sizeof(float *));
+		if (!d->cross_v || !d->cross_kt)
+			goto fail;
+	}
+	if (!d->kself || !d->vself)
 		goto fail;
 	d->ldk = nn_attn_ld_strips(n_ctx);
 	d->ldc = nn_attn_ld_strips(hp->n_audio_ctx);
 	for (int l = 0; l < hp->n_text_layer; l++) {
+		size_t nv = (size_t)hp->n_audio_ctx * dm, nk = dm * d->ldc;
+
 		d->kself[l] = calloc((size_t)n_seq * dm * d->ldk, sizeof(float));
 		d->vself[l] = malloc(cache * sizeof(float));
-		d->cross_v[l] = malloc((size_t)hp->n_audio_ctx * dm * sizeof(float));
-		d->cross_kt[l] = calloc(dm * d->ldc, sizeof(float));
-		if (!d->kself[l] || !d->vself[l] || !d->cross_v[l] || !d->cross_kt[l])
+		if (!d->kself[l] || !d->vself[l])
 			goto fail;
+		if (d->cross_compact) {
+			d->cross_k16[l] = malloc(nk * sizeof(int16_t));
+			d->cross_kscale[l] = malloc(dm * sizeof(float));
+			d->cross_v16[l] = malloc(nv * sizeof(uint16_t));
+			if (!d->cross_k16[l] || !d->cross_kscale[l] || !d->cross_v16[l])
+				goto fail;
+		} else {
+			d->cross_v[l] = malloc(nv * sizeof(float));
+			d->cross_kt[l] = calloc(nk, sizeof(float));
+			if (!d->cross_v[l] || !d->cross_kt[l])
+				goto fail;
+		}
 	}
 	ret = cross_project(d, x, enc);
 	if (ret)
@@ -397,8 +468,11 @@ static int cross_attention(struct wsp_decoder *d, int l)
 	int dm = m->hp.n_text_state, nh = m->hp.n_text_head;
 	struct nn_attn a = {
 		.q = d->qkv, .ldq = (size_t)dm,
-		.kt = d->cross_kt[l], .ldkt = d->ldc, .kt_strips = 1,
-		.v = d->cross_v[l], .ldv = (size_t)dm / nh,
+		.kt = d->cross_compact ? NULL : d->cross_kt[l], .ldkt = d->ldc, .kt_strips = 1,
+		.v = d->cross_compact ? NULL : d->cross_v[l], .ldv = (size_t)dm / nh,
+		.kt_i16 = d->cross_compact ? d->cross_k16[l] : NULL,
+		.k_scale = d->cross_compact ? d->cross_kscale[l] : NULL,
+		.v_f16 = d->cross_compact ? d->cross_v16[l] : NULL,
 		.v_head = (size_t)m->hp.n_audio_ctx * (dm / nh),
 		.out = d->att, .ldo = (size_t)dm,
 		.n_q = d->n_run * d->n_tok, .n_kv = m->hp.n_audio_ctx, .n_head = nh,
@@ -439,11 +513,28 @@ static void align_scores(struct wsp_decoder *d, int l)
 
 			memset(row, 0, (size_t)n_kv * sizeof(float));
 			for (int c = 0; c < hd; c++) {
-				const float *kt = d->cross_kt[l] + (size_t)h * hd * d->ldc;
 				float qc = q[c];
 
-				for (int f = 0; f < n_kv; f++)
-					row[f] += qc * kt[nn_attn_kt_at(&strips, 0, c, f)];
+				for (int f0 = 0; f0 < n_kv; f0 += 64) {
+					size_t at = nn_attn_kt_at(&strips, 0, c, f0) +
+						    (size_t)h * hd * d->ldc;
+					int nf = n_kv - f0 < 64 ? n_kv - f0 : 64;
+					float wide[64];
+					const float *kt = wide;
+
+					/* one strip row of this channel: 64 consecutive keys */
+					if (d->cross_compact) {
+						const int16_t *k16 = d->cross_k16[l] + at;
+						float ks = d->cross_kscale[l][h * hd + c];
+
+						for (int f = 0; f < nf; f++)
+							wide[f] = (float)k16[f] * ks;
+					} else {
+						kt = d->cross_kt[l] + at;
+					}
+					for (int f = 0; f < nf; f++)
+						row[f0 + f] += qc * kt[f];
+				}
 			}
 			for (int f = 0; f < n_kv; f++)
 				row[f] *= scale;

@@ -37,6 +37,18 @@ struct wsp_decoder {
 	float **cross_v;          /* per layer: n_head × n_audio_ctx × hd, each head's values contiguous */
 	float **cross_kt;         /* per layer: n_head × hd × ldc, the cross keys in strips of 64
 				     (struct nn_attn.kt_strips) */
+	/*
+	 * cross_compact: the cross keys and values are kept compact instead
+	 * (struct nn_attn.kt_i16): cross_k16, int16 keys in the layout of
+	 * cross_kt, with per (head, channel) scales in cross_kscale (n_head ×
+	 * hd); cross_v16, half-float values in the layout of cross_v. cross_kt
+	 * and cross_v are NULL then. The INT8 path's choice
+	 * (wsp_attn_use_compact_kv()): every step reads all of them from memory.
+	 */
+	int cross_compact;
+	int16_t **cross_k16;
+	float **cross_kscale;
+	uint16_t **cross_v16;
 	size_t ldk, ldc;          /* nn_attn_ld_strips() of n_text_ctx and n_audio_ctx */
 	/* the step graph and its nodes; the current step's arguments */
 	struct npu_graph *graph;

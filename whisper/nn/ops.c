@@ -4,6 +4,8 @@
  * that -O3 vectorizes them (no libm calls inside the hot loops).
  */
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "common/amn_env.h"
 #include "whisper/nn/ops.h"
@@ -44,6 +46,65 @@ int wsp_attn_use_bf16(const struct wsp_exec *x, int hd)
 
 	return x->precision == WSP_INT8 && hd == 64 && nn_have_bf16() &&
 	       amn_env_choice("AMN_ATTN", modes, 0) == 0;
+}
+
+int wsp_attn_use_compact_kv(const struct wsp_exec *x, int hd)
+{
+	static const char *const modes[] = { "auto", "fp32", NULL };
+
+	return x->precision == WSP_INT8 && hd == 64 && nn_have_avx512() &&
+	       amn_env_choice("AMN_ATTN", modes, 0) == 0;
+}
+
+/* One float as an IEEE half, rounded to nearest even (vcvtps2ph's result). */
+static uint16_t f32_to_f16_one(float f)
+{
+	uint32_t x, sign, ax;
+
+	memcpy(&x, &f, sizeof(x));
+	sign = (x >> 16) & 0x8000u;
+	ax = x & 0x7fffffffu;
+	if (ax > 0x7f800000u)                   /* NaN: quiet, payload's top bits */
+		return (uint16_t)(sign | 0x7e00u | (ax >> 13 & 0x1ffu));
+	if (ax >= 0x477ff000u)                  /* >= 65520 rounds past 65504 */
+		return (uint16_t)(sign | 0x7c00u);
+	if (ax < 0x38800000u)                   /* below 2^-14: a subnormal half */
+		return (uint16_t)(sign | (uint32_t)lrintf(fabsf(f) * 16777216.0f));
+	ax += 0xfffu + (ax >> 13 & 1u);         /* nearest, ties to even */
+	return (uint16_t)(sign | (ax - 0x38000000u) >> 13);
+}
+
+/* One IEEE half as a float (exact). */
+static float f16_to_f32_one(uint16_t h)
+{
+	uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = h >> 10 & 0x1fu, m = h & 0x3ffu, x;
+	float f;
+
+	if (e == 0)
+		return (sign ? -1.0f : 1.0f) * (float)m * (1.0f / 16777216.0f);
+	x = e == 31 ? sign | 0x7f800000u | m << 13 : sign | (e + 112) << 23 | m << 13;
+	memcpy(&f, &x, sizeof(f));
+	return f;
+}
+
+void nn_f32_to_f16(uint16_t *dst, const float *src, size_t n)
+{
+	if (nn_have_avx512()) {
+		nn_f32_to_f16_avx512(dst, src, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		dst[i] = f32_to_f16_one(src[i]);
+}
+
+void nn_f16_to_f32(float *dst, const uint16_t *src, size_t n)
+{
+	if (nn_have_avx512()) {
+		nn_f16_to_f32_avx512(dst, src, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		dst[i] = f16_to_f32_one(src[i]);
 }
 
 void nn_layer_norm(float *y, const float *x, const float *g, const float *b,

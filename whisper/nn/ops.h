@@ -136,6 +136,21 @@ struct nn_attn {
 	 */
 	const float *kt_lo, *v_lo;
 	int kv_split;
+	/*
+	 * Compact keys and values instead of kt and v (both unused then):
+	 * kt_i16, keys as int16 in the strip layout (kt_strips 1, ldkt), key
+	 * channel c of head h worth kt_i16 · k_scale[h·hd + c]; v_f16, values
+	 * as IEEE half floats laid out as v (ldv, v_head). Widened to fp32 as
+	 * they are read; all arithmetic is fp32. Half the bytes of fp32: the
+	 * decoder keeps its cross-attention keys and values so on the INT8
+	 * path (wsp_attn_use_compact_kv()). Keys get int16 rather than half
+	 * floats because scores are exponentiated: 11 bits of key mantissa
+	 * flipped near-tied greedy tokens, 15 bits per channel do not.
+	 * AVX-512 only (nn_have_avx512()), hd = 64, no kv_split, not bf16.
+	 */
+	const int16_t *kt_i16;
+	const float *k_scale;
+	const uint16_t *v_f16;
 	int n_q, n_kv, n_head, hd;
 	int causal;                   /* query i sees keys 0 .. n_kv - n_q + i */
 	int bf16;                     /* products in bf16 (wsp_attn_use_bf16()); kt unused */
@@ -203,9 +218,11 @@ void nn_attn_block(const struct nn_attn *a, int h, int q0, int nq,
  * nn_attention - softmax(Q·Kᵀ / sqrt(hd)) · V per head, as (head, query
  * block) items on the tiler's worker pool: in fp32 with keys transposed first
  * unless a->kt is set, or with a->bf16 set, keys and values packed in bf16
- * pairs first and both products in bf16 (fp32 sums and softmax).
+ * pairs first and both products in bf16 (fp32 sums and softmax), or with
+ * a->kt_i16 set, compact keys and values read as they are (fp32 products).
  * @threads: at most this many threads.
- * Return: 0 or -ENOMEM.
+ * Return: 0, -ENOMEM, or -EINVAL for compact keys and values outside their
+ * one form (struct nn_attn.kt_i16).
  */
 int nn_attention(const struct nn_attn *a, int threads);
 
@@ -223,11 +240,32 @@ int nn_have_bf16(void);
  */
 int wsp_attn_use_bf16(const struct wsp_exec *x, int hd);
 
+/**
+ * wsp_attn_use_compact_kv - whether attention of head size @hd may keep its
+ * keys and values compact (struct nn_attn.kt_i16): on the INT8 path, with
+ * AVX-512, hd = 64, unless AMN_ATTN=fp32. The fp32 path keeps fp32.
+ */
+int wsp_attn_use_compact_kv(const struct wsp_exec *x, int hd);
+
+/**
+ * nn_f32_to_f16 - store @n floats as IEEE half floats, rounded to nearest
+ * even (beyond 65504: infinity), with F16C under AVX-512, else portably
+ * with the same results.
+ */
+void nn_f32_to_f16(uint16_t *dst, const float *src, size_t n);
+
+/** nn_f16_to_f32 - widen @n IEEE half floats to floats (exact). */
+void nn_f16_to_f32(float *dst, const uint16_t *src, size_t n);
+
 /* AVX-512 forms (whisper/nn/ops_avx512.c); call only when nn_have_avx512(). */
 void nn_layer_norm_avx512(float *y, const float *x, const float *g, const float *b,
 			   int rows, int d);
 void nn_gelu_avx512(float *x, size_t n);
 void nn_add_avx512(float *y, const float *x, size_t n);
+void nn_f32_to_f16_avx512(uint16_t *dst, const float *src, size_t n);
+void nn_f16_to_f32_avx512(float *dst, const uint16_t *src, size_t n);
+/* one block of nn_attn_block() on compact keys and values (struct nn_attn.kt_i16) */
+void nn_attn_block_compact_avx512(const struct nn_attn *a, int h, int q0, int nq, float *s);
 /*
  * bf16 attention (call only when nn_have_bf16(), hd = 64): pack head @h's
  * keys as channel pairs (@kt2: hd/2 rows of @ldkt words) and values as

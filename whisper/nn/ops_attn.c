@@ -120,6 +120,8 @@ static void block_item(void *arg, int i, int worker)
 	if (a->bf16)
 		nn_attn_block_bf16(a, h, q0, nq, c->kt2 + (size_t)h * a->hd / 2 * c->ldkt, c->ldkt,
 				    c->v2 + h * c->v2_head, s);
+	else if (a->kt_i16)
+		nn_attn_block_compact_avx512(a, h, q0, nq, s);
 	else
 		nn_attn_block(a, h, q0, nq, c->kt + (size_t)h * a->hd * c->ldkt, c->ldkt, s);
 }
@@ -147,6 +149,10 @@ int nn_attention(const struct nn_attn *a, int threads)
 
 	if (a->n_q <= 0 || a->n_kv <= 0)
 		return 0;
+	/* compact keys and values: one AVX-512 form, on the strip layout */
+	if (a->kt_i16 && (!a->v_f16 || !a->k_scale || a->hd != 64 || !a->kt_strips || a->kv_split || a->bf16 ||
+			!nn_have_avx512()))
+		return -EINVAL;
 	c.nqb = (a->n_q + NN_ATTN_QBLOCK - 1) / NN_ATTN_QBLOCK;
 	if (threads > a->n_head * c.nqb)
 		threads = a->n_head * c.nqb;
@@ -164,6 +170,8 @@ int nn_attention(const struct nn_attn *a, int threads)
 			return -ENOMEM;
 		c.v2 = c.kt2 + (size_t)a->n_head * a->hd / 2 * c.ldkt;
 		own_kt = (float *)c.kt2;
+	} else if (a->kt_i16) {
+		c.ldkt = a->ldkt;
 	} else if (a->kt) {
 		c.kt = (float *)a->kt;
 		c.ldkt = a->ldkt;

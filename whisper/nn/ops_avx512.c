@@ -134,17 +134,37 @@ void nn_add_avx512(float *y, const float *x, size_t n)
  */
 #define ATTN_TILE_ROWS 6
 
+/* Element forms of keys and values: floats, IEEE half floats, int16. */
+enum { EL_F32, EL_F16, EL_I16 };
+
+/*
+ * 16 keys or values from @p + @i elements of form @el, as floats (half
+ * floats by vcvtph2ps, int16 by sign extension and vcvtdq2ps: both exact);
+ * lanes outside @k read as 0. @el is a constant at every call, so each form
+ * compiles to its own one- to three-instruction load.
+ */
+static inline __attribute__((always_inline)) __m512
+load16(const void *p, size_t i, __mmask16 k, int el)
+{
+	if (el == EL_F16)
+		return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, (const uint16_t *)p + i));
+	if (el == EL_I16)
+		return _mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(
+				_mm256_maskz_loadu_epi16(k, (const int16_t *)p + i)));
+	return _mm512_maskz_loadu_ps(k, (const float *)p + i);
+}
+
 /*
  * Scores for R (1..ATTN_TILE_ROWS) query rows against 64 key columns:
  * s[r][0..63] = sum_k q[r][k] · kt[k·ldk + 0..63], columns from @left on
- * masked (not read, not written). @kt points at the strip's first column:
- * in the plain transposed layout ldk is the matrix's leading dimension, in
- * the strip layout (struct nn_attn.kt_strips) the strip is hd × 64
- * contiguous floats and ldk is 64.
+ * masked (not read, not written). @kt points at the strip's first column
+ * (elements of form @el): in the plain transposed layout ldk is the
+ * matrix's leading dimension, in the strip layout (struct
+ * nn_attn.kt_strips) the strip is hd × 64 contiguous elements and ldk is 64.
  */
 static inline __attribute__((always_inline)) void
-qk_tile(int R, const float *q, size_t ldq, const float *kt, size_t ldk, int hd,
-	int left, float *s, size_t lds)
+qk_tile(int R, const float *q, size_t ldq, const void *kt, size_t ldk, int hd,
+	int left, float *s, size_t lds, int el)
 {
 	__m512 acc[ATTN_TILE_ROWS][4];
 	__mmask16 mk[4];
@@ -155,11 +175,11 @@ qk_tile(int R, const float *q, size_t ldq, const float *kt, size_t ldk, int hd,
 		for (int v = 0; v < 4; v++)
 			acc[r][v] = _mm512_setzero_ps();
 	for (int k = 0; k < hd; k++) {
-		const float *kr = kt + (size_t)k * ldk;
-		__m512 b0 = _mm512_maskz_loadu_ps(mk[0], kr);
-		__m512 b1 = _mm512_maskz_loadu_ps(mk[1], kr + 16);
-		__m512 b2 = _mm512_maskz_loadu_ps(mk[2], kr + 32);
-		__m512 b3 = _mm512_maskz_loadu_ps(mk[3], kr + 48);
+		size_t kr = (size_t)k * ldk;
+		__m512 b0 = load16(kt, kr, mk[0], el);
+		__m512 b1 = load16(kt, kr + 16, mk[1], el);
+		__m512 b2 = load16(kt, kr + 32, mk[2], el);
+		__m512 b3 = load16(kt, kr + 48, mk[3], el);
 
 		for (int r = 0; r < R; r++) {
 			__m512 a = _mm512_set1_ps(q[(size_t)r * ldq + k]);
@@ -178,11 +198,12 @@ qk_tile(int R, const float *q, size_t ldq, const float *kt, size_t ldk, int hd,
 /*
  * out[r][0..63] = inv[r] · sum_{c < n} s[r][c] · v[c][0..63], R rows, hd = 64,
  * where value row c is @v_lo + c·ldv below @split and @v + c·ldv from it on
- * (struct nn_attn.kv_split): one sum in position order either way.
+ * (struct nn_attn.kv_split): one sum in position order either way. The
+ * values are elements of form @el (with any but floats, @split is 0).
  */
 static inline __attribute__((always_inline)) void
-pv_tile(int R, const float *s, size_t lds, const float *v_lo, int split, const float *v,
-	size_t ldv, int n, const float *inv, float *out, size_t ldo)
+pv_tile(int R, const float *s, size_t lds, const void *v_lo, int split, const void *v,
+	size_t ldv, int n, const float *inv, float *out, size_t ldo, int el)
 {
 	__m512 acc[ATTN_TILE_ROWS][4];
 
@@ -190,9 +211,10 @@ pv_tile(int R, const float *s, size_t lds, const float *v_lo, int split, const f
 		for (int c = 0; c < 4; c++)
 			acc[r][c] = _mm512_setzero_ps();
 	for (int c = 0; c < n; c++) {
-		const float *vr = (c < split ? v_lo : v) + (size_t)c * ldv;
-		__m512 v0 = _mm512_loadu_ps(vr), v1 = _mm512_loadu_ps(vr + 16);
-		__m512 v2 = _mm512_loadu_ps(vr + 32), v3 = _mm512_loadu_ps(vr + 48);
+		const void *vb = c < split ? v_lo : v;
+		size_t vr = (size_t)c * ldv;
+		__m512 v0 = load16(vb, vr, 0xffff, el), v1 = load16(vb, vr + 16, 0xffff, el);
+		__m512 v2 = load16(vb, vr + 32, 0xffff, el), v3 = load16(vb, vr + 48, 0xffff, el);
 
 		for (int r = 0; r < R; r++) {
 			__m512 p = _mm512_set1_ps(s[(size_t)r * lds + c]);
@@ -250,32 +272,51 @@ static float softmax_row(float *row, int n, int cols, float scale)
 	default: DISPATCH4(R, call);             \
 	}
 
-void nn_attn_block_avx512(const struct nn_attn *a, int h, int q0, int nq,
-			   const float *kt, size_t ldkt, float *s)
+/*
+ * One attention block (see nn_attn_block()): keys @kt (this head's block,
+ * leading dimension @ldkt; elements of form @kel) and values from @v_lo /
+ * @v (form @vel); both forms are constants at the calls below. With int16
+ * keys, @kscale holds the head's hd channel scales, applied to the query
+ * instead (q·(k·s) = (q·s)·k per channel), @qs scratch for the scaled rows.
+ */
+static inline __attribute__((always_inline)) void
+attn_block(const struct nn_attn *a, int h, int q0, int nq, const void *kt, const void *kt_lo,
+	   const float *kscale, const void *v, const void *v_lo, size_t ldkt, float *s,
+	   int kel, int vel)
 {
 	const float *q = a->q + (size_t)q0 * a->ldq + (size_t)h * a->hd;
-	const float *v = nn_attn_v(a, h);
 	float *out = a->out + (size_t)q0 * a->ldo + (size_t)h * a->hd;
 	float scale = 1.0f / sqrtf((float)a->hd), inv[ATTN_TILE_ROWS];
+	float qs[ATTN_TILE_ROWS * 64];
+	size_t esz = kel == EL_F32 ? sizeof(float) : sizeof(uint16_t);
 	int keep0 = a->n_kv - a->n_q + q0 + 1;
 	int ncols = a->causal ? keep0 + nq - 1 : a->n_kv;
-	int split = a->kv_split;
+	int split = kel == EL_F32 ? a->kv_split : 0;
 	size_t ldk = a->kt_strips ? 64 : ldkt;
-	const float *kt_lo = split ? a->kt_lo + (size_t)h * a->hd * ldkt : NULL;
-	const float *v_lo = split ? nn_attn_v_lo(a, h) : NULL;
 
 	if (ncols > a->n_kv)
 		ncols = a->n_kv;
 	for (int i = 0; i < nq; i += ATTN_TILE_ROWS) {
 		int R = nq - i < ATTN_TILE_ROWS ? nq - i : ATTN_TILE_ROWS, nmax = 0;
 		float *si = s + (size_t)i * ldkt;
+		const float *qi = q + (size_t)i * a->ldq;
+		size_t ldq = a->ldq;
 
+		if (kel == EL_I16) {
+			for (int r = 0; r < R; r++)
+				for (int c = 0; c < 64; c += 16)
+					_mm512_storeu_ps(qs + r * 64 + c,
+						_mm512_mul_ps(_mm512_loadu_ps(qi + (size_t)r * a->ldq + c),
+							      _mm512_loadu_ps(kscale + c)));
+			qi = qs;
+			ldq = 64;
+		}
 		for (int j = 0; j < ncols; j += 64) {
-			const float *kb = j < split ? kt_lo : kt;
-			const float *kj = a->kt_strips ? kb + (size_t)j * a->hd : kb + j;
+			const char *kb = j < split ? kt_lo : kt;
+			const char *kj = kb + (a->kt_strips ? (size_t)j * a->hd : (size_t)j) * esz;
 
-			DISPATCH6(R, qk_tile(RR, q + (size_t)i * a->ldq, a->ldq, kj, ldk, a->hd,
-					     ncols - j, si + j, ldkt));
+			DISPATCH6(R, qk_tile(RR, qi, ldq, kj, ldk, a->hd, ncols - j, si + j, ldkt,
+					     kel));
 		}
 		for (int r = 0; r < R; r++) {
 			int n = a->causal ? keep0 + i + r : ncols;
@@ -285,7 +326,60 @@ void nn_attn_block_avx512(const struct nn_attn *a, int h, int q0, int nq,
 			inv[r] = softmax_row(si + (size_t)r * ldkt, n, ncols, scale);
 		}
 		DISPATCH6(R, pv_tile(RR, si, ldkt, v_lo, split, v, a->ldv, nmax, inv,
-				     out + (size_t)i * a->ldo, a->ldo));
+				     out + (size_t)i * a->ldo, a->ldo, vel));
+	}
+}
+
+void nn_attn_block_avx512(const struct nn_attn *a, int h, int q0, int nq,
+			   const float *kt, size_t ldkt, float *s)
+{
+	int split = a->kv_split;
+	const float *kt_lo = split ? a->kt_lo + (size_t)h * a->hd * ldkt : NULL;
+	const float *v_lo = split ? nn_attn_v_lo(a, h) : NULL;
+
+	attn_block(a, h, q0, nq, kt, kt_lo, NULL, nn_attn_v(a, h), v_lo, ldkt, s,
+		   EL_F32, EL_F32);
+}
+
+void nn_attn_block_compact_avx512(const struct nn_attn *a, int h, int q0, int nq, float *s)
+{
+	const int16_t *kt = a->kt_i16 + (size_t)h * a->hd * a->ldkt;
+	const uint16_t *v = a->v_f16 + (size_t)h * (a->v_head ? a->v_head : (size_t)a->hd);
+
+	attn_block(a, h, q0, nq, kt, NULL, a->k_scale + (size_t)h * a->hd, v, NULL, a->ldkt,
+		   s, EL_I16, EL_F16);
+}
+
+void nn_f32_to_f16_avx512(uint16_t *dst, const float *src, size_t n)
+{
+	size_t i = 0;
+
+	/* round to nearest even, as vcvtps2ph with an immediate rounding mode */
+	for (; i + 16 <= n; i += 16)
+		_mm256_storeu_si256((__m256i *)(dst + i),
+			_mm512_cvtps_ph(_mm512_loadu_ps(src + i),
+					_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+	if (i < n) {
+		__mmask16 k = tail_mask((int)(n - i));
+
+		_mm256_mask_storeu_epi16(dst + i, k,
+			_mm512_cvtps_ph(_mm512_maskz_loadu_ps(k, src + i),
+					_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+	}
+}
+
+void nn_f16_to_f32_avx512(float *dst, const uint16_t *src, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 16 <= n; i += 16)
+		_mm512_storeu_ps(dst + i,
+				 _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + i))));
+	if (i < n) {
+		__mmask16 k = tail_mask((int)(n - i));
+
+		_mm512_mask_storeu_ps(dst + i, k,
+				      _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, src + i)));
 	}
 }
 
