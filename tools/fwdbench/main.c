@@ -6,13 +6,15 @@
  * ratio is meaningful on a shared, noisy machine.
  *
  * usage: fwdbench [-m MODEL] [-i MEL.f32 | -i AUDIO] [-t THREADS] [-n REPS] [-s STEPS]
- *                 [-b BEAMS] [-T] [-C] [-D]
+ *                 [-b BEAMS] [-T] [-C] [-D] [-I] [-K] [-R]
  *   -i  the window: raw floats (n_mels × 3000), or any audio file, whose
  *       first 30 s become the window (default samples/jfk.wav)
  *   -t  threads (default: $AMN_THREADS, else the CPUs it may use)
  *   -T  INT8 matmuls through a cpu-backend engine tenant (else the tiler directly)
  *   -C  skip CTranslate2;  -D  also time wsp_encode_direct() (no job graph)
  *   -I  INT8 only (no fp32 runs)
+ *   -K  decoder steps with compact cross keys/values (int16 keys, half-float
+ *       values: the batched mode's, struct wsp_exec.compact_kv)
  *   -p "IDS" -e EOT  decoding prompt and end token (default tiny.en's
  *       "50257 50362" and 50256; multilingual models need their own)
  *   -R  then the roofline: this CPU's ceilings and each stage's bound under
@@ -259,7 +261,7 @@ int main(int argc, char **argv)
 	const char *model = "models/tiny.en", *melpath = "samples/jfk.wav";
 	char tmpmel[] = "/tmp/fwdbench_mel_XXXXXX";
 	int threads = amn_threads_default(), reps = 5, steps = 30, beams = 1, tenant = 0;
-	int skip_ct2 = 0, direct = 0;
+	int skip_ct2 = 0, direct = 0, compact_kv = 0;
 	int int8_only = 0, roofline = 0, opt;
 	struct wsp_model *m;
 	const struct wsp_hparams *hp;
@@ -277,7 +279,7 @@ int main(int argc, char **argv)
 	FILE *f;
 	double dec_ms[2], dec_best[2];
 
-	while ((opt = getopt(argc, argv, "m:i:t:n:s:b:TCDIRp:e:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:i:t:n:s:b:TCDIKRp:e:")) != -1) {
 		switch (opt) {
 		case 'm': model = optarg; break;
 		case 'i': melpath = optarg; break;
@@ -289,12 +291,13 @@ int main(int argc, char **argv)
 		case 'C': skip_ct2 = 1; break;
 		case 'D': direct = 1; break;
 		case 'I': int8_only = 1; break;
+		case 'K': compact_kv = 1; break;
 		case 'R': roofline = 1; break;
 		case 'p': prompt_str = optarg; break;
 		case 'e': eot = atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: %s [-m MODEL] [-i MEL.f32] [-t THREADS] [-n REPS] "
-				"[-s STEPS] [-b BEAMS] [-T] [-C] [-D] [-I] [-R]\n", argv[0]);
+				"[-s STEPS] [-b BEAMS] [-T] [-C] [-D] [-I] [-K] [-R]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -406,7 +409,8 @@ int main(int argc, char **argv)
 	dec_ms[1] = dec_best[1] = 0.0;
 	for (int p = 0; p < 2 - int8_only; p++) {
 		struct wsp_exec x = { .precision = p ? WSP_FP32 : WSP_INT8,
-				      .tenant = p ? NULL : tn, .threads = threads };
+				      .tenant = p ? NULL : tn, .threads = threads,
+				      .compact_kv = compact_kv };
 
 		if (wsp_encode(m, &x, mel, out))
 			return 1;

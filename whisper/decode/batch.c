@@ -79,6 +79,7 @@ struct run {
 	struct wsp_source *src;
 	struct wsp_result *res;
 	const struct wsp_batch_plan *plan;   /* NULL: fixed 30 s windows */
+	struct wsp_exec x_dec;               /* the context's, with compact cross keys/values */
 	struct wsp_fallback f;
 	int32_t init[PROMPT_MAX];            /* the initial prompt's tokens */
 	int n_init;
@@ -735,7 +736,7 @@ static int worker_init(struct run *r, struct worker *k, char *err, size_t errlen
 	k->audio = malloc((W_SAMPLES + HOP) * sizeof(float));
 	k->enc = malloc((size_t)hp->n_audio_ctx * hp->n_audio_state * sizeof(float));
 	k->win.m = c->model;
-	k->win.x = &c->exec;
+	k->win.x = &r->x_dec;
 	k->win.enc = k->enc;
 	/*
 	 * No previous text: a window's decoder holds its prompt (sot_prev,
@@ -815,6 +816,13 @@ int wsp_batch_run(const struct wsp_context *c, struct wsp_source *src,
 	r.o = o;
 	r.src = src;
 	r.res = res;
+	/*
+	 * N windows' cross-attention keys and values are held at once (8 ×
+	 * 18 MB on tiny.en, × 37 MB on base in fp32): compact, they take half
+	 * (forward.h, struct wsp_exec). The sequential mode keeps them fp32.
+	 */
+	r.x_dec = c->exec;
+	r.x_dec.compact_kv = 1;
 	wsp_seek_fallback(o, hp, &r.f);
 	if (regions) {
 		ret = wsp_batch_plan_make(regions, n_regions, W_SAMPLES, &plan);

@@ -25,6 +25,14 @@ struct wsp_exec {
 	struct npu_tenant *tenant;  /* INT8 matmuls go through it; NULL: direct tiler calls */
 	int threads;                /* CPU threads for non-matmul ops; 0: default */
 	struct wsp_dec_gang *gang;  /* decoder steps of concurrent callers run stacked; NULL: alone */
+	/*
+	 * 1: decoders made with this exec keep their cross-attention keys as
+	 * int16 and values as half floats (half the memory and the bytes a
+	 * step reads; INT8 path with AVX-512 only, see
+	 * wsp_attn_use_compact_kv()). The batched long-form mode sets it, as
+	 * it holds N windows' keys and values at once; 0 keeps them fp32.
+	 */
+	int compact_kv;
 };
 
 /**

@@ -52,7 +52,7 @@ int wsp_attn_use_compact_kv(const struct wsp_exec *x, int hd)
 {
 	static const char *const modes[] = { "auto", "fp32", NULL };
 
-	return x->precision == WSP_INT8 && hd == 64 && nn_have_avx512() &&
+	return x->compact_kv && x->precision == WSP_INT8 && hd == 64 && nn_have_avx512() &&
 	       amn_env_choice("AMN_ATTN", modes, 0) == 0;
 }
 

@@ -241,9 +241,10 @@ int nn_have_bf16(void);
 int wsp_attn_use_bf16(const struct wsp_exec *x, int hd);
 
 /**
- * wsp_attn_use_compact_kv - whether attention of head size @hd may keep its
- * keys and values compact (struct nn_attn.kt_i16): on the INT8 path, with
- * AVX-512, hd = 64, unless AMN_ATTN=fp32. The fp32 path keeps fp32.
+ * wsp_attn_use_compact_kv - whether attention of head size @hd keeps its
+ * keys and values compact (struct nn_attn.kt_i16): when @x asks for it
+ * (wsp_exec.compact_kv), on the INT8 path, with AVX-512, hd = 64, unless
+ * AMN_ATTN=fp32. The fp32 path keeps fp32.
  */
 int wsp_attn_use_compact_kv(const struct wsp_exec *x, int hd);
 
