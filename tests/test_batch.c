@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "whisper/audio/audio.h"
 #include "whisper/decode/batch.h"
@@ -153,17 +154,18 @@ static const char *audio_dir(void)
 }
 
 /* build/longform2/longform.wav and its transcript (tools/longform.py --repeat 2) */
-static void longform(char *wav, size_t n, char *truth, size_t tn)
+/* ../shared/audio @repeat times over (tools/longform.py) in build/longformREPEAT */
+static void longform_n(int repeat, char *wav, size_t n, char *truth, size_t tn)
 {
-	char cmd[1024], path[512], line[8192];
+	char cmd[1024], path[512], line[16384];
 	FILE *f;
 
-	snprintf(wav, n, "build/longform2/longform.wav");
-	snprintf(path, sizeof(path), "build/longform2/manifest.tsv");
+	snprintf(wav, n, "build/longform%d/longform.wav", repeat);
+	snprintf(path, sizeof(path), "build/longform%d/manifest.tsv", repeat);
 	f = fopen(path, "r");
 	if (!f) {
-		snprintf(cmd, sizeof(cmd), "python3 tools/longform.py --audio '%s' --repeat 2 "
-			 "build/longform2 >/dev/null", audio_dir());
+		snprintf(cmd, sizeof(cmd), "python3 tools/longform.py --audio '%s' --repeat %d "
+			 "build/longform%d >/dev/null", audio_dir(), repeat, repeat);
 		cr_assert_eq(system(cmd), 0, "%s failed", cmd);
 		f = fopen(path, "r");
 	}
@@ -178,6 +180,11 @@ static void longform(char *wav, size_t n, char *truth, size_t tn)
 		cr_assert_not_null(p);
 		snprintf(truth, tn, "%s", p + 1);
 	}
+}
+
+static void longform(char *wav, size_t n, char *truth, size_t tn)
+{
+	longform_n(2, wav, n, truth, tn);
 }
 
 /* lowercase words of letters, digits and apostrophes */
@@ -326,7 +333,7 @@ static void joined(const struct wsp_result *r, char *buf, size_t n)
  * that loses its way (the sequential cascade: models/base conditioned on
  * a bad window skips the next ones) says one once.
  */
-static void expect_each_sentence_twice(const char *text)
+static void expect_each_sentence_times(const char *text, int times)
 {
 	static const char *said[] = {
 		"isestablishedforthefrequentformalreview", "myfellowamericans",
@@ -338,8 +345,13 @@ static void expect_each_sentence_twice(const char *text)
 
 	test_text_letters(text, letters, sizeof(letters));
 	for (size_t i = 0; i < sizeof(said) / sizeof(said[0]); i++)
-		cr_expect_eq(count_of(letters, said[i]), 2, "'%s' %d times: %s", said[i],
-			     count_of(letters, said[i]), text);
+		cr_expect_eq(count_of(letters, said[i]), times, "'%s' %d times, not %d: %s",
+			     said[i], count_of(letters, said[i]), times, text);
+}
+
+static void expect_each_sentence_twice(const char *text)
+{
+	expect_each_sentence_times(text, 2);
 }
 
 Test(batch, longform_batch_2_and_4_agree_in_order_and_as_accurate)
@@ -520,6 +532,53 @@ Test(batch, base_does_not_cascade)
 	wsp_result_free(&r);
 	wsp_context_free(c);
 	wsp_model_free(m);
+}
+
+/*
+ * The 208 s benchmark recording (six times over), base, batch 8, with the
+ * VAD: every sentence six times. A window's second decoding (from its last
+ * timestamp, 2.9 s of audio left) closed "At that high level, the air is
+ * pure." with a timestamp 20 s into the padding; the sentence was dropped
+ * as the next window's until a segment's end was kept within the audio.
+ */
+Test(batch, base_vad_windows_keep_every_sentence)
+{
+	const char *dir = test_env_or("AMN_BASE_MODEL", "models/base");
+	const char *vad = test_env_or("AMANUENSIS_VAD", "models/silero_vad_v6.amnv");
+	static char truth[16384], text[32768];
+	struct wsp_transcribe_opts o;
+	struct wsp_model *m;
+	struct wsp_context *c;
+	struct wsp_vad *v;
+	struct wsp_result r;
+	char cfg[1024], wav[512], err[512] = "";
+	FILE *f;
+
+	snprintf(cfg, sizeof(cfg), "%s/config.json", dir);
+	f = fopen(cfg, "r");
+	if (!f)
+		cr_skip_test("no model at %s (set AMN_BASE_MODEL)", dir);
+	fclose(f);
+	if (access(vad, R_OK))
+		cr_skip_test("no VAD weights at %s (scripts/silero_to_amn.py)", vad);
+	if (test_small_scale())
+		cr_skip_test("long test: skipped with AMN_TEST_SCALE=small");
+	longform_n(6, wav, sizeof(wav), truth, sizeof(truth));
+	cr_assert_eq(wsp_vad_load(vad, &v, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(wsp_model_load(&m, dir, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(wsp_context_new(m, NULL, WSP_INT8, 2, &c, err, sizeof(err)), 0, "%s", err);
+	wsp_transcribe_opts_default(&o);
+	o.language = "en";
+	o.batch = 8;
+	o.vad = v;
+	cr_assert_eq(wsp_transcribe_file(c, wav, &o, &r, err, sizeof(err)), 0, "%s", err);
+	joined(&r, text, sizeof(text));
+	cr_log_info("base batched with VAD, six-fold recording: WER %.3f\n", wer(truth, text));
+	expect_each_sentence_times(text, 6);
+	wsp_result_free(&r);
+	wsp_context_free(c);
+	wsp_model_free(m);
+	wsp_vad_free(v);
 }
 
 Test(batch, word_timestamps_map_back_in_order)

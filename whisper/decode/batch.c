@@ -442,10 +442,19 @@ static int window_segments(struct run *r, struct worker *k, const struct wsp_dec
 			ret = -ENOMEM;
 			break;
 		}
-		/* mostly past the cut: the next window's (it decodes from the cut) */
-		if (g[i].start == g[i].end || wsp_seek_blank(text, len) ||
-		    (g[i].start + g[i].end) / 2 >= own_s)
+		/*
+		 * Past the cut there is only padding: the window's audio ends
+		 * there (read_window()). A segment that starts past it is made
+		 * up; one that starts before it is this window's, and its end
+		 * is kept within the audio: the model's closing timestamp can
+		 * run into the padding (base, the 208 s file: 25.92 -> 46.32 s
+		 * for "At that high level, the air is pure." after 2.9 s of
+		 * audio), which used to drop the sentence as the next window's.
+		 */
+		if (g[i].start == g[i].end || wsp_seek_blank(text, len) || g[i].start >= own_s)
 			continue;
+		if (g[i].end > own_s)
+			g[i].end = own_s;
 		memset(&seg, 0, sizeof(seg));
 		if (g[i].n_words) {
 			/* as restore_speech_timestamps: a word's piece is its middle's */
@@ -816,13 +825,6 @@ int wsp_batch_run(const struct wsp_context *c, struct wsp_source *src,
 	r.o = o;
 	r.src = src;
 	r.res = res;
-	/*
-	 * N windows' cross-attention keys and values are held at once (8 ×
-	 * 18 MB on tiny.en, × 37 MB on base in fp32): compact, they take half
-	 * (forward.h, struct wsp_exec). The sequential mode keeps them fp32.
-	 */
-	r.x_dec = c->exec;
-	r.x_dec.compact_kv = 1;
 	wsp_seek_fallback(o, hp, &r.f);
 	if (regions) {
 		ret = wsp_batch_plan_make(regions, n_regions, W_SAMPLES, &plan);
@@ -839,6 +841,15 @@ int wsp_batch_run(const struct wsp_context *c, struct wsp_source *src,
 		if (est < n_work)
 			n_work = est < 1 ? 1 : (int)est;
 	}
+	/*
+	 * Several windows in flight hold their cross-attention keys and values
+	 * at once (8 × 18 MB on tiny.en, × 37 MB on base in fp32): compact,
+	 * they take half (forward.h, struct wsp_exec). One window in flight
+	 * holds what the sequential mode holds, and keeps its fp32 numbers, so
+	 * a one-window recording decodes as the sequential mode does.
+	 */
+	r.x_dec = c->exec;
+	r.x_dec.compact_kv = n_work > 1;
 	ret = set_language(&r, err, errlen);
 	if (!ret && o->initial_prompt) {
 		ret = wsp_seek_prompt_tokens(c, o->initial_prompt, r.init, PROMPT_MAX, &r.n_init);
