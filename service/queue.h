@@ -25,6 +25,13 @@ extern "C" {
 
 /* The wire format's version: the "v" field of every entry. */
 #define AMQ_VERSION 1
+/*
+ * The newest job version: 2 adds the fields batch and vad_filter. A job
+ * is written as version 1 unless it uses one of them, so workers that read
+ * only version 1 keep taking every job that does not, and refuse the
+ * others by their version, not as bad jobs.
+ */
+#define AMQ_JOB_VERSION_MAX 2
 
 /* Names (Documentation/scale-out.md, "Keys"). */
 #define AMQ_DEFAULT_STREAM "amn:jobs"
@@ -106,6 +113,8 @@ struct amq_job {
 	int best_of;                 /* 0: the library's default */
 	int without_timestamps;      /* 0 or 1 */
 	int condition_on_previous_text;  /* -1: the library's default, else 0 or 1 */
+	int batch;                   /* the batched long-form mode, 2..64 windows at once; 0, 1: sequential */
+	int vad_filter;              /* 1: only the speech regions, found by the worker's VAD */
 	const void *audio;           /* the audio file's bytes (any format the library reads) */
 	size_t audio_len;
 };
@@ -129,7 +138,8 @@ int amq_job_check(const struct amq_job *j, size_t max_audio, char *err, size_t e
 /**
  * amq_job_apply - set the decoding options @j carries on @t (already
  * filled by wsp_transcribe_opts_default()). @t points into @j for the
- * language, prompt and temperatures: @j must outlive @t's use.
+ * language, prompt and temperatures: @j must outlive @t's use. vad_filter
+ * is the caller's to honour: it needs a loaded VAD for @t->vad.
  */
 void amq_job_apply(const struct amq_job *j, struct wsp_transcribe_opts *t);
 

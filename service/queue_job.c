@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * service/queue_job.c - a job entry of the jobs stream, version 1
+ * service/queue_job.c - a job entry of the jobs stream, versions 1 and 2
  * (Documentation/scale-out.md, "A job"): struct amq_job as field/value
  * pairs, the same pairs checked and read back, and the decoding options
  * a job carries applied to wsp_transcribe_opts. The front door's check
@@ -40,10 +40,16 @@ int amq_result_key(char *buf, size_t cap, const char *id)
 	return snprintf(buf, cap, "%s%s", AMQ_RESULT_PREFIX, id);
 }
 
+/* The oldest version that holds everything @j says (queue.h, AMQ_JOB_VERSION_MAX). */
+static int job_version(const struct amq_job *j)
+{
+	return j->batch > 1 || j->vad_filter ? 2 : AMQ_VERSION;
+}
+
 void amq_job_encode(const struct amq_job *j, struct amq_args *a)
 {
 	amq_args_add(a, "v");
-	amq_args_printf(a, "%d", AMQ_VERSION);
+	amq_args_printf(a, "%d", job_version(j));
 	amq_args_add(a, "id");
 	amq_args_add(a, j->id);
 	if (j->tenant) {
@@ -104,19 +110,27 @@ void amq_job_encode(const struct amq_job *j, struct amq_args *a)
 		amq_args_add(a, "condition_on_previous_text");
 		amq_args_printf(a, "%d", j->condition_on_previous_text);
 	}
+	if (j->batch > 1) {
+		amq_args_add(a, "batch");
+		amq_args_printf(a, "%d", j->batch);
+	}
+	if (j->vad_filter) {
+		amq_args_add(a, "vad_filter");
+		amq_args_printf(a, "%d", j->vad_filter);
+	}
 	amq_args_add(a, "audio");
 	amq_args_bytes(a, j->audio, j->audio_len);
 }
 
-/* The fields of version 1, and what each holds. */
+/* The fields of versions 1 and 2 (F_BATCH and F_VAD: 2 only), and what each holds. */
 enum field_kind { F_V, F_ID, F_AUDIO, F_TENANT, F_DEADLINE, F_ENQUEUED, F_TTL, F_FILENAME,
 		  F_LANGUAGE, F_TASK, F_PROMPT, F_TEMPERATURES, F_BEAM, F_BEST_OF,
-		  F_NO_TIMESTAMPS, F_CONDITION, F_COUNT };
+		  F_NO_TIMESTAMPS, F_CONDITION, F_BATCH, F_VAD, F_COUNT };
 
 static const char *const field_names[F_COUNT] = {
 	"v", "id", "audio", "tenant", "deadline_ms", "enqueued_ms", "ttl_s", "filename",
 	"language", "task", "prompt", "temperatures", "beam_size", "best_of",
-	"without_timestamps", "condition_on_previous_text",
+	"without_timestamps", "condition_on_previous_text", "batch", "vad_filter",
 };
 
 static int field_kind(const struct amq_field *f)
@@ -286,9 +300,16 @@ static int read_field(struct amq_job *j, int k, const struct amq_field *f, size_
 		return 0;
 	case F_NO_TIMESTAMPS:
 	case F_CONDITION:
+	case F_VAD:
 		if (value_int(f, 0, 1, &v))
 			return set_bad(err, errlen, name, "is not 0 or 1");
-		*(k == F_NO_TIMESTAMPS ? &j->without_timestamps : &j->condition_on_previous_text) = (int)v;
+		*(k == F_NO_TIMESTAMPS ? &j->without_timestamps :
+		  k == F_CONDITION ? &j->condition_on_previous_text : &j->vad_filter) = (int)v;
+		return 0;
+	case F_BATCH:
+		if (value_int(f, 1, 64, &v))
+			return set_bad(err, errlen, name, "is not a number in [1, 64]");
+		j->batch = (int)v;
 		return 0;
 	default:  /* F_V: checked first */
 		return 0;
@@ -296,18 +317,21 @@ static int read_field(struct amq_job *j, int k, const struct amq_field *f, size_
 }
 
 /* The version field, before anything else: a newer job is refused as such. */
-static int check_version(const struct amq_field *f, int n, char *err, size_t errlen)
+static int check_version(const struct amq_field *f, int n, int *version, char *err,
+			 size_t errlen)
 {
 	char buf[16];
 
 	for (int i = 0; i < n; i++) {
 		if (field_kind(&f[i]) != F_V)
 			continue;
-		if (value_text(&f[i], buf, sizeof(buf)) || strcmp(buf, "1")) {
-			snprintf(err, errlen, "version '%.*s' is not supported (this worker reads version %d)",
-				 (int)(f[i].value_len < 16 ? f[i].value_len : 16), f[i].value, AMQ_VERSION);
+		if (value_text(&f[i], buf, sizeof(buf)) || (strcmp(buf, "1") && strcmp(buf, "2"))) {
+			snprintf(err, errlen, "version '%.*s' is not supported (this worker reads "
+				 "versions %d to %d)", (int)(f[i].value_len < 16 ? f[i].value_len : 16),
+				 f[i].value, AMQ_VERSION, AMQ_JOB_VERSION_MAX);
 			return -EPROTONOSUPPORT;
 		}
+		*version = buf[0] - '0';
 		return 0;
 	}
 	snprintf(err, errlen, "no version field 'v'");
@@ -318,7 +342,7 @@ int amq_job_decode(struct amq_job *j, const struct amq_field *f, int n, size_t m
 		   char *err, size_t errlen)
 {
 	unsigned seen = 0;
-	int rc;
+	int rc, version = AMQ_VERSION;
 
 	amq_job_init(j);
 	if (!max_audio)
@@ -331,13 +355,13 @@ int amq_job_decode(struct amq_job *j, const struct amq_field *f, int n, size_t m
 		snprintf(err, errlen, "%d fields, more than %d", n, AMQ_MAX_FIELDS);
 		return -EINVAL;
 	}
-	rc = check_version(f, n, err, errlen);
+	rc = check_version(f, n, &version, err, errlen);
 	if (rc)
 		return rc;
 	for (int i = 0; i < n; i++) {
 		int k = field_kind(&f[i]);
 
-		if (k < 0) {
+		if (k < 0 || (version < 2 && (k == F_BATCH || k == F_VAD))) {
 			snprintf(err, errlen, "unknown field '%.*s'",
 				 (int)(f[i].name_len < 64 ? f[i].name_len : 64), f[i].name);
 			return -EINVAL;
@@ -370,7 +394,7 @@ int amq_job_check(const struct amq_job *j, size_t max_audio, char *err, size_t e
 	amq_args_init(&a);
 	amq_job_encode(j, &a);
 	if (a.overflow || a.n % 2 || a.n / 2 > AMQ_MAX_FIELDS) {
-		snprintf(err, errlen, "the job does not fit a version %d entry", AMQ_VERSION);
+		snprintf(err, errlen, "the job does not fit a version %d entry", job_version(j));
 		return -EINVAL;
 	}
 	n = a.n / 2;
@@ -404,4 +428,6 @@ void amq_job_apply(const struct amq_job *j, struct wsp_transcribe_opts *t)
 	t->without_timestamps = j->without_timestamps;
 	if (j->condition_on_previous_text >= 0)
 		t->condition_on_previous_text = j->condition_on_previous_text;
+	if (j->batch > 1)
+		t->batch = j->batch;
 }

@@ -62,7 +62,13 @@ struct amq_sink {
 	const struct amq_delivery *d;
 	const struct amq_job *job;
 	int ttl_s;
-	int failed;                  /* a write failed: the job is left pending */
+	/*
+	 * A write failed: the job is left pending. Atomic: a batched job's
+	 * windows begin (amq_sink_window()) on several threads while
+	 * segments are written from another; relaxed is enough, it only
+	 * stops the work sooner and orders nothing else.
+	 */
+	atomic_int failed;
 	int finished;                /* amq_sink_done() wrote and acknowledged */
 	int n_segments;
 };
@@ -77,7 +83,7 @@ static double mono_ms(void)
 
 int amq_sink_window(struct amq_sink *s)
 {
-	if (atomic_load(&s->w->hard) || s->failed)
+	if (atomic_load(&s->w->hard) || atomic_load_explicit(&s->failed, memory_order_relaxed))
 		return -ECANCELED;
 	if (s->job->deadline_ms && amq_now_ms() >= s->job->deadline_ms)
 		return -ETIMEDOUT;
@@ -89,10 +95,10 @@ void amq_sink_segment(struct amq_sink *s, const struct wsp_segment *seg, int ind
 	struct amq_event ev = { .type = AMQ_EVENT_SEGMENT, .attempt = s->d->attempt,
 				.index = index, .seek = seek, .seg = *seg };
 
-	if (s->failed)
+	if (atomic_load_explicit(&s->failed, memory_order_relaxed))
 		return;
 	if (s->t->ops->emit(s->t, s->job->id, s->ttl_s, &ev))
-		s->failed = 1;
+		atomic_store_explicit(&s->failed, 1, memory_order_relaxed);
 	else
 		s->n_segments++;
 }
@@ -104,7 +110,7 @@ int amq_sink_done(struct amq_sink *s, const struct wsp_result *res)
 				.n_segments = res->n_segments };
 	int rc;
 
-	if (s->failed)
+	if (atomic_load_explicit(&s->failed, memory_order_relaxed))
 		return -ECANCELED;
 	snprintf(ev.language, sizeof(ev.language), "%s", res->language);
 	ev.text = amq_joined_text(res);
@@ -113,7 +119,7 @@ int amq_sink_done(struct amq_sink *s, const struct wsp_result *res)
 	rc = s->t->ops->finish(s->t, s->d, s->job->id, s->ttl_s, &ev);
 	free(ev.text);
 	if (rc)
-		s->failed = 1;
+		atomic_store_explicit(&s->failed, 1, memory_order_relaxed);
 	else
 		s->finished = 1;
 	return rc;
@@ -206,9 +212,9 @@ static void run_job(struct amq_worker *w, struct amq_transport *t, const struct 
 		atomic_fetch_add(&w->done, 1);
 		return;
 	}
-	if (!rc || sink.failed || rc == -ECANCELED) {
+	if (!rc || atomic_load(&sink.failed) || rc == -ECANCELED) {
 		amq_log(w->log_name, "job %s: stopped (%s); left pending for another worker", j->id,
-			sink.failed ? "its result could not be written" : "the worker is stopping");
+			atomic_load(&sink.failed) ? "its result could not be written" : "the worker is stopping");
 		atomic_fetch_add(&w->left, 1);
 		return;
 	}

@@ -176,6 +176,50 @@ Test(queue_job, defaults_and_options)
 	cr_expect_eq(t.without_timestamps, 1);
 	cr_expect_eq(t.condition_on_previous_text, 0);
 	cr_expect_str_eq(t.initial_prompt, j.prompt);
+	cr_expect_eq(t.batch, def.batch, "no batch: the library's default");
+}
+
+/*
+ * batch and vad_filter (version 2): a job that uses neither is written as
+ * version 1, which older workers read; one that does is version 2, and
+ * both fields come back and apply.
+ */
+Test(queue_job, version_2_only_for_its_fields)
+{
+	struct amq_field f[AMQ_MAX_FIELDS];
+	struct amq_args a;
+	struct amq_job j, back;
+	struct wsp_transcribe_opts t;
+	char err[256] = "";
+	static const char audio[] = "RIFF";
+	int n;
+
+	amq_job_init(&j);
+	snprintf(j.id, sizeof(j.id), "v2");
+	j.audio = audio;
+	j.audio_len = 4;
+	j.batch = 1;   /* sequential: nothing version 2 says */
+	amq_args_init(&a);
+	amq_job_encode(&j, &a);
+	n = fields_of(&a, 0, f, AMQ_MAX_FIELDS);
+	cr_assert_eq(n, 3);
+	cr_expect(f[0].value_len == 1 && f[0].value[0] == '1', "version 1 without its fields");
+
+	j.batch = 8;
+	j.vad_filter = 1;
+	amq_args_init(&a);
+	amq_job_encode(&j, &a);
+	n = fields_of(&a, 0, f, AMQ_MAX_FIELDS);
+	cr_assert_eq(n, 5);
+	cr_expect(f[0].value_len == 1 && f[0].value[0] == '2', "version 2 with them");
+	cr_assert_eq(amq_job_decode(&back, f, n, 0, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(back.batch, 8);
+	cr_expect_eq(back.vad_filter, 1);
+	cr_expect_eq(amq_job_check(&j, 0, err, sizeof(err)), 0, "%s", err);
+	wsp_transcribe_opts_default(&t);
+	amq_job_apply(&back, &t);
+	cr_expect_eq(t.batch, 8);
+	cr_expect_null(t.vad, "the VAD is the worker's to give");
 }
 
 /* Decode the fields name=value given as "name", "value", ... (NULL ends). */
@@ -213,7 +257,16 @@ Test(queue_job, refusals)
 	char err[256];
 
 	EXPECT_REFUSED(-EINVAL, "no version", "id", "a", "audio", "x");
-	EXPECT_REFUSED(-EPROTONOSUPPORT, "version '2'", "v", "2", "id", "a", "audio", "x");
+	EXPECT_REFUSED(-EPROTONOSUPPORT, "version '3'", "v", "3", "id", "a", "audio", "x");
+	/* version 2's fields: not in a version 1 job, checked in a version 2 one */
+	EXPECT_REFUSED(-EINVAL, "unknown field 'batch'", "v", "1", "id", "a", "audio", "x",
+		       "batch", "2");
+	EXPECT_REFUSED(-EINVAL, "unknown field 'vad_filter'", "v", "1", "id", "a", "audio", "x",
+		       "vad_filter", "1");
+	EXPECT_REFUSED(-EINVAL, "'batch'", "v", "2", "id", "a", "audio", "x", "batch", "65");
+	EXPECT_REFUSED(-EINVAL, "'batch'", "v", "2", "id", "a", "audio", "x", "batch", "0");
+	EXPECT_REFUSED(-EINVAL, "'vad_filter'", "v", "2", "id", "a", "audio", "x",
+		       "vad_filter", "2");
 	cr_expect_str_eq(j.id, "a", "the id survives a refusal, to answer it");
 	EXPECT_REFUSED(-EINVAL, "no field 'id'", "v", "1", "audio", "x");
 	EXPECT_REFUSED(-EINVAL, "no field 'audio'", "v", "1", "id", "a");

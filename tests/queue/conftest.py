@@ -119,12 +119,12 @@ class RedisServer:
 class Worker:
     """One build/amanuensis-worker; ready once it says "amanuensis-worker: ready"."""
 
-    def __init__(self, url, args=()):
+    def __init__(self, url, args=(), env=None):
         self.logfile = tempfile.NamedTemporaryFile(prefix="amn-worker-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
             [WORKER, "--redis", url, "--model", MODEL, "--threads", "1"] + list(args),
             stdout=subprocess.DEVNULL, stderr=self.logfile, stdin=subprocess.DEVNULL,
-            env=env_cpu())
+            env=dict(env_cpu(), **(env or {})))
         self.pid = self.proc.pid
         wait_for(self._ready, 60, "the worker to say it is ready")
 
@@ -212,11 +212,12 @@ def redis_server(need_tools):
 
 @pytest.fixture
 def start_worker(redis_server):
-    """start_worker(args) -> Worker on the test's Redis; each exits 0 on SIGTERM at the end."""
+    """start_worker(args, env) -> Worker on the test's Redis (@env: more environment);
+    each exits 0 on SIGTERM at the end."""
     started = []
 
-    def start(args=()):
-        w = Worker(redis_server.url, args)
+    def start(args=(), env=None):
+        w = Worker(redis_server.url, args, env)
         started.append(w)
         return w
 

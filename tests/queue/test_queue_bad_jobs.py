@@ -33,7 +33,7 @@ def test_bad_jobs_go_to_the_dead_letter_and_the_group_flows(redis_server, start_
     want = cli_texts([JFK])[JFK]
     bad = [
         ("bad-corrupt", job("bad-corrupt", os.urandom(4000)), 400, "audio"),
-        ("bad-version", dict(job("bad-version", good), v="2"), 400, "version '2' is not supported"),
+        ("bad-version", dict(job("bad-version", good), v="3"), 400, "version '3' is not supported"),
         ("bad-big", job("bad-big", os.urandom(500000)), 413, "more than the limit of 400000"),
         ("bad-noaudio", job("bad-noaudio", None), 400, "no field 'audio'"),
         (None, job(None, good), 400, "no field 'id'"),

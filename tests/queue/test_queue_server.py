@@ -3,7 +3,8 @@
 Redis for a worker (build/amanuensis-worker) instead of decoding it, and
 answers as the local server does: json and srt equal the CLI's for the
 same file, a stream's deltas are the segments, bad audio is a 400 with the
-worker's reason, and a key's limits still hold at the front door."""
+worker's reason, vad_filter and batch reach the worker, and a key's limits
+still hold at the front door."""
 import json
 import os
 import re
@@ -104,6 +105,38 @@ def test_json_and_srt_equal_the_cli(redis_server, start_worker, front_door):
         assert r.status_code == 200, r.text
         assert r.text == cli_output(path, "srt"), path
     assert door.log().count("status=200") == 2 * len(files)
+
+
+def cli_output_args(path, fmt, args):
+    """What `amanuensis -q -f FMT ARGS` writes for @path."""
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run([CLI, "-q", "-m", MODEL, "-f", fmt, "-o", d] + list(args) + [path],
+                       check=True, env=env_cpu(), stdin=subprocess.DEVNULL)
+        with open(os.path.join(d, os.path.splitext(os.path.basename(path))[0] + "." + fmt)) as f:
+            return f.read()
+
+
+def test_vad_filter_and_batch_reach_the_worker(redis_server, start_worker, front_door, long_wav):
+    """A request's vad_filter and batch travel with its job: the srt equals the
+    CLI's with --vad --batch 2 (and not the sequential one's, or the test
+    would prove nothing); a worker without VAD weights refuses such a job
+    with its reason (400), and a plain request still works there."""
+    path, _ = long_wav
+    want = cli_output_args(path, "srt", ["--vad", "--batch", "2"])
+    assert want != cli_output(path, "srt"), "jfk x4: --vad --batch 2 gives the sequential srt"
+    w = start_worker()
+    door = front_door()
+    r = post(door, path, response_format="srt", vad_filter="true", batch="2")
+    assert r.status_code == 200, r.text
+    assert r.text == want
+    w.stop()
+    start_worker(env={"AMANUENSIS_VAD": "/nonexistent/silero_vad_v6.amnv"})
+    r = post(door, path, response_format="json", vad_filter="true")
+    assert r.status_code == 400, r.text
+    assert "VAD" in r.json()["error"]["message"], r.text
+    r = post(door, path, response_format="json", batch="2")
+    assert r.status_code == 200, r.text
+    assert r.json()["text"] == json.loads(cli_output_args(path, "json", ["--batch", "2"]))["text"]
 
 
 def test_stream_verbose_and_bad_audio(redis_server, start_worker, front_door, tmp_path):

@@ -380,9 +380,9 @@ static int answer(struct srv_call *k, struct MHD_Connection *c)
 		return answer_error(k, c, k->up.status, k->up.param, 0, k->up.message);
 	if (srv_request_check(&k->req, s->tenants->t[k->tenant].ctx, s->multilingual, &e))
 		return answer_error(k, c, e.status, e.param, 0, e.message);
-	if (k->req.vad_filter && !s->vad)
-		return answer_error(k, c, 400, "vad_filter", 0, s->remote ?
-				    "vad_filter is not available with a --queue server" :
+	/* with --queue the workers' VAD does it (a worker without one refuses the job) */
+	if (k->req.vad_filter && !s->vad && !s->remote)
+		return answer_error(k, c, 400, "vad_filter", 0,
 				    "vad_filter needs the VAD weights, and this server has none "
 				    "loaded (start it with --vad-model PATH; see Documentation/vad.md)");
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", k->up.fd);

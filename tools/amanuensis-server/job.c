@@ -296,6 +296,16 @@ static int run_remote(struct srv_job *j, char *err, size_t errlen)
 	for (i = 0; i < req->n_temperatures && i < AMQ_MAX_TEMPERATURES; i++)
 		q.temperatures[i] = req->temperatures[i];
 	q.n_temperatures = i;
+	{
+		/* the batch the local mode would use: the request's, else --batch */
+		struct wsp_transcribe_opts t;
+
+		wsp_transcribe_opts_default(&t);
+		t.batch = (int)j->srv->opts->batch;
+		srv_request_apply(req, &t);
+		q.batch = t.batch > 1 ? t.batch : 0;
+	}
+	q.vad_filter = req->vad_filter;
 	q.audio = audio;
 	q.audio_len = (size_t)st.st_size;
 	rc = srv_remote_transcribe(j->srv->remote, &q, &h, &j->res, &ans, err, errlen);

@@ -9,6 +9,7 @@
  * pending. Exit statuses are in worker.h and amanuensis-worker(1).
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 
 #include "tools/amanuensis-worker/worker.h"
 #include "whisper/runtime.h"
+#include "whisper/vad.h"
 
 static atomic_int soft_stop, hard_stop, signals;
 
@@ -72,6 +74,31 @@ static void run_until_stopped(struct amq_worker *w)
 	}
 }
 
+/*
+ * open_vad - the VAD for jobs with vad_filter, loaded once, as the server
+ * does: --vad-model must load (else a usage error); without it, the one
+ * wsp_vad_find() finds, and none is fine (such jobs are then refused).
+ */
+static int open_vad(const struct wrk_opts *o, struct wsp_vad **out)
+{
+	char path[PATH_MAX], err[1024];
+	int rc;
+
+	*out = NULL;
+	if (o->vad_model)
+		snprintf(path, sizeof(path), "%s", o->vad_model);
+	else if (wsp_vad_find(path, sizeof(path), err, sizeof(err)))
+		return 0;
+	rc = wsp_vad_load(path, out, err, sizeof(err));
+	if (rc && o->vad_model) {
+		fprintf(stderr, WRK_NAME ": --vad-model: %s\n", err);
+		return WRK_EXIT_USAGE;
+	}
+	if (rc)
+		amq_log(WRK_NAME, "no VAD (jobs with vad_filter go to the dead letters): %s", err);
+	return 0;
+}
+
 static int open_status(const struct wsp_runtime_error *e)
 {
 	if (e->stage == WSP_RUNTIME_FIND)
@@ -91,6 +118,7 @@ int main(int argc, char **argv)
 	struct amq_redis_opts qo;
 	struct amq_worker_opts wo;
 	struct wrk_engine engine;
+	struct wsp_vad *vad = NULL;
 	struct wrk_opts o;
 	struct amq_url url;
 	char err[512];
@@ -107,6 +135,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, WRK_NAME ": cannot catch signals: %s\n", strerror(errno));
 		return WRK_EXIT_FAIL;
 	}
+	rc = open_vad(&o, &vad);
+	if (rc)
+		return rc;
 
 	wsp_runtime_opts_default(&ro);
 	ro.model = o.model;
@@ -115,14 +146,17 @@ int main(int argc, char **argv)
 	rc = wsp_runtime_open(&rt, &ro, &re);
 	if (rc) {
 		fprintf(stderr, WRK_NAME ": %s\n", re.message);
+		wsp_vad_free(vad);
 		return open_status(&re);
 	}
 	if (atomic_load(&soft_stop)) {
 		wsp_runtime_close(rt);
+		wsp_vad_free(vad);
 		return WRK_EXIT_OK;  /* a signal while the model loaded */
 	}
 	engine.ctx = wsp_runtime_context(rt);
 	engine.multilingual = wsp_model_is_multilingual(wsp_runtime_model(rt));
+	engine.vad = vad;
 
 	qo = (struct amq_redis_opts){ .url = o.redis, .stream = o.stream, .group = o.group,
 				      .consumer = o.name, .visibility_ms = o.visibility_ms,
@@ -137,6 +171,7 @@ int main(int argc, char **argv)
 		rc = amq_worker_start(&w, &wo, err, sizeof(err));
 	if (rc) {
 		wsp_runtime_close(rt);
+		wsp_vad_free(vad);
 		if (rc == -ECANCELED)
 			return WRK_EXIT_OK;  /* a signal before we were ready */
 		fprintf(stderr, WRK_NAME ": %s\n", err);
@@ -153,5 +188,6 @@ int main(int argc, char **argv)
 		"%lu repeats, %lu retried, %lu left pending", st.done, st.failed, st.dead,
 		st.duplicate, st.retried, st.left);
 	wsp_runtime_close(rt);
+	wsp_vad_free(vad);
 	return WRK_EXIT_OK;
 }

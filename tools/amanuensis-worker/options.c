@@ -36,6 +36,9 @@ void wrk_usage(FILE *f)
 "  -b, --backend NAME        auto, cpu, emu or npu (default: $NPU_BACKEND, else auto)\n"
 "  -t, --threads N           CPU threads (default: $AMN_THREADS, else all CPUs)\n"
 "  -j, --jobs N              transcriptions at once, one job thread each (default 2)\n"
+"      --vad-model PATH      the VAD weights for jobs with vad_filter (default:\n"
+"                            $AMANUENSIS_VAD, else silero_vad_v6.amnv in the model\n"
+"                            folders; without any, such jobs go to STREAM:dead)\n"
 "\n"
 "  -V, --version             print the version and exit\n"
 "  -h, --help                this text\n"
@@ -49,7 +52,7 @@ void wrk_usage(FILE *f)
 
 enum {
 	OPT_REDIS = 256, OPT_STREAM, OPT_GROUP, OPT_NAME, OPT_VISIBILITY, OPT_ATTEMPTS,
-	OPT_MAX_AUDIO, OPT_DEAD_MAXLEN,
+	OPT_MAX_AUDIO, OPT_DEAD_MAXLEN, OPT_VAD_MODEL,
 };
 
 static const struct option long_opts[] = {
@@ -61,6 +64,7 @@ static const struct option long_opts[] = {
 	{ "max-attempts", required_argument, NULL, OPT_ATTEMPTS },
 	{ "max-audio-bytes", required_argument, NULL, OPT_MAX_AUDIO },
 	{ "dead-maxlen", required_argument, NULL, OPT_DEAD_MAXLEN },
+	{ "vad-model", required_argument, NULL, OPT_VAD_MODEL },
 	{ "model", required_argument, NULL, 'm' },
 	{ "backend", required_argument, NULL, 'b' },
 	{ "threads", required_argument, NULL, 't' },
@@ -155,6 +159,7 @@ int wrk_parse_options(int argc, char **argv, struct wrk_opts *o)
 	while (!rc && (c = getopt_long(argc, argv, ":m:b:t:j:Vh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_REDIS: o->redis = optarg; break;
+		case OPT_VAD_MODEL: o->vad_model = optarg; break;
 		case OPT_STREAM: rc = parse_name("--stream", optarg); o->stream = optarg; break;
 		case OPT_GROUP: rc = parse_name("--group", optarg); o->group = optarg; break;
 		case OPT_NAME: rc = parse_name("--name", optarg); name = optarg; break;

@@ -17,14 +17,22 @@
 
 struct hooks {
 	struct amq_sink *sink;
-	int seek;                    /* the current window's start, in 10 ms frames */
+	/*
+	 * The current window's start, in 10 ms frames (sequential jobs).
+	 * A batched job's windows begin on several threads at once and
+	 * overlap in time: there a segment's own start stands for its
+	 * window's, and this is not written.
+	 */
+	int seek;
+	int batched;
 };
 
 static int on_window_begin(void *arg, double start_s, double length_s)
 {
 	struct hooks *h = arg;
 
-	h->seek = (int)lround(start_s * 100);
+	if (!h->batched)
+		h->seek = (int)lround(start_s * 100);
 	return amq_sink_window(h->sink);
 }
 
@@ -32,7 +40,8 @@ static void on_segment(void *arg, const struct wsp_segment *seg, int index)
 {
 	struct hooks *h = arg;
 
-	amq_sink_segment(h->sink, seg, index, h->seek);
+	amq_sink_segment(h->sink, seg, index,
+			 h->batched ? (int)lround(seg->start * 100) : h->seek);
 }
 
 /* Failures of the audio itself (as the CLI's exit status 3): retrying cannot help. */
@@ -108,6 +117,16 @@ int wrk_handle_job(void *arg, const struct amq_job *job, struct amq_sink *sink, 
 		*permanent = 1;
 		return rc;
 	}
+	if (job->vad_filter) {
+		if (!e->vad) {
+			snprintf(err, errlen, "vad_filter: this worker has no VAD weights (start it "
+				 "with --vad-model PATH; see Documentation/vad.md)");
+			*permanent = 1;
+			return -EINVAL;
+		}
+		t.vad = e->vad;
+	}
+	h.batched = t.batch > 1;
 	t.window_begin = on_window_begin;
 	t.on_segment = on_segment;
 	t.hook_arg = &h;

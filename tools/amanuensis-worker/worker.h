@@ -40,6 +40,7 @@ struct wrk_opts {
 	int max_attempts;            /* --max-attempts */
 	size_t max_audio;            /* --max-audio-bytes */
 	long dead_maxlen;            /* --dead-maxlen; 0: untrimmed */
+	const char *vad_model;       /* --vad-model; NULL: wsp_vad_find(), none is fine */
 };
 
 /**
@@ -56,6 +57,7 @@ void wrk_usage(FILE *f);
 struct wrk_engine {
 	struct wsp_context *ctx;     /* the runtime's shared context */
 	int multilingual;            /* the model speaks more than English */
+	const struct wsp_vad *vad;   /* for jobs with vad_filter; NULL: none loaded */
 };
 
 /**
