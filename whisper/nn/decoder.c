@@ -153,11 +153,15 @@ static int cross_project(struct wsp_decoder *d, const struct wsp_exec *x, const 
 	size_t hd = dm / (size_t)hp->n_text_head, khead = hd * d->ldc, vhead = n_kv * hd;
 	float *kv = malloc((n_kv * 2 * dm + (d->cross_compact ? khead + vhead : 0)) *
 			   sizeof(float));
-	float *kt_tmp = kv + n_kv * 2 * dm, *v_tmp = kt_tmp + khead;
+	float *kt_tmp = NULL, *v_tmp = NULL;   /* compact: one head in fp32, after kv */
 	int ret = 0;
 
 	if (!kv)
 		return -ENOMEM;
+	if (d->cross_compact) {
+		kt_tmp = kv + n_kv * 2 * dm;
+		v_tmp = kt_tmp + khead;
+	}
 	for (int l = 0; l < hp->n_text_layer && !ret; l++) {
 		struct nn_attn a = {
 			.n_kv = hp->n_audio_ctx, .n_head = hp->n_text_head,
