@@ -107,6 +107,32 @@ Test(vad_weights, missing_file_is_enoent)
 	cr_expect(strstr(err, "/nonexistent/silero_vad_v6.amnv") != NULL, "%s", err);
 }
 
+/*
+ * wsp_vad_open(): a path given must load; without one, the weights
+ * wsp_vad_find() names ($AMANUENSIS_VAD here) load, and a name that is
+ * not there is a load error, not "none found".
+ */
+Test(vad_weights, open_takes_the_path_else_the_one_found)
+{
+	struct wsp_vad *v = (struct wsp_vad *)&v;
+	char err[1024] = "";
+
+	if (access(vad_path(), R_OK))
+		cr_skip_test("no VAD weights at %s (scripts/silero_to_amn.py)", vad_path());
+	cr_expect_eq(wsp_vad_open("/nonexistent/silero_vad_v6.amnv", &v, err, sizeof(err)),
+		     -ENOENT);
+	cr_expect_null(v, "*out is NULL after a failure");
+	setenv("AMANUENSIS_VAD", vad_path(), 1);
+	cr_assert_eq(wsp_vad_open(NULL, &v, err, sizeof(err)), 0, "%s", err);
+	cr_expect_not_null(v, "$AMANUENSIS_VAD's weights");
+	wsp_vad_free(v);
+	setenv("AMANUENSIS_VAD", "/nonexistent/silero_vad_v6.amnv", 1);
+	cr_expect_eq(wsp_vad_open(NULL, &v, err, sizeof(err)), -ENOENT);
+	cr_expect_null(v);
+	cr_expect(strstr(err, "/nonexistent/silero_vad_v6.amnv") != NULL, "%s", err);
+	unsetenv("AMANUENSIS_VAD");
+}
+
 Test(vad_weights, bad_magic_is_refused)
 {
 	size_t len;

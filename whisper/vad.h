@@ -66,6 +66,15 @@ int wsp_vad_load(const char *path, struct wsp_vad **out, char *err, size_t errle
  */
 int wsp_vad_find(char *path, size_t pathlen, char *err, size_t errlen);
 
+/**
+ * wsp_vad_open - the VAD a program uses: the weights at @path, or with
+ * @path NULL the ones wsp_vad_find() finds, if any.
+ * Return: 0 with *@out set; 0 with *@out NULL when @path is NULL and no
+ * weights were found (@err says where it looked); or wsp_vad_load()'s
+ * -errno with @err set.
+ */
+int wsp_vad_open(const char *path, struct wsp_vad **out, char *err, size_t errlen);
+
 /** wsp_vad_free - release; NULL is a no-op. */
 void wsp_vad_free(struct wsp_vad *v);
 

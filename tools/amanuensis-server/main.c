@@ -19,7 +19,6 @@
  * for them to answer 503; then close every connection and exit 0.
  */
 #include <errno.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,14 +117,9 @@ out:
  */
 static int open_vad(struct srv_server *s, const struct srv_opts *o)
 {
-	char path[PATH_MAX], err[1024];
-	int rc = 0;
+	char err[1024];
+	int rc = wsp_vad_open(o->vad_model, &s->vad, err, sizeof(err));
 
-	if (o->vad_model)
-		snprintf(path, sizeof(path), "%s", o->vad_model);
-	else if (wsp_vad_find(path, sizeof(path), err, sizeof(err)))
-		return 0;
-	rc = wsp_vad_load(path, &s->vad, err, sizeof(err));
 	if (rc && o->vad_model) {
 		fprintf(stderr, "amanuensis-server: --vad-model: %s\n", err);
 		return SRV_EXIT_USAGE;

@@ -9,7 +9,6 @@
  * pending. Exit statuses are in worker.h and amanuensis-worker(1).
  */
 #include <errno.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -81,15 +80,9 @@ static void run_until_stopped(struct amq_worker *w)
  */
 static int open_vad(const struct wrk_opts *o, struct wsp_vad **out)
 {
-	char path[PATH_MAX], err[1024];
-	int rc;
+	char err[1024];
+	int rc = wsp_vad_open(o->vad_model, out, err, sizeof(err));
 
-	*out = NULL;
-	if (o->vad_model)
-		snprintf(path, sizeof(path), "%s", o->vad_model);
-	else if (wsp_vad_find(path, sizeof(path), err, sizeof(err)))
-		return 0;
-	rc = wsp_vad_load(path, out, err, sizeof(err));
 	if (rc && o->vad_model) {
 		fprintf(stderr, WRK_NAME ": --vad-model: %s\n", err);
 		return WRK_EXIT_USAGE;

@@ -96,15 +96,11 @@ static void note_weights(const struct wsp_model *m)
 /* --vad: load the weights --vad-model names, else the ones wsp_vad_find() finds. */
 static int open_vad(const struct cli_opts *o, struct wsp_vad **out)
 {
-	char path[PATH_MAX], err[1024];
-	int rc = 0;
+	char err[1024];
+	int rc = wsp_vad_open(o->vad_model, out, err, sizeof(err));
 
-	if (o->vad_model)
-		snprintf(path, sizeof(path), "%s", o->vad_model);
-	else
-		rc = wsp_vad_find(path, sizeof(path), err, sizeof(err));
-	if (!rc)
-		rc = wsp_vad_load(path, out, err, sizeof(err));
+	if (!rc && !*out)
+		rc = -ENOENT;   /* none found: --vad needs them */
 	if (rc)
 		fprintf(stderr, "amanuensis: --vad: %s\n", err);
 	return rc;

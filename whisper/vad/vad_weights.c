@@ -7,6 +7,7 @@
  * error with a sentence, never a crash.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -332,4 +333,19 @@ int wsp_vad_find(char *path, size_t pathlen, char *err, size_t errlen)
 	snprintf(err, errlen, "no VAD weights found: looked for %s in %s ($AMANUENSIS_VAD is unset); "
 		 "make it with scripts/silero_to_amn.py (scripts/setup.sh does)", VAD_FILE_NAME, dirs);
 	return -ENOENT;
+}
+
+int wsp_vad_open(const char *path, struct wsp_vad **out, char *err, size_t errlen)
+{
+	char found[PATH_MAX];
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (!path) {
+		if (wsp_vad_find(found, sizeof(found), err, errlen))
+			return 0;   /* none: *out stays NULL, @err says where it looked */
+		path = found;
+	}
+	return wsp_vad_load(path, out, err, errlen);
 }
