@@ -117,20 +117,22 @@ static int grow(struct wsp_decoder *d, int rows)
 static void keys_to_i16(const float *kt, int hd, int n_kv, size_t ldc, int16_t *k16,
 			float *scale)
 {
+	struct nn_attn strips = { .hd = hd, .kt_strips = 1 };
+
 	for (int c = 0; c < hd; c++) {
 		float mx = 0.0f, inv;
 
 		for (int j = 0; j < n_kv; j++) {
-			float v = fabsf(kt[(size_t)(j / 64) * 64 * hd + (size_t)c * 64 + j % 64]);
+			float v = fabsf(kt[nn_attn_kt_at(&strips, 0, c, j)]);
 
 			mx = v > mx ? v : mx;
 		}
 		scale[c] = mx / 32767.0f;
 		inv = mx > 0.0f ? 32767.0f / mx : 0.0f;
-		for (size_t j = 0; j < ldc; j++) {
-			size_t at = (j / 64) * 64 * (size_t)hd + (size_t)c * 64 + j % 64;
+		for (int j = 0; j < (int)ldc; j++) {
+			size_t at = nn_attn_kt_at(&strips, 0, c, j);
 
-			k16[at] = j < (size_t)n_kv ? (int16_t)lrintf(kt[at] * inv) : 0;
+			k16[at] = j < n_kv ? (int16_t)lrintf(kt[at] * inv) : 0;
 		}
 	}
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/amn_env.h"
+#include "whisper/model/weights.h"
 #include "whisper/nn/ops.h"
 
 int nn_have_avx512(void)
@@ -74,19 +75,6 @@ static uint16_t f32_to_f16_one(float f)
 	return (uint16_t)(sign | (ax - 0x38000000u) >> 13);
 }
 
-/* One IEEE half as a float (exact). */
-static float f16_to_f32_one(uint16_t h)
-{
-	uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = h >> 10 & 0x1fu, m = h & 0x3ffu, x;
-	float f;
-
-	if (e == 0)
-		return (sign ? -1.0f : 1.0f) * (float)m * (1.0f / 16777216.0f);
-	x = e == 31 ? sign | 0x7f800000u | m << 13 : sign | (e + 112) << 23 | m << 13;
-	memcpy(&f, &x, sizeof(f));
-	return f;
-}
-
 void nn_f32_to_f16(uint16_t *dst, const float *src, size_t n)
 {
 	if (nn_have_avx512()) {
@@ -103,8 +91,8 @@ void nn_f16_to_f32(float *dst, const uint16_t *src, size_t n)
 		nn_f16_to_f32_avx512(dst, src, n);
 		return;
 	}
-	for (size_t i = 0; i < n; i++)
-		dst[i] = f16_to_f32_one(src[i]);
+	/* the model loader's portable decoder (little-endian halves: this host's) */
+	wsp_f16_to_f32(dst, (const unsigned char *)src, n);
 }
 
 void nn_layer_norm(float *y, const float *x, const float *g, const float *b,

@@ -150,8 +150,8 @@ int nn_attention(const struct nn_attn *a, int threads)
 	if (a->n_q <= 0 || a->n_kv <= 0)
 		return 0;
 	/* compact keys and values: one AVX-512 form, on the strip layout */
-	if (a->kt_i16 && (!a->v_f16 || !a->k_scale || a->hd != 64 || !a->kt_strips || a->kv_split || a->bf16 ||
-			!nn_have_avx512()))
+	if (a->kt_i16 && (!a->v_f16 || !a->k_scale || a->hd != 64 || !a->kt_strips ||
+			  a->kv_split || a->bf16 || !nn_have_avx512()))
 		return -EINVAL;
 	c.nqb = (a->n_q + NN_ATTN_QBLOCK - 1) / NN_ATTN_QBLOCK;
 	if (threads > a->n_head * c.nqb)
