@@ -325,7 +325,9 @@ static int check_version(const struct amq_field *f, int n, int *version, char *e
 	for (int i = 0; i < n; i++) {
 		if (field_kind(&f[i]) != F_V)
 			continue;
-		if (value_text(&f[i], buf, sizeof(buf)) || (strcmp(buf, "1") && strcmp(buf, "2"))) {
+		/* one digit from AMQ_VERSION to AMQ_JOB_VERSION_MAX, nothing else ("01" is not 1) */
+		if (value_text(&f[i], buf, sizeof(buf)) || buf[0] < '0' + AMQ_VERSION ||
+		    buf[0] > '0' + AMQ_JOB_VERSION_MAX || buf[1]) {
 			snprintf(err, errlen, "version '%.*s' is not supported (this worker reads "
 				 "versions %d to %d)", (int)(f[i].value_len < 16 ? f[i].value_len : 16),
 				 f[i].value, AMQ_VERSION, AMQ_JOB_VERSION_MAX);

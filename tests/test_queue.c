@@ -258,6 +258,8 @@ Test(queue_job, refusals)
 
 	EXPECT_REFUSED(-EINVAL, "no version", "id", "a", "audio", "x");
 	EXPECT_REFUSED(-EPROTONOSUPPORT, "version '3'", "v", "3", "id", "a", "audio", "x");
+	EXPECT_REFUSED(-EPROTONOSUPPORT, "version '0'", "v", "0", "id", "a", "audio", "x");
+	EXPECT_REFUSED(-EPROTONOSUPPORT, "version '01'", "v", "01", "id", "a", "audio", "x");
 	/* version 2's fields: not in a version 1 job, checked in a version 2 one */
 	EXPECT_REFUSED(-EINVAL, "unknown field 'batch'", "v", "1", "id", "a", "audio", "x",
 		       "batch", "2");
