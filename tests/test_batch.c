@@ -500,15 +500,14 @@ Test(batch, hooks_pair_and_run_in_order)
 	cr_expect_null(r.segments);
 }
 
-Test(batch, base_does_not_cascade)
+/*
+ * models/base (or $AMN_BASE_MODEL) and an INT8 context on 2 threads for
+ * the long base tests; skips without the model or at AMN_TEST_SCALE=small.
+ */
+static void base_context(struct wsp_model **m, struct wsp_context **c)
 {
 	const char *dir = test_env_or("AMN_BASE_MODEL", "models/base");
-	static char truth[8192], text[16384];
-	struct wsp_transcribe_opts o;
-	struct wsp_model *m;
-	struct wsp_context *c;
-	struct wsp_result r;
-	char cfg[1024], wav[512], err[512] = "";
+	char cfg[1024], err[512] = "";
 	FILE *f;
 
 	snprintf(cfg, sizeof(cfg), "%s/config.json", dir);
@@ -518,9 +517,21 @@ Test(batch, base_does_not_cascade)
 	fclose(f);
 	if (test_small_scale())
 		cr_skip_test("long test: skipped with AMN_TEST_SCALE=small");
+	cr_assert_eq(wsp_model_load(m, dir, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(wsp_context_new(*m, NULL, WSP_INT8, 2, c, err, sizeof(err)), 0, "%s", err);
+}
+
+Test(batch, base_does_not_cascade)
+{
+	static char truth[8192], text[16384];
+	struct wsp_transcribe_opts o;
+	struct wsp_model *m;
+	struct wsp_context *c;
+	struct wsp_result r;
+	char wav[512], err[512] = "";
+
+	base_context(&m, &c);
 	longform(wav, sizeof(wav), truth, sizeof(truth));
-	cr_assert_eq(wsp_model_load(&m, dir, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(wsp_context_new(m, NULL, WSP_INT8, 2, &c, err, sizeof(err)), 0, "%s", err);
 	wsp_transcribe_opts_default(&o);
 	o.language = "en";
 	o.batch = 4;
@@ -543,7 +554,6 @@ Test(batch, base_does_not_cascade)
  */
 Test(batch, base_vad_windows_keep_every_sentence)
 {
-	const char *dir = test_env_or("AMN_BASE_MODEL", "models/base");
 	const char *vad = test_env_or("AMANUENSIS_VAD", "models/silero_vad_v6.amnv");
 	static char truth[16384], text[32768];
 	struct wsp_transcribe_opts o;
@@ -551,22 +561,13 @@ Test(batch, base_vad_windows_keep_every_sentence)
 	struct wsp_context *c;
 	struct wsp_vad *v;
 	struct wsp_result r;
-	char cfg[1024], wav[512], err[512] = "";
-	FILE *f;
+	char wav[512], err[512] = "";
 
-	snprintf(cfg, sizeof(cfg), "%s/config.json", dir);
-	f = fopen(cfg, "r");
-	if (!f)
-		cr_skip_test("no model at %s (set AMN_BASE_MODEL)", dir);
-	fclose(f);
 	if (access(vad, R_OK))
 		cr_skip_test("no VAD weights at %s (scripts/silero_to_amn.py)", vad);
-	if (test_small_scale())
-		cr_skip_test("long test: skipped with AMN_TEST_SCALE=small");
+	base_context(&m, &c);
 	longform_n(6, wav, sizeof(wav), truth, sizeof(truth));
 	cr_assert_eq(wsp_vad_load(vad, &v, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(wsp_model_load(&m, dir, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(wsp_context_new(m, NULL, WSP_INT8, 2, &c, err, sizeof(err)), 0, "%s", err);
 	wsp_transcribe_opts_default(&o);
 	o.language = "en";
 	o.batch = 8;
