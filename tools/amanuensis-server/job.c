@@ -254,6 +254,14 @@ static void remote_segment(void *arg, const struct wsp_segment *seg, int index)
 	hook_on_segment(arg, seg, index);
 }
 
+/* The decoding options of @j's request: the library's defaults, --batch, then the form's. */
+static void request_opts(const struct srv_job *j, struct wsp_transcribe_opts *t)
+{
+	wsp_transcribe_opts_default(t);
+	t->batch = (int)j->srv->opts->batch;
+	srv_request_apply(j->req, t);
+}
+
 /*
  * run_remote - the --queue mode: the upload's bytes and the request's
  * options as a job for a worker; its answer as if decoded here. The seek
@@ -297,12 +305,10 @@ static int run_remote(struct srv_job *j, char *err, size_t errlen)
 		q.temperatures[i] = req->temperatures[i];
 	q.n_temperatures = i;
 	{
-		/* the batch the local mode would use: the request's, else --batch */
+		/* the batch the local mode would use */
 		struct wsp_transcribe_opts t;
 
-		wsp_transcribe_opts_default(&t);
-		t.batch = (int)j->srv->opts->batch;
-		srv_request_apply(req, &t);
+		request_opts(j, &t);
 		q.batch = t.batch > 1 ? t.batch : 0;
 	}
 	q.vad_filter = req->vad_filter;
@@ -347,9 +353,7 @@ static void run(struct srv_job *j)
 		outcome(j, rc, err);
 		return;
 	}
-	wsp_transcribe_opts_default(&t);
-	t.batch = (int)j->srv->opts->batch;
-	srv_request_apply(j->req, &t);
+	request_opts(j, &t);
 	if (j->req->vad_filter)
 		t.vad = j->srv->vad;    /* checked non-NULL when the request was answered */
 	j->batched = t.batch > 1;
